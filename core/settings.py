@@ -1,0 +1,200 @@
+"""One configuration object for the whole product, read from ``NEWSRAG_*`` variables and ``.env``.
+
+Sections are their own ``BaseSettings`` with a longer prefix, so the variable names stay those of
+the API contract (``NEWSRAG_LLM_BASE_URL``, ``NEWSRAG_CHROMA_HOST``) while the code reads
+``settings.llm.base_url``. Tests build ``Settings(...)`` with explicit sections instead of
+patching globals.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+AnswerMode = Literal["extractive", "generative"]
+
+
+def _config(prefix: str) -> SettingsConfigDict:
+    return SettingsConfigDict(
+        env_prefix=prefix, env_file=".env", extra="ignore", validate_default=True
+    )
+
+
+class ChromaSettings(BaseSettings):
+    """Where vectors, chunks and exact document texts live."""
+
+    model_config = _config("NEWSRAG_CHROMA_")
+
+    host: str | None = Field(default=None, description="Chroma server host; unset = embedded.")
+    port: int = Field(default=8000, ge=1, le=65535)
+    ssl: bool = False
+    collection_prefix: str = Field(default="newsrag", pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]{1,40}$")
+
+
+class ChunkSettings(BaseSettings):
+    """Token-aware chunking (tiktoken cl100k)."""
+
+    model_config = _config("NEWSRAG_CHUNK_")
+
+    size: int = Field(default=256, ge=32, le=2048, description="Chunk size in tiktoken tokens.")
+    overlap: int = Field(default=32, ge=0, le=512, description="Overlap in tokens.")
+
+
+class EmbeddingSettings(BaseSettings):
+    """Options of the embedding backend chosen by ``NEWSRAG_EMBEDDINGS``."""
+
+    model_config = _config("NEWSRAG_EMBEDDINGS_")
+
+    model: str = Field(default="text-embedding-3-small", description="Model for `openai`.")
+    base_url: str | None = Field(default=None, description="Endpoint for `openai`.")
+    batch_size: int = Field(default=64, ge=1, le=1024)
+    threads: int = Field(default=0, ge=0, le=64, description="ONNX threads; 0 = all cores.")
+
+
+class RetrievalSettings(BaseSettings):
+    """Hybrid retrieval and the extractive answerer."""
+
+    model_config = _config("NEWSRAG_RETRIEVAL_")
+
+    top_k: int = Field(default=5, ge=1, le=20)
+    candidates: int = Field(default=30, ge=1, le=200, description="Per-retriever pool for RRF.")
+    rrf_k: int = Field(default=60, ge=1)
+    max_answer_sentences: int = Field(default=2, ge=1, le=5)
+    refusal_threshold: float = Field(
+        default=0.5,
+        description="Evidence score below which the answer is refused (see eval/calibrate.py).",
+    )
+
+
+class LLMSettings(BaseSettings):
+    """An OpenAI-compatible chat endpoint for generative mode."""
+
+    model_config = _config("NEWSRAG_LLM_")
+
+    base_url: str | None = None
+    model: str = "gpt-4o-mini"
+    api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("NEWSRAG_LLM_API_KEY", "OPENAI_API_KEY")
+    )
+    timeout_s: float = Field(default=30.0, gt=0, le=600)
+    max_retries: int = Field(default=2, ge=0, le=10)
+    context_tokens: int = Field(default=1500, ge=100, le=100_000)
+    max_tokens: int = Field(default=300, ge=16, le=8192)
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    on_error: Literal["extractive", "error"] = Field(
+        default="extractive", description="LLM unreachable: answer extractively, or 503."
+    )
+    on_unsupported: Literal["extractive", "refuse"] = Field(
+        default="extractive", description="No generated sentence verified: fallback or refusal."
+    )
+    support_threshold: float = Field(default=0.6, ge=0.0, le=1.0)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.base_url) or self.api_key is not None
+
+
+class Settings(BaseSettings):
+    """Top-level settings; every variable is prefixed ``NEWSRAG_``."""
+
+    model_config = _config("NEWSRAG_")
+
+    data_dir: Path = Path("./data")
+    answer_mode: AnswerMode = "extractive"
+    embeddings: Literal["local", "openai", "fake"] = Field(
+        default="local", description="`fake` is a hashing embedder for unit tests only."
+    )
+    bootstrap: bool = True
+    api_keys: SecretStr | None = Field(
+        default=None, description='"key1:rw,key2:ro" or the path of a file with one per line.'
+    )
+    rate_limit: str | None = Field(default=None, description='e.g. "60/minute"; unset = none.')
+    max_document_chars: int = Field(default=2_000_000, ge=1)
+    max_body_bytes: int = Field(default=2_200_000, ge=1024)
+    cors_origins: list[str] = Field(default_factory=list)
+    log_json: bool = False
+    model_name: str = Field(default="newsrag", description="Model id of /v1/chat/completions.")
+
+    chroma: ChromaSettings = Field(default_factory=ChromaSettings)
+    chunk: ChunkSettings = Field(default_factory=ChunkSettings)
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _valid_rate(cls, value: str | None) -> str | None:
+        if value:
+            from limits import parse
+
+            try:
+                parse(value)
+            except ValueError as exc:
+                raise ValueError(f"not a rate like '60/minute': {value!r}") from exc
+        return value or None
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str) and not value.lstrip().startswith("["):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+
+_SECTION_PREFIX = {
+    "chroma": "NEWSRAG_CHROMA_",
+    "chunk": "NEWSRAG_CHUNK_",
+    "embedding": "NEWSRAG_EMBEDDINGS_",
+    "retrieval": "NEWSRAG_RETRIEVAL_",
+    "llm": "NEWSRAG_LLM_",
+}
+
+
+class SettingsError(Exception):
+    """A configuration value is invalid; ``str()`` is one line naming the variable."""
+
+
+def describe_validation_error(exc: ValidationError, prefix: str = "NEWSRAG_") -> str:
+    """One line naming the environment variable and the problem."""
+    first = exc.errors()[0]
+    loc = [str(part) for part in first.get("loc", ())]
+    name = loc[-1] if loc else "?"
+    if name.upper().startswith(("NEWSRAG_", "OPENAI_")):
+        variable = name.upper()
+    else:
+        variable = f"{prefix}{name}".upper()
+    return f"invalid configuration: {variable}: {first.get('msg', 'invalid value')}"
+
+
+def load_settings() -> Settings:
+    """Read the environment; raise :class:`SettingsError` with one clear line on a bad value."""
+    sections: dict[str, BaseSettings] = {}
+    section_types: dict[str, type[BaseSettings]] = {
+        "chroma": ChromaSettings,
+        "chunk": ChunkSettings,
+        "embedding": EmbeddingSettings,
+        "retrieval": RetrievalSettings,
+        "llm": LLMSettings,
+    }
+    for name, section_type in section_types.items():
+        try:
+            sections[name] = section_type()
+        except ValidationError as exc:
+            raise SettingsError(describe_validation_error(exc, _SECTION_PREFIX[name])) from None
+    try:
+        settings = Settings(**sections)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError(describe_validation_error(exc)) from None
+    if settings.chunk.overlap >= settings.chunk.size:
+        raise SettingsError(
+            "invalid configuration: NEWSRAG_CHUNK_OVERLAP: must be smaller than NEWSRAG_CHUNK_SIZE"
+        )
+    return settings
+
+
+def env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}

@@ -1,0 +1,124 @@
+"""The eval sets: the bundled article's cases and the external SQuAD 2.0 subset."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+ARTICLE_CASES = DATA_DIR / "article.jsonl"
+SQUAD_FILE = DATA_DIR / "squad2-dev-small.json"
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    role: str
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    id: str
+    question: str
+    answerable: bool
+    document_id: str
+    expect: list[list[str]] = field(default_factory=list)  # all groups, any alternative
+    evidence: str | None = None
+    tags: list[str] = field(default_factory=list)
+    history: list[Turn] = field(default_factory=list)
+    span: tuple[int, int] | None = None  # where the supporting evidence lies in the document
+
+
+@dataclass(frozen=True, slots=True)
+class EvalDocument:
+    document_id: str
+    title: str
+    text: str
+    source: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EvalSet:
+    name: str
+    documents: list[EvalDocument]
+    cases: list[Case]
+
+
+def load_article_set(path: Path = ARTICLE_CASES) -> EvalSet:
+    from ingest.bundled import BUNDLED_ID, bundled_article
+
+    article = bundled_article()
+    cases = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        raw = json.loads(line)
+        cases.append(
+            Case(
+                id=raw["id"],
+                question=raw["question"],
+                answerable=bool(raw["answerable"]),
+                document_id=BUNDLED_ID,
+                expect=raw.get("expect") or [],
+                evidence=raw.get("evidence"),
+                tags=list(raw.get("tags") or []),
+                history=[Turn(t["role"], t["content"]) for t in raw.get("history") or []],
+                span=_find(article.text, raw.get("evidence")),
+            )
+        )
+    document = EvalDocument(BUNDLED_ID, article.title, article.text, article.source)
+    return EvalSet("article", [document], cases)
+
+
+def load_squad_set(path: Path = SQUAD_FILE) -> EvalSet:
+    """SQuAD 2.0 in its official format; each Wikipedia article becomes one document whose
+    paragraphs are joined by blank lines (so the gold answer offsets shift, the texts do not)."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    documents: list[EvalDocument] = []
+    cases: list[Case] = []
+    for article in data["data"]:
+        document_id = "squad-" + "".join(c if c.isalnum() else "-" for c in article["title"]).lower()
+        paragraphs = [p["context"] for p in article["paragraphs"]]
+        documents.append(EvalDocument(document_id, article["title"], "\n\n".join(paragraphs)))
+        offset = 0
+        for paragraph in article["paragraphs"]:
+            paragraph_offset, offset = offset, offset + len(paragraph["context"]) + 2
+            for qa in paragraph["qas"]:
+                unanswerable = bool(qa.get("is_impossible")) or not qa.get("answers")
+                golds = sorted({a["text"] for a in qa.get("answers", [])})
+                cases.append(
+                    Case(
+                        id=qa["id"],
+                        question=qa["question"],
+                        answerable=not unanswerable,
+                        document_id=document_id,
+                        expect=[golds] if golds else [],
+                        evidence=None,
+                        tags=["unanswerable"] if unanswerable else ["answerable"],
+                        span=_answer_span(paragraph_offset, qa.get("answers") or []),
+                    )
+                )
+    return EvalSet("squad", documents, cases)
+
+
+def load_sets(names: list[str] | None = None) -> list[EvalSet]:
+    loaders = {"article": load_article_set, "squad": load_squad_set}
+    chosen = names or list(loaders)
+    unknown = [name for name in chosen if name not in loaders]
+    if unknown:
+        raise ValueError(f"unknown eval set(s): {', '.join(unknown)} (choose from article, squad)")
+    return [loaders[name]() for name in chosen]
+
+
+def _find(text: str, evidence: str | None) -> tuple[int, int] | None:
+    start = text.find(evidence) if evidence else -1
+    return (start, start + len(evidence or "")) if start >= 0 else None
+
+
+def _answer_span(paragraph_offset: int, answers: list[dict[str, object]]) -> tuple[int, int] | None:
+    if not answers:
+        return None
+    first = answers[0]
+    start = paragraph_offset + int(str(first["answer_start"]))
+    return start, start + len(str(first["text"]))

@@ -1,0 +1,316 @@
+"""Run the eval sets through the real HTTP app (in process), score, gate, report.
+
+Each set gets a fresh embedded store in a temporary folder, so results do not depend on what a
+user has ingested. Exit status 1 when any threshold in ``eval/thresholds.toml`` fails.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import tempfile
+import time
+import tomllib
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.settings import ChromaSettings, Settings, load_settings
+from eval.dataset import Case, EvalSet, load_sets
+from eval.metrics import (
+    citations_valid,
+    facts_present,
+    overlaps,
+    percentile,
+    reciprocal_rank,
+    squad_contains,
+    squad_f1,
+)
+
+EVAL_DIR = Path(__file__).resolve().parent
+THRESHOLDS_FILE = EVAL_DIR / "thresholds.toml"
+RESULTS_DIR = EVAL_DIR / "results"
+BASELINE_FILE = RESULTS_DIR / "baseline.json"
+
+
+@dataclass
+class CaseResult:
+    id: str
+    question: str
+    tags: list[str]
+    answerable: bool
+    mode: str
+    answer: str
+    refused: bool
+    citations: list[dict[str, Any]]
+    valid: bool
+    fact_ok: bool
+    evidence_cited: bool | None
+    reciprocal_rank: float | None
+    f1: float | None
+    latency_ms: float
+    passed: bool
+    history: list[dict[str, str]] = field(default_factory=list)
+
+
+def _eval_settings(base: Settings, data_dir: Path) -> Settings:
+    return base.model_copy(
+        update={
+            "data_dir": data_dir,
+            "bootstrap": False,
+            "chroma": ChromaSettings(host=None, collection_prefix="newsrag-eval"),
+            "api_keys": None,
+            "rate_limit": None,
+        }
+    )
+
+
+def _score_case(
+    case: Case,
+    response: dict[str, Any],
+    texts: dict[str, str],
+    search: list[dict[str, Any]],
+    latency_ms: float,
+    set_name: str,
+) -> CaseResult:
+    answer = response.get("answer", "")
+    refused = bool(response.get("refused"))
+    valid = citations_valid(response, texts)
+    citations = response.get("citations") or []
+    evidence_cited: bool | None = None
+    rr: float | None = None
+    f1: float | None = None
+    if case.answerable and case.span is not None:
+        rr = reciprocal_rank(search, case.document_id, case.span)
+        span = case.span
+        evidence_cited = any(
+            c["document_id"] == case.document_id and overlaps(span, c["start"], c["end"])
+            for c in citations
+        )
+    if set_name == "squad" and case.answerable:
+        golds = case.expect[0] if case.expect else []
+        fact_ok = not refused and squad_contains(answer, golds)
+        f1 = squad_f1(answer, golds) if not refused else 0.0
+    else:
+        fact_ok = case.answerable and not refused and facts_present(answer, case.expect)
+    if case.answerable:
+        passed = fact_ok and valid and (evidence_cited is not False or set_name == "squad")
+    else:
+        passed = refused and valid
+    return CaseResult(
+        id=case.id,
+        question=case.question,
+        tags=case.tags,
+        answerable=case.answerable,
+        mode=str(response.get("mode", "")),
+        answer=answer,
+        refused=refused,
+        citations=citations,
+        valid=valid,
+        fact_ok=fact_ok,
+        evidence_cited=evidence_cited,
+        reciprocal_rank=rr,
+        f1=f1,
+        latency_ms=round(latency_ms, 2),
+        passed=passed,
+        history=[{"role": t.role, "content": t.content} for t in case.history],
+    )
+
+
+def _rate(values: list[bool]) -> float | None:
+    return round(sum(values) / len(values), 4) if values else None
+
+
+def summarise(results: list[CaseResult]) -> dict[str, Any]:
+    answerable = [r for r in results if r.answerable]
+    unanswerable = [r for r in results if not r.answerable]
+    ranks = [r.reciprocal_rank for r in answerable if r.reciprocal_rank is not None]
+    covered = [r.evidence_cited for r in answerable if r.evidence_cited is not None and not r.refused]
+    latencies = [r.latency_ms for r in results]
+    summary: dict[str, Any] = {
+        "cases": len(results),
+        "answerable": len(answerable),
+        "unanswerable": len(unanswerable),
+        "pass_rate": _rate([r.passed for r in results]),
+        "fact_accuracy": _rate([r.fact_ok for r in answerable]),
+        "refusal_accuracy": _rate([r.refused for r in unanswerable]),
+        "false_refusal_rate": _rate([r.refused for r in answerable]),
+        "citation_validity": _rate([r.valid for r in results]),
+        "evidence_coverage": _rate([bool(c) for c in covered]),
+        "hit_at_1": _rate([rank >= 1.0 for rank in ranks]),
+        "hit_at_k": _rate([rank > 0 for rank in ranks]),
+        "mrr": round(statistics.fmean(ranks), 4) if ranks else None,
+        "latency_p50_ms": round(percentile(latencies, 50), 2),
+        "latency_p95_ms": round(percentile(latencies, 95), 2),
+    }
+    f1s = [r.f1 for r in answerable if r.f1 is not None]
+    if f1s:
+        summary["answer_containment"] = summary["fact_accuracy"]
+        summary["f1"] = round(statistics.fmean(f1s), 4)
+    by_tag: dict[str, list[CaseResult]] = defaultdict(list)
+    for result in results:
+        for tag in result.tags:
+            by_tag[tag].append(result)
+    summary["by_tag"] = {
+        tag: {"cases": len(rs), "pass_rate": _rate([r.passed for r in rs])}
+        for tag, rs in sorted(by_tag.items())
+    }
+    return summary
+
+
+def run_set(eval_set: EvalSet, base: Settings, mode: str | None = None) -> list[CaseResult]:
+    """Ingest the set's documents into a fresh store and ask every question over HTTP."""
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+
+    with tempfile.TemporaryDirectory(prefix=f"newsrag-eval-{eval_set.name}-") as tmp:
+        settings = _eval_settings(base, Path(tmp))
+        with TestClient(create_app(settings)) as client:
+            texts: dict[str, str] = {}
+            for document in eval_set.documents:
+                created = client.post(
+                    "/v1/documents",
+                    json={
+                        "text": document.text,
+                        "title": document.title,
+                        "document_id": document.document_id,
+                        "source": document.source,
+                    },
+                )
+                created.raise_for_status()
+                texts[document.document_id] = client.get(
+                    f"/v1/documents/{document.document_id}"
+                ).json()["text"]
+            results = []
+            for case in eval_set.cases:
+                body: dict[str, Any] = {
+                    "question": case.question,
+                    "history": [{"role": t.role, "content": t.content} for t in case.history],
+                }
+                if mode:
+                    body["mode"] = mode
+                started = time.perf_counter()
+                response = client.post("/v1/ask", json=body)
+                latency = (time.perf_counter() - started) * 1000
+                response.raise_for_status()
+                search_query = " ".join(
+                    [t.content for t in case.history if t.role == "user"] + [case.question]
+                )
+                search = client.post(
+                    "/v1/search", json={"query": search_query[-2000:], "top_k": 5}
+                ).json()["results"]
+                results.append(
+                    _score_case(case, response.json(), texts, search, latency, eval_set.name)
+                )
+    return results
+
+
+def check_thresholds(
+    summaries: dict[str, dict[str, Any]], thresholds: dict[str, dict[str, float]]
+) -> list[str]:
+    """Failed gates, as readable lines. ``*_max`` keys are upper bounds, the rest lower bounds."""
+    failures = []
+    for set_name, gates in thresholds.items():
+        summary = summaries.get(set_name)
+        if summary is None:
+            continue
+        for key, bound in gates.items():
+            metric = key.removesuffix("_max")
+            value = summary.get(metric)
+            if value is None:
+                failures.append(f"{set_name}.{metric}: not measured")
+            elif key.endswith("_max") and value > bound:
+                failures.append(f"{set_name}.{metric} = {value} > {bound}")
+            elif not key.endswith("_max") and value < bound:
+                failures.append(f"{set_name}.{metric} = {value} < {bound}")
+    return failures
+
+
+def regressions(current: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
+    """Cases that passed in the committed baseline and fail now, named."""
+    named = []
+    for set_name, payload in current.get("sets", {}).items():
+        before = {c["id"]: c["passed"] for c in baseline.get("sets", {}).get(set_name, {}).get("cases", [])}
+        for case in payload["cases"]:
+            if before.get(case["id"]) and not case["passed"]:
+                named.append(f"{set_name}/{case['id']}: {case['question']}")
+    return named
+
+
+def load_thresholds(path: Path = THRESHOLDS_FILE) -> dict[str, dict[str, float]]:
+    with path.open("rb") as handle:
+        return tomllib.load(handle)
+
+
+def run(
+    set_names: list[str] | None = None,
+    settings: Settings | None = None,
+    report_dir: Path | None = None,
+) -> tuple[dict[str, Any], list[str]]:
+    base = settings or load_settings()
+    payload: dict[str, Any] = {"generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "sets": {}}
+    summaries: dict[str, dict[str, Any]] = {}
+    for eval_set in load_sets(set_names):
+        results = run_set(eval_set, base)
+        summaries[eval_set.name] = summarise(results)
+        payload["sets"][eval_set.name] = {
+            "summary": summaries[eval_set.name],
+            "cases": [asdict(r) for r in results],
+        }
+    failures = check_thresholds(summaries, load_thresholds())
+    baseline = json.loads(BASELINE_FILE.read_text()) if BASELINE_FILE.exists() else {}
+    payload["failures"] = failures
+    payload["regressions"] = regressions(payload, baseline)
+    out_dir = report_dir or RESULTS_DIR
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "latest.json").write_text(json.dumps(payload, indent=1, ensure_ascii=False))
+    from eval.report import write_html
+
+    write_html(payload, out_dir / "report.html")
+    return payload, failures
+
+
+TABLE_METRICS = (
+    "cases",
+    "pass_rate",
+    "fact_accuracy",
+    "refusal_accuracy",
+    "false_refusal_rate",
+    "citation_validity",
+    "evidence_coverage",
+    "hit_at_1",
+    "hit_at_k",
+    "mrr",
+    "f1",
+    "latency_p50_ms",
+    "latency_p95_ms",
+)
+
+
+def format_table(payload: dict[str, Any]) -> str:
+    names = list(payload["sets"])
+    lines = [f"{'metric':<22}" + "".join(f"{name:>12}" for name in names)]
+    for metric in TABLE_METRICS:
+        row = f"{metric:<22}"
+        for name in names:
+            value = payload["sets"][name]["summary"].get(metric)
+            row += f"{'—' if value is None else value:>12}"
+        lines.append(row)
+    return "\n".join(lines)
+
+
+def run_cli(set_names: list[str] | None, report_dir: Path | None, settings: Settings) -> int:
+    payload, failures = run(set_names, settings, report_dir)
+    print(format_table(payload))
+    out_dir = report_dir or RESULTS_DIR
+    print(f"\nreport: {out_dir / 'report.html'}\nresults: {out_dir / 'latest.json'}")
+    for line in payload["regressions"]:
+        print(f"regression against baseline: {line}")
+    for line in failures:
+        print(f"THRESHOLD FAILED: {line}", file=sys.stderr)
+    if not failures:
+        print("all thresholds met")
+    return 1 if failures else 0

@@ -1,0 +1,31 @@
+"""Stable identifiers: the same text gives the same ids on every machine."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+=-]{0,199}$")
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def derive_document_id(text: str) -> str:
+    """An id for a document the caller did not name: identical text, identical id."""
+    return "doc-" + text_hash(text)[:16]
+
+
+def chunk_id(document_id: str, version: str, position: int) -> str:
+    """Document id + the text's hash + position: a new version never overwrites an old chunk."""
+    return f"{document_id}#{version[:12]}-c{position:05d}"
+
+
+def sentence_id(document_id: str, version: str, index: int) -> str:
+    return f"{document_id}#{version[:12]}-s{index:05d}"
+
+
+def is_valid_document_id(value: str) -> bool:
+    """Ids are opaque strings (never paths): printable, no spaces, at most 200 characters."""
+    return bool(_ID_PATTERN.match(value))

@@ -1,0 +1,62 @@
+"""The records that flow through ingest and into the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+MetadataValue = str | int | float | bool
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One news article as given by a caller or a loader; ``text`` is kept byte for byte."""
+
+    text: str
+    title: str
+    document_id: str | None = None
+    url: str | None = None
+    source: str | None = None
+    published_at: str | None = None  # normalised ISO 8601 (see ingest.dates)
+    metadata: dict[str, MetadataValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    index: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A token-bounded window of the document; ``text == document_text[start:end]``."""
+
+    chunk_id: str
+    position: int
+    start: int
+    end: int
+    text: str
+    first_sentence: int
+    last_sentence: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDocument:
+    document_id: str
+    title: str
+    text_hash: str
+    chunks: int
+    ingested_at: str
+    url: str | None = None
+    source: str | None = None
+    published_at: str | None = None
+    metadata: dict[str, MetadataValue] = field(default_factory=dict)
+    text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    document_id: str
+    status: str  # "created" | "updated" | "unchanged"
+    chunks: int
+    title: str

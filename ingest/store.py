@@ -1,0 +1,449 @@
+"""Chroma as the one source of truth: chunks, sentences and each document's exact text.
+
+Three collections share a prefix:
+
+* ``<prefix>_chunks``    retrieval windows with their vectors (the embedder stamp lives here);
+* ``<prefix>_sentences`` sentence spans with vectors, used to compose and verify answers;
+* ``<prefix>_documents`` one record per document: exact text, metadata, and the ``text_hash``
+  of the current version. Writing this record is the commit point of an ingest.
+
+Chunks and sentences carry the ``version`` (text hash) they were cut from; readers keep only rows
+whose version equals the document record's ``text_hash``. A crash part-way through an ingest
+therefore leaves the previous version the only one visible, and a deleted document vanishes the
+moment its record does. Every write also stamps a fresh ``generation`` on the documents
+collection so other processes can tell their caches are stale.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import wraps
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
+
+import numpy as np
+
+from core.errors import EmbedderMismatch, NewsragError, NotFound, StoreUnavailable
+from ingest.dates import to_timestamp
+from ingest.models import Article, Chunk, IngestResult, MetadataValue, Sentence, StoredDocument
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
+    from chromadb.api.models.Collection import Collection
+
+    from core.settings import ChromaSettings
+    from ingest.embeddings import Matrix
+
+log = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
+WRITE_BATCH = 512
+
+
+def _store_call(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn any failure of Chroma (down, restarting, timing out) into a 503 problem."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except NewsragError:
+            raise
+        except Exception as exc:
+            log.warning("vector store call %s failed: %s", func.__name__, exc)
+            raise StoreUnavailable(f"the vector store did not answer: {exc}") from exc
+
+    return wrapper
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedDocument:
+    """Everything an ingest writes, computed before the store is touched."""
+
+    article: Article
+    document_id: str
+    version: str
+    chunks: list[Chunk]
+    chunk_vectors: Matrix
+    sentences: list[Sentence]
+    sentence_vectors: Matrix
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkHit:
+    chunk_id: str
+    document_id: str
+    version: str
+    text: str
+    start: int
+    end: int
+    first_sentence: int
+    last_sentence: int
+    similarity: float
+
+
+@dataclass(frozen=True, slots=True)
+class SentenceRow:
+    sentence_id: str
+    document_id: str
+    index: int
+    start: int
+    end: int
+    text: str
+    vector: Matrix
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkRow:
+    chunk_id: str
+    document_id: str
+    version: str
+    text: str
+    published_ts: int | None
+
+
+def where_for(
+    document_ids: Sequence[str] | None, after_ts: int | None, before_ts: int | None
+) -> dict[str, Any] | None:
+    clauses: list[dict[str, Any]] = []
+    if document_ids:
+        clauses.append({"document_id": {"$in": list(document_ids)}})
+    if after_ts is not None:
+        clauses.append({"published_ts": {"$gte": after_ts}})
+    if before_ts is not None:
+        clauses.append({"published_ts": {"$lte": before_ts}})
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+class ChromaStore:
+    """Reads and atomic writes of documents over an embedded or remote Chroma."""
+
+    def __init__(self, client: ClientAPI, prefix: str, embedder_name: str, dimension: int) -> None:
+        self._client = client
+        self._prefix = prefix
+        self.embedder_name = embedder_name
+        self.dimension = dimension
+        self._open_collections()
+
+    @classmethod
+    def connect(
+        cls, settings: ChromaSettings, data_dir: Path, embedder_name: str, dimension: int
+    ) -> ChromaStore:
+        import chromadb
+
+        chroma_settings = chromadb.Settings(anonymized_telemetry=False)
+        try:
+            if settings.host:
+                client = chromadb.HttpClient(
+                    host=settings.host,
+                    port=settings.port,
+                    ssl=settings.ssl,
+                    settings=chroma_settings,
+                )
+            else:
+                data_dir.mkdir(parents=True, exist_ok=True)
+                client = chromadb.PersistentClient(
+                    path=str(data_dir / "chroma"), settings=chroma_settings
+                )
+        except Exception as exc:
+            where = f"{settings.host}:{settings.port}" if settings.host else str(data_dir)
+            raise StoreUnavailable(f"cannot open the Chroma store at {where}: {exc}") from exc
+        return cls(client, settings.collection_prefix, embedder_name, dimension)
+
+    @_store_call
+    def _open_collections(self) -> None:
+        stamp = {"embedder": self.embedder_name, "dimension": self.dimension}
+        cosine: Any = {"hnsw": {"space": "cosine"}}
+        self._chunks = self._client.get_or_create_collection(
+            f"{self._prefix}_chunks", embedding_function=None, configuration=cosine, metadata=stamp
+        )
+        found = self._chunks.metadata or {}
+        if found.get("embedder") != self.embedder_name or found.get("dimension") != self.dimension:
+            raise EmbedderMismatch(
+                f"the store was built with the embedder {found.get('embedder')!r} "
+                f"(dimension {found.get('dimension')}) but this process uses "
+                f"{self.embedder_name!r} (dimension {self.dimension}); re-index into a new "
+                "NEWSRAG_DATA_DIR (or NEWSRAG_CHROMA_COLLECTION_PREFIX) or switch "
+                "NEWSRAG_EMBEDDINGS back"
+            )
+        self._sentences = self._client.get_or_create_collection(
+            f"{self._prefix}_sentences", embedding_function=None, configuration=cosine
+        )
+        self._documents = self._client.get_or_create_collection(
+            f"{self._prefix}_documents", embedding_function=None
+        )
+
+    # ----------------------------------------------------------------- health & generations
+
+    @_store_call
+    def heartbeat(self) -> None:
+        self._client.heartbeat()
+
+    @_store_call
+    def generation(self) -> str:
+        """Changes whenever any process writes; cheap enough to read on every query."""
+        collection = self._client.get_collection(
+            f"{self._prefix}_documents", embedding_function=None
+        )
+        return str((collection.metadata or {}).get("generation", "0"))
+
+    def _bump_generation(self) -> None:
+        self._documents.modify(metadata={"generation": uuid.uuid4().hex})
+
+    @_store_call
+    def counts(self) -> tuple[int, int]:
+        return self._documents.count(), self._chunks.count()
+
+    # ----------------------------------------------------------------------------- documents
+
+    @staticmethod
+    def _document_from(record_id: str, meta: dict[str, Any], text: str | None) -> StoredDocument:
+        return StoredDocument(
+            document_id=record_id,
+            title=str(meta.get("title", "")),
+            text_hash=str(meta.get("text_hash", "")),
+            chunks=int(meta.get("chunks", 0)),
+            ingested_at=str(meta.get("ingested_at", "")),
+            url=cast(str | None, meta.get("url")) or None,
+            source=cast(str | None, meta.get("source")) or None,
+            published_at=cast(str | None, meta.get("published_at")) or None,
+            metadata=json.loads(str(meta.get("metadata_json", "{}"))),
+            text=text,
+        )
+
+    @_store_call
+    def get_documents(
+        self, document_ids: Sequence[str], *, with_text: bool = False
+    ) -> dict[str, StoredDocument]:
+        if not document_ids:
+            return {}
+        include: Any = ["metadatas", "documents"] if with_text else ["metadatas"]
+        got = self._documents.get(ids=list(dict.fromkeys(document_ids)), include=include)
+        texts = got.get("documents") or [None] * len(got["ids"])
+        metas = got.get("metadatas") or []
+        return {
+            record_id: self._document_from(record_id, dict(meta or {}), text)
+            for record_id, meta, text in zip(got["ids"], metas, texts, strict=True)
+        }
+
+    def get_document(self, document_id: str, *, with_text: bool = True) -> StoredDocument:
+        found = self.get_documents([document_id], with_text=with_text).get(document_id)
+        if found is None:
+            raise NotFound(f"no document with id {document_id!r}", document_id=document_id)
+        return found
+
+    @_store_call
+    def list_documents(self) -> list[StoredDocument]:
+        got = self._documents.get(include=["metadatas"])
+        metas = got.get("metadatas") or []
+        return [
+            self._document_from(record_id, dict(meta or {}), None)
+            for record_id, meta in zip(got["ids"], metas, strict=True)
+        ]
+
+    @_store_call
+    def write_document(self, prepared: PreparedDocument, previous_hash: str | None) -> IngestResult:
+        """Write a new version atomically (see the module docstring for the order of writes)."""
+        article, document_id, version = prepared.article, prepared.document_id, prepared.version
+        published_ts = to_timestamp(article.published_at) if article.published_at else None
+        common: dict[str, MetadataValue] = {"document_id": document_id, "version": version}
+        if published_ts is not None:
+            common["published_ts"] = published_ts
+
+        for rows in _batches(list(range(len(prepared.chunks))), WRITE_BATCH):
+            self._chunks.upsert(
+                ids=[prepared.chunks[i].chunk_id for i in rows],
+                embeddings=prepared.chunk_vectors[rows],
+                documents=[prepared.chunks[i].text for i in rows],
+                metadatas=[
+                    {
+                        **common,
+                        "position": prepared.chunks[i].position,
+                        "start": prepared.chunks[i].start,
+                        "end": prepared.chunks[i].end,
+                        "first_sentence": prepared.chunks[i].first_sentence,
+                        "last_sentence": prepared.chunks[i].last_sentence,
+                    }
+                    for i in rows
+                ],
+            )
+        from ingest.ids import sentence_id
+
+        for rows in _batches(list(range(len(prepared.sentences))), WRITE_BATCH):
+            self._sentences.upsert(
+                ids=[sentence_id(document_id, version, prepared.sentences[i].index) for i in rows],
+                embeddings=prepared.sentence_vectors[rows],
+                documents=[
+                    article.text[prepared.sentences[i].start : prepared.sentences[i].end]
+                    for i in rows
+                ],
+                metadatas=[
+                    {
+                        **common,
+                        "index": prepared.sentences[i].index,
+                        "start": prepared.sentences[i].start,
+                        "end": prepared.sentences[i].end,
+                    }
+                    for i in rows
+                ],
+            )
+        # The commit point: from here on readers see the new version only.
+        self._write_record(article, document_id, version, len(prepared.chunks))
+        self._remove_versions_except(document_id, version)
+        self._bump_generation()
+        status = "created" if previous_hash is None else "updated"
+        return IngestResult(document_id, status, len(prepared.chunks), article.title)
+
+    @_store_call
+    def update_record(self, article: Article, document_id: str, version: str, chunks: int) -> None:
+        """Change a document's title or metadata without touching its chunks."""
+        self._write_record(article, document_id, version, chunks)
+        self._bump_generation()
+
+    def _write_record(self, article: Article, document_id: str, version: str, chunks: int) -> None:
+        record: dict[str, MetadataValue] = {
+            "title": article.title,
+            "text_hash": version,
+            "chunks": chunks,
+            "ingested_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "metadata_json": json.dumps(article.metadata, sort_keys=True),
+        }
+        for key, value in (
+            ("url", article.url),
+            ("source", article.source),
+            ("published_at", article.published_at),
+        ):
+            if value:
+                record[key] = value
+        if article.published_at:
+            record["published_ts"] = to_timestamp(article.published_at)
+        self._documents.upsert(
+            ids=[document_id], embeddings=[[1.0]], documents=[article.text], metadatas=[record]
+        )
+
+    def _remove_versions_except(self, document_id: str, version: str | None) -> None:
+        where: dict[str, Any] = {"document_id": document_id}
+        if version is not None:
+            where = {"$and": [where, {"version": {"$ne": version}}]}
+        self._chunks.delete(where=where)
+        self._sentences.delete(where=where)
+
+    @_store_call
+    def delete_document(self, document_id: str) -> None:
+        if not self._documents.get(ids=[document_id], include=[])["ids"]:
+            raise NotFound(f"no document with id {document_id!r}", document_id=document_id)
+        self._documents.delete(ids=[document_id])  # invisible from here on
+        self._remove_versions_except(document_id, None)
+        self._bump_generation()
+
+    # ------------------------------------------------------------------------------- reading
+
+    @_store_call
+    def query_chunks(
+        self, vector: Matrix, n_results: int, where: dict[str, Any] | None
+    ) -> list[ChunkHit]:
+        got = self._chunks.query(
+            query_embeddings=[vector.astype(np.float32)],
+            n_results=n_results,
+            where=where,
+            include=["documents", "metadatas", "distances"],
+        )
+        hits: list[ChunkHit] = []
+        docs = (got.get("documents") or [[]])[0]
+        metas = (got.get("metadatas") or [[]])[0]
+        distances = (got.get("distances") or [[]])[0]
+        for chunk_id, text, meta, distance in zip(got["ids"][0], docs, metas, distances, strict=True):
+            hits.append(_chunk_hit(chunk_id, text or "", dict(meta or {}), 1.0 - float(distance)))
+        return hits
+
+    @_store_call
+    def get_chunks(self, chunk_ids: Sequence[str]) -> dict[str, ChunkHit]:
+        if not chunk_ids:
+            return {}
+        got = self._chunks.get(ids=list(chunk_ids), include=["documents", "metadatas"])
+        docs = got.get("documents") or []
+        metas = got.get("metadatas") or []
+        return {
+            chunk_id: _chunk_hit(chunk_id, text or "", dict(meta or {}), 0.0)
+            for chunk_id, text, meta in zip(got["ids"], docs, metas, strict=True)
+        }
+
+    @_store_call
+    def iter_chunk_rows(self, page: int = 5000) -> Iterator[ChunkRow]:
+        """Every chunk row (text and version), paged, for building the lexical index."""
+        offset = 0
+        while True:
+            got = self._chunks.get(include=["documents", "metadatas"], limit=page, offset=offset)
+            ids = got["ids"]
+            docs = got.get("documents") or []
+            metas = got.get("metadatas") or []
+            for chunk_id, text, meta in zip(ids, docs, metas, strict=True):
+                meta = meta or {}
+                ts = meta.get("published_ts")
+                yield ChunkRow(
+                    chunk_id,
+                    str(meta.get("document_id", "")),
+                    str(meta.get("version", "")),
+                    text or "",
+                    int(ts) if isinstance(ts, int | float) else None,
+                )
+            if len(ids) < page:
+                return
+            offset += page
+
+    @_store_call
+    def get_sentences(
+        self, document_id: str, version: str, indices: Sequence[int]
+    ) -> list[SentenceRow]:
+        from ingest.ids import sentence_id
+
+        ids = [sentence_id(document_id, version, i) for i in indices]
+        if not ids:
+            return []
+        got = self._sentences.get(ids=ids, include=["documents", "metadatas", "embeddings"])
+        vectors = got.get("embeddings")
+        docs = got.get("documents") or []
+        metas = got.get("metadatas") or []
+        rows = []
+        for position, (row_id, text, meta) in enumerate(zip(got["ids"], docs, metas, strict=True)):
+            meta = meta or {}
+            vector = np.asarray(vectors[position] if vectors is not None else [], np.float32)
+            rows.append(
+                SentenceRow(
+                    row_id,
+                    document_id,
+                    int(cast(int, meta.get("index", 0))),
+                    int(cast(int, meta.get("start", 0))),
+                    int(cast(int, meta.get("end", 0))),
+                    text or "",
+                    vector,
+                )
+            )
+        rows.sort(key=lambda row: row.index)
+        return rows
+
+
+def _chunk_hit(chunk_id: str, text: str, meta: dict[str, Any], similarity: float) -> ChunkHit:
+    return ChunkHit(
+        chunk_id=chunk_id,
+        document_id=str(meta.get("document_id", "")),
+        version=str(meta.get("version", "")),
+        text=text,
+        start=int(meta.get("start", 0)),
+        end=int(meta.get("end", 0)),
+        first_sentence=int(meta.get("first_sentence", 0)),
+        last_sentence=int(meta.get("last_sentence", 0)),
+        similarity=similarity,
+    )
+
+
+def _batches(items: list[int], size: int) -> Iterator[list[int]]:
+    for offset in range(0, len(items), size):
+        yield items[offset : offset + size]

@@ -1,0 +1,109 @@
+"""Text primitives with exact offsets: sentence spans and lexical tokens.
+
+Every span is a half-open ``(start, end)`` pair of Python string indices into the exact text, so
+``text[start:end]`` is always the sentence itself (stripped of surrounding white space).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# A sentence ends at ., ! or ? (possibly followed by closing quotes or brackets) when white space
+# and the start of a new sentence follow. Line breaks always end a sentence: news copy puts
+# headlines, captions and quotes on their own lines.
+_SENTENCE_END = re.compile(r"""[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])""")
+_LINE_BREAK = re.compile(r"\n")
+_ABBREVIATIONS = frozenset(
+    """mr mrs ms dr prof rep sen gov gen lt col sgt capt st jr sr no vs etc inc ltd co corp
+    dept univ jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k u.n e.g i.e a.m p.m""".split()
+)
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further
+    had has have having he her here hers herself him himself his how i if in into is it its itself
+    just me more most my myself no nor not now of off on once only or other our ours ourselves out
+    over own same she should so some such than that the their theirs them themselves then there
+    these they this those through to too under until up very was we were what when where which
+    while who whom why will with would you your yours yourself yourselves s t say said says tell
+    told according also did does""".split()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    start: int
+    end: int
+
+
+def _strip_span(text: str, start: int, end: int) -> Span | None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return Span(start, end) if end > start else None
+
+
+def _is_abbreviation(text: str, dot_index: int) -> bool:
+    """True when the '.' at ``dot_index`` closes an abbreviation or an initial, not a sentence."""
+    if text[dot_index] != ".":
+        return False
+    word_start = dot_index
+    while word_start > 0 and (text[word_start - 1].isalpha() or text[word_start - 1] == "."):
+        word_start -= 1
+    word = text[word_start:dot_index].lower()
+    if len(word) == 1 and word.isalpha():  # an initial such as "David N. Cicilline"
+        return True
+    return word in _ABBREVIATIONS
+
+
+def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[Span]:
+    """Sentence spans of ``text[start:end]``, as offsets into ``text``."""
+    end = len(text) if end is None else end
+    spans: list[Span] = []
+    line_start = start
+    for line_match in [*_LINE_BREAK.finditer(text, start, end), None]:
+        line_end = line_match.start() if line_match else end
+        cursor = line_start
+        for match in _SENTENCE_END.finditer(text, line_start, line_end):
+            first_dot = match.start()
+            if _is_abbreviation(text, first_dot):
+                continue
+            span = _strip_span(text, cursor, match.end())
+            if span:
+                spans.append(span)
+            cursor = match.end()
+        span = _strip_span(text, cursor, line_end)
+        if span:
+            spans.append(span)
+        if line_match:
+            line_start = line_match.end()
+    return spans
+
+
+def normalize_for_match(text: str) -> str:
+    """Lower case, straight quotes, collapsed white space: for comparing strings, not offsets."""
+    text = unicodedata.normalize("NFKC", text)
+    text = text.translate(str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'", "–": "-"}))
+    return " ".join(text.lower().split())
+
+
+def _stem(token: str) -> str:
+    for suffix, minimum in (("ies", 5), ("ing", 6), ("ed", 5), ("es", 5), ("s", 4)):
+        if token.endswith(suffix) and len(token) >= minimum and not token.endswith("ss"):
+            return token[: -len(suffix)] + ("y" if suffix == "ies" else "")
+    return token
+
+
+def lexical_tokens(text: str, *, keep_stopwords: bool = False) -> list[str]:
+    """Lower-cased, lightly stemmed word tokens for BM25 and overlap scores."""
+    tokens = []
+    for match in _WORD.finditer(normalize_for_match(text)):
+        token = match.group()
+        if not keep_stopwords and token in STOPWORDS:
+            continue
+        tokens.append(_stem(token))
+    return tokens

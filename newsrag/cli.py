@@ -1,0 +1,207 @@
+"""The ``newsrag`` command: serve, ingest, ask, docs, eval, llm.
+
+Every failure the user can act on prints one line (``newsrag: error: …``) and a non-zero exit
+code; a traceback would only mean a bug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from core.errors import NewsragError
+from core.settings import Settings, SettingsError, load_settings
+
+
+def _container(settings: Settings, *, bootstrap: bool) -> object:
+    from service.container import Container
+
+    container = Container(settings)
+    if bootstrap:
+        container.bootstrap()
+    return container
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from service.app import create_app
+
+    app = create_app(settings)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from ingest.loaders import iter_files, load_path
+    from ingest.models import Article
+    from service.container import Container
+
+    container = Container(settings)
+    files = list(iter_files(Path(p) for p in args.paths))
+    if not files:
+        print("newsrag: error: no .txt, .md, .html, .json or .jsonl files found", file=sys.stderr)
+        return 1
+    progress = tqdm(total=len(files), unit="file", desc="ingest", disable=args.quiet)
+
+    def items() -> Iterator[tuple[str, Article | Exception]]:
+        for path in files:
+            try:
+                articles = load_path(path)
+            except NewsragError as exc:
+                yield str(path), exc
+                progress.update()
+                continue
+            for number, article in enumerate(articles):
+                label = str(path) if len(articles) == 1 else f"{path}[{number}]"
+                yield label, article
+            progress.update()
+
+    report = container.services.ingestor.ingest_many(items())
+    progress.close()
+    for label, reason in report.failures:
+        print(f"failed: {label}: {reason}", file=sys.stderr)
+    print(
+        f"created {report.count('created')}, updated {report.count('updated')}, "
+        f"unchanged {report.count('unchanged')}, failed {len(report.failures)}"
+    )
+    return 1 if report.failures else 0
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from service.container import Container
+    from service.schemas import AskRequest
+
+    container = _container(settings, bootstrap=True)
+    assert isinstance(container, Container)
+    request = AskRequest(
+        question=args.question,
+        top_k=args.top_k,
+        mode=args.mode,
+        document_ids=args.document or None,
+    )
+    response = container.services.ask.ask(request)
+    if args.json:
+        print(response.model_dump_json(indent=2))
+        return 0
+    print(response.answer)
+    if response.note:
+        print(f"\nnote: {response.note}")
+    for citation in response.citations:
+        print(
+            f"\n[{citation.id}] {citation.title} ({citation.document_id}, "
+            f"chars {citation.start}-{citation.end})\n    “{citation.quote}”"
+        )
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
+    from service.container import Container
+
+    container = Container(settings)
+    store = container.services.store
+    if args.docs_command == "list":
+        for document in sorted(store.list_documents(), key=lambda d: d.document_id):
+            print(f"{document.document_id}\t{document.chunks} chunks\t{document.title}")
+    elif args.docs_command == "show":
+        document = store.get_document(args.document_id)
+        print(json.dumps(dataclasses.asdict(document), ensure_ascii=False, indent=2))
+    else:
+        store.delete_document(args.document_id)
+        print(f"deleted {args.document_id}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from eval.runner import run_cli
+
+    return run_cli(args.sets, report_dir=args.report_dir, settings=settings)
+
+
+def cmd_llm(args: argparse.Namespace, settings: Settings) -> int:
+    from service.local_llm import serve_local_llm
+
+    return serve_local_llm(args.host, args.port, args.model_path)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsrag", description="Answers questions about news articles with exact citations."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="start the HTTP service and web UI")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--log-level", default="info")
+    serve.set_defaults(handler=cmd_serve)
+
+    ingest = sub.add_parser("ingest", help="ingest files or folders of articles")
+    ingest.add_argument("paths", nargs="+", help=".txt .md .html .json .jsonl files or folders")
+    ingest.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    ingest.set_defaults(handler=cmd_ingest)
+
+    ask = sub.add_parser("ask", help="ask a question")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="print the /v1/ask response body")
+    ask.add_argument("--top-k", type=int, default=None)
+    ask.add_argument("--mode", choices=["extractive", "generative"], default=None)
+    ask.add_argument("--document", action="append", help="restrict to this document id")
+    ask.set_defaults(handler=cmd_ask)
+
+    docs = sub.add_parser("docs", help="list, show or delete stored documents")
+    docs_sub = docs.add_subparsers(dest="docs_command", required=True)
+    docs_sub.add_parser("list")
+    for name in ("show", "delete"):
+        docs_sub.add_parser(name).add_argument("document_id")
+    docs.set_defaults(handler=cmd_docs)
+
+    evaluate = sub.add_parser("eval", help="run the eval sets; non-zero exit below thresholds")
+    evaluate.add_argument("--sets", nargs="*", default=None, help="article, squad (default all)")
+    evaluate.add_argument("--report-dir", type=Path, default=None)
+    evaluate.set_defaults(handler=cmd_eval)
+
+    llm = sub.add_parser("llm", help="serve the bundled small LLM (OpenAI-compatible)")
+    llm.add_argument("--host", default="127.0.0.1")
+    llm.add_argument("--port", type=int, default=8081)
+    llm.add_argument("--model-path", type=Path, default=None)
+    llm.set_defaults(handler=cmd_llm)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = load_settings()
+        code: int = args.handler(args, settings)
+    except SettingsError as exc:
+        print(f"newsrag: {exc}", file=sys.stderr)
+        return 2
+    except NewsragError as exc:
+        print(f"newsrag: error: {exc.detail}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

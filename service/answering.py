@@ -1,0 +1,147 @@
+"""The ask use case: condense the question, retrieve, answer, time each step."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from core.settings import AnswerMode, Settings
+from ingest.dates import parse_published, to_timestamp
+from ingest.embeddings import Embedder, Matrix
+from service.extractive import ExtractiveAnswerer, condense_query, refusal_text
+from service.retrieval import Filters, HybridRetriever, Passage
+from service.schemas import AskRequest, AskResponse, SearchRequest, SearchResult
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from service.metrics import Metrics
+
+
+@dataclass(frozen=True, slots=True)
+class Retrieval:
+    question: str
+    query: str
+    vector: Matrix
+    passages: list[Passage]
+    retrieve_ms: float
+
+
+class GenerativeBackend(Protocol):
+    """Generative mode (see service.generative); absent when no LLM is configured."""
+
+    def answer(self, request: AskRequest, retrieval: Retrieval) -> AskResponse: ...
+
+    def stream(self, request: AskRequest, retrieval: Retrieval) -> Iterator[tuple[str, object]]: ...
+
+
+def _filters(
+    document_ids: list[str] | None,
+    after: dt.date | dt.datetime | None,
+    before: dt.date | dt.datetime | None,
+) -> Filters:
+    after_iso = parse_published(after, "published_after")
+    before_iso = parse_published(before, "published_before")
+    return Filters(
+        document_ids=tuple(document_ids) if document_ids else None,
+        after_ts=to_timestamp(after_iso) if after_iso else None,
+        before_ts=to_timestamp(before_iso, end_of_day=True) if before_iso else None,
+    )
+
+
+def _elapsed_ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 2)
+
+
+class AskService:
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        retriever: HybridRetriever,
+        extractive: ExtractiveAnswerer,
+        metrics: Metrics,
+        generative: GenerativeBackend | None = None,
+    ) -> None:
+        self._settings = settings
+        self._embedder = embedder
+        self._retriever = retriever
+        self._extractive = extractive
+        self._metrics = metrics
+        self.generative = generative
+
+    def search(self, request: SearchRequest) -> list[SearchResult]:
+        filters = _filters(request.document_ids, request.published_after, request.published_before)
+        vector = self._embedder.embed([request.query])[0]
+        top_k = request.top_k or self._settings.retrieval.top_k
+        passages = self._retriever.retrieve(request.query, vector, top_k, filters)
+        return [
+            SearchResult(
+                document_id=p.document.document_id,
+                title=p.document.title,
+                chunk_id=p.chunk.chunk_id,
+                text=p.chunk.text,
+                start=p.chunk.start,
+                end=p.chunk.end,
+                score=p.score,
+            )
+            for p in passages
+        ]
+
+    def retrieve(self, request: AskRequest, query: str | None = None) -> Retrieval:
+        started = time.perf_counter()
+        filters = _filters(request.document_ids, request.published_after, request.published_before)
+        self._retriever.lexical.refresh()
+        query = query or condense_query(request.question, request.history, self._retriever.lexical)
+        vector = self._embedder.embed([query])[0]
+        top_k = request.top_k or self._settings.retrieval.top_k
+        passages = self._retriever.retrieve(query, vector, top_k, filters)
+        return Retrieval(request.question, query, vector, passages, _elapsed_ms(started))
+
+    def mode_for(self, request: AskRequest) -> tuple[AnswerMode, str | None]:
+        mode = request.mode or self._settings.answer_mode
+        if mode == "generative" and self.generative is None:
+            return "extractive", (
+                "Generative mode is not available: no LLM endpoint is configured "
+                "(NEWSRAG_LLM_BASE_URL); answered in extractive mode."
+            )
+        return mode, None
+
+    def ask(self, request: AskRequest) -> AskResponse:
+        started = time.perf_counter()
+        mode, note = self.mode_for(request)
+        retrieval = self.retrieve(request)
+        if mode == "generative" and self.generative is not None:
+            response = self.generative.answer(request, retrieval)
+        else:
+            response = self.extractive(request, retrieval)
+            response.note = note
+        response.timings_ms["total"] = _elapsed_ms(started)
+        if response.refused:
+            self._metrics.refused.inc()
+        return response
+
+    def extractive(self, request: AskRequest, retrieval: Retrieval) -> AskResponse:
+        started = time.perf_counter()
+        if not retrieval.passages:
+            result_answer, citations, refused = refusal_text(request.question), [], True
+        else:
+            result = self._extractive.answer(
+                request.question, retrieval.query, retrieval.vector, retrieval.passages
+            )
+            result_answer, citations, refused = result.answer, result.citations, result.refused
+        return AskResponse(
+            answer=result_answer,
+            refused=refused,
+            mode="extractive",
+            citations=citations,
+            timings_ms={"retrieve": retrieval.retrieve_ms, "generate": _elapsed_ms(started)},
+        )
+
+    def stream_generative(self, request: AskRequest) -> Iterator[tuple[str, object]]:
+        """SSE events of a generative answer; the ``done`` event carries the verified answer."""
+        if self.generative is None:
+            raise RuntimeError("stream_generative called without a generative backend")
+        yield from self.generative.stream(request, self.retrieve(request))

@@ -1,0 +1,97 @@
+"""The long-lived parts of a running service, built once by the app's lifespan.
+
+The embedder loads at start-up (a model that fails to load stops start-up). The store connects at
+start-up too, but when a Chroma *server* is down the service still starts, reports not ready, and
+connects on the next request that needs it: recovery needs no restart.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from core.errors import StoreUnavailable
+from core.settings import Settings
+from ingest.bundled import bundled_article
+from ingest.embeddings import Embedder, make_embedder
+from ingest.pipeline import Ingestor
+from ingest.store import ChromaStore
+from service.answering import AskService, GenerativeBackend
+from service.extractive import ExtractiveAnswerer
+from service.metrics import Metrics
+from service.retrieval import HybridRetriever
+
+if TYPE_CHECKING:
+    from service.generative import LLMClient
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    store: ChromaStore
+    ingestor: Ingestor
+    retriever: HybridRetriever
+    ask: AskService
+
+
+class Container:
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder | None = None,
+        llm: LLMClient | None = None,
+    ) -> None:
+        self.settings = settings
+        self.metrics = Metrics()
+        self.embedder = embedder or make_embedder(settings)
+        self.llm = llm
+        self._services: Services | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def services(self) -> Services:
+        """The store-backed services, connecting to Chroma first if needed."""
+        services = self._services
+        if services is not None:
+            return services
+        with self._lock:
+            if self._services is None:
+                self._services = self._build()
+            return self._services
+
+    def _build(self) -> Services:
+        settings = self.settings
+        store = ChromaStore.connect(
+            settings.chroma, settings.data_dir, self.embedder.name, self.embedder.dimension
+        )
+        ingestor = Ingestor(store, self.embedder, settings.chunk, settings.max_document_chars)
+        retriever = HybridRetriever(store, settings.retrieval)
+        extractive = ExtractiveAnswerer(store, retriever.lexical, settings.retrieval)
+        generative: GenerativeBackend | None = None
+        if self.llm is not None:
+            from service.generative import GenerativeAnswerer
+
+            generative = GenerativeAnswerer(self.llm, self.embedder, store, settings, self.metrics)
+        ask = AskService(settings, self.embedder, retriever, extractive, self.metrics, generative)
+        self.metrics.track_store(store.counts)
+        return Services(store, ingestor, retriever, ask)
+
+    def try_connect(self) -> bool:
+        try:
+            _ = self.services
+        except StoreUnavailable as exc:
+            log.warning("vector store not reachable yet: %s", exc.detail)
+            return False
+        return True
+
+    def bootstrap(self) -> None:
+        """Ingest the bundled article into an empty store (unless NEWSRAG_BOOTSTRAP=false)."""
+        if not self.settings.bootstrap:
+            return
+        services = self.services
+        if services.store.counts()[0] == 0:
+            result = services.ingestor.ingest(bundled_article())
+            log.info("bootstrap: ingested the bundled article (%s chunks)", result.chunks)

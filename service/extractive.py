@@ -1,0 +1,151 @@
+"""Extractive answers: verbatim sentences of the retrieved passages, each with its exact span."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.settings import RetrievalSettings
+from ingest.embeddings import Matrix
+from ingest.store import ChromaStore, SentenceRow
+from ingest.text import lexical_tokens
+from service.retrieval import LexicalIndex, Passage
+from service.schemas import Citation, Message
+
+# Weights of the evidence score; fitted on the eval sets by eval/calibrate.py.
+DENSE_WEIGHT = 0.6
+LEXICAL_WEIGHT = 0.4
+_WORD = re.compile(r"[A-Za-z0-9][\w'’-]*")
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredSentence:
+    row: SentenceRow
+    passage: Passage
+    dense: float
+    lexical: float
+
+    @property
+    def score(self) -> float:
+        return DENSE_WEIGHT * self.dense + LEXICAL_WEIGHT * self.lexical
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractiveAnswer:
+    answer: str
+    citations: list[Citation]
+    refused: bool
+    best_score: float
+
+
+def refusal_text(question: str) -> str:
+    return (
+        "The documents do not say. None of the ingested articles contains an answer to: "
+        f"“{question.strip()}”"
+    )
+
+
+def citation_for(number: int, row: SentenceRow, passage: Passage, score: float) -> Citation:
+    document = passage.document
+    return Citation(
+        id=number,
+        document_id=document.document_id,
+        title=document.title,
+        url=document.url,
+        source=document.source,
+        published_at=document.published_at,
+        chunk_id=passage.chunk.chunk_id,
+        quote=row.text,
+        start=row.start,
+        end=row.end,
+        score=round(float(score), 4),
+    )
+
+
+def condense_query(question: str, history: Sequence[Message], lexical: LexicalIndex) -> str:
+    """A standalone retrieval query: the question plus the rarest words of recent user turns."""
+    recent = [turn.content for turn in history if turn.role == "user"][-2:]
+    if not recent:
+        return question
+    asked = set(lexical_tokens(question))
+    seen: set[str] = set()
+    terms: list[tuple[float, int, str]] = []
+    for turn_age, content in enumerate(reversed(recent)):
+        for match in _WORD.finditer(content):
+            word = match.group()
+            tokens = lexical_tokens(word)
+            if not tokens or tokens[0] in asked or tokens[0] in seen:
+                continue
+            seen.add(tokens[0])
+            terms.append((-lexical.idf(tokens[0]), turn_age, word))
+    salient = [word for _, _, word in sorted(terms)[:8]]
+    return f"{question} ({' '.join(salient)})" if salient else question
+
+
+class ExtractiveAnswerer:
+    """Scores the sentences of the passages against the question and cites the best ones."""
+
+    def __init__(self, store: ChromaStore, lexical: LexicalIndex, settings: RetrievalSettings):
+        self._store = store
+        self._lexical = lexical
+        self._settings = settings
+
+    def candidate_sentences(self, passages: Sequence[Passage]) -> list[tuple[SentenceRow, Passage]]:
+        """Each sentence of the passages once, attributed to the best-ranked passage holding it."""
+        wanted: dict[tuple[str, str], dict[int, Passage]] = {}
+        for passage in passages:
+            key = (passage.document.document_id, passage.document.text_hash)
+            indices = wanted.setdefault(key, {})
+            for index in range(passage.chunk.first_sentence, passage.chunk.last_sentence + 1):
+                indices.setdefault(index, passage)
+        out: list[tuple[SentenceRow, Passage]] = []
+        for (document_id, version), indices in wanted.items():
+            for row in self._store.get_sentences(document_id, version, sorted(indices)):
+                passage = indices[row.index]
+                # a sentence cut by the chunk boundary is still cited whole: its span is exact
+                out.append((row, passage))
+        return out
+
+    def score(
+        self, query: str, vector: Matrix, candidates: Sequence[tuple[SentenceRow, Passage]]
+    ) -> list[ScoredSentence]:
+        if not candidates:
+            return []
+        query_tokens = set(lexical_tokens(query))
+        weights = {token: self._lexical.idf(token) for token in query_tokens}
+        total = sum(weights.values()) or 1.0
+        matrix = np.stack([row.vector for row, _ in candidates])
+        dense = matrix @ vector.astype(np.float32)
+        scored = []
+        for (row, passage), similarity in zip(candidates, dense, strict=True):
+            overlap = query_tokens & set(lexical_tokens(row.text))
+            lexical = sum(weights[token] for token in overlap) / total
+            scored.append(ScoredSentence(row, passage, float(similarity), lexical))
+        scored.sort(key=lambda s: (-s.score, s.row.document_id, s.row.index))
+        return scored
+
+    def answer(
+        self, question: str, query: str, vector: Matrix, passages: Sequence[Passage]
+    ) -> ExtractiveAnswer:
+        scored = self.score(query, vector, self.candidate_sentences(passages))
+        best = scored[0].score if scored else 0.0
+        if best < self._settings.refusal_threshold:
+            return ExtractiveAnswer(refusal_text(question), [], True, best)
+        chosen = [scored[0]]
+        for candidate in scored[1:]:
+            if len(chosen) >= self._settings.max_answer_sentences:
+                break
+            close_enough = candidate.score >= max(self._settings.refusal_threshold, best - 0.08)
+            if close_enough and candidate.row.text not in {c.row.text for c in chosen}:
+                chosen.append(candidate)
+        lead = chosen[0].row.document_id
+        chosen.sort(key=lambda s: (s.row.document_id != lead, s.row.document_id, s.row.index))
+        parts: list[str] = []
+        citations: list[Citation] = []
+        for number, sentence in enumerate(chosen, start=1):
+            parts.append(f"{sentence.row.text} [{number}]")
+            citations.append(citation_for(number, sentence.row, sentence.passage, sentence.score))
+        return ExtractiveAnswer(" ".join(parts), citations, False, best)

@@ -1,0 +1,162 @@
+"""Hybrid retrieval: dense search in Chroma fused with BM25 by reciprocal rank fusion.
+
+The BM25 index is a per-process cache of every chunk's tokens. It is rebuilt whenever the store's
+generation token changes (any process's ingest or delete), and every hit, dense or lexical, is
+checked against the current document records, so a deleted or replaced version is never served
+even in the instant between another replica's write and this process's refresh.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.settings import RetrievalSettings
+from ingest.embeddings import Matrix
+from ingest.models import StoredDocument
+from ingest.store import ChromaStore, ChunkHit, where_for
+from ingest.text import lexical_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    document_ids: tuple[str, ...] | None = None
+    after_ts: int | None = None
+    before_ts: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    chunk: ChunkHit
+    document: StoredDocument
+    score: float  # fused score, 1.0 = ranked first by both retrievers
+    dense_rank: int | None
+    lexical_rank: int | None
+
+
+class LexicalIndex:
+    """BM25 over all current chunks, refreshed when the store's generation changes."""
+
+    def __init__(self, store: ChromaStore) -> None:
+        self._store = store
+        self._lock = threading.Lock()
+        self._generation: str | None = None
+        self._chunk_ids: list[str] = []
+        self._document_ids: np.ndarray = np.array([], dtype=object)
+        self._published: np.ndarray = np.array([], dtype=np.float64)
+        self._bm25: object | None = None
+        self._document_frequency: Counter[str] = Counter()
+        self.size = 0
+
+    def refresh(self) -> None:
+        generation = self._store.generation()
+        if generation == self._generation:
+            return
+        with self._lock:
+            if generation == self._generation:
+                return
+            self._rebuild(generation)
+
+    def _rebuild(self, generation: str) -> None:
+        import bm25s
+
+        chunk_ids: list[str] = []
+        document_ids: list[str] = []
+        published: list[float] = []
+        corpus: list[list[str]] = []
+        frequency: Counter[str] = Counter()
+        for row in self._store.iter_chunk_rows():
+            tokens = lexical_tokens(row.text)
+            chunk_ids.append(row.chunk_id)
+            document_ids.append(row.document_id)
+            published.append(math.nan if row.published_ts is None else float(row.published_ts))
+            corpus.append(tokens or ["<empty>"])
+            frequency.update(set(tokens))
+        bm25 = None
+        if corpus:
+            bm25 = bm25s.BM25()
+            bm25.index(corpus, show_progress=False)
+        self._chunk_ids = chunk_ids
+        self._document_ids = np.array(document_ids, dtype=object)
+        self._published = np.array(published, dtype=np.float64)
+        self._bm25 = bm25
+        self._document_frequency = frequency
+        self.size = len(chunk_ids)
+        self._generation = generation
+
+    def idf(self, token: str) -> float:
+        frequency = self._document_frequency.get(token, 0)
+        return math.log(1.0 + (self.size - frequency + 0.5) / (frequency + 0.5))
+
+    def search(self, tokens: Sequence[str], n: int, filters: Filters) -> list[tuple[str, float]]:
+        bm25 = self._bm25
+        if bm25 is None or not tokens:
+            return []
+        scores = np.asarray(bm25.get_scores(list(tokens)), dtype=np.float64)  # type: ignore[attr-defined]
+        mask = scores > 0
+        if filters.document_ids:
+            mask &= np.isin(self._document_ids, list(filters.document_ids))
+        if filters.after_ts is not None:
+            mask &= self._published >= filters.after_ts
+        if filters.before_ts is not None:
+            mask &= self._published <= filters.before_ts
+        candidates = np.flatnonzero(mask)
+        if candidates.size == 0:
+            return []
+        best = candidates[np.argsort(-scores[candidates], kind="stable")[:n]]
+        return [(self._chunk_ids[i], float(scores[i])) for i in best]
+
+
+class HybridRetriever:
+    """Dense + lexical candidates, fused with RRF, filtered to current document versions."""
+
+    def __init__(self, store: ChromaStore, settings: RetrievalSettings) -> None:
+        self._store = store
+        self._settings = settings
+        self.lexical = LexicalIndex(store)
+
+    def retrieve(
+        self, query: str, vector: Matrix, top_k: int, filters: Filters
+    ) -> list[Passage]:
+        self.lexical.refresh()
+        pool = max(self._settings.candidates, top_k)
+        where = where_for(filters.document_ids, filters.after_ts, filters.before_ts)
+        dense = self._store.query_chunks(vector, pool, where)
+        lexical = self.lexical.search(lexical_tokens(query), pool, filters)
+
+        hits: dict[str, ChunkHit] = {hit.chunk_id: hit for hit in dense}
+        missing = [chunk_id for chunk_id, _ in lexical if chunk_id not in hits]
+        hits.update(self._store.get_chunks(missing))
+        documents = self._store.get_documents(sorted({hit.document_id for hit in hits.values()}))
+
+        def current(chunk_id: str) -> bool:
+            hit = hits.get(chunk_id)
+            document = documents.get(hit.document_id) if hit else None
+            return hit is not None and document is not None and document.text_hash == hit.version
+
+        dense_ids = [hit.chunk_id for hit in dense if current(hit.chunk_id)]
+        lexical_ids = [chunk_id for chunk_id, _ in lexical if current(chunk_id)]
+        k = self._settings.rrf_k
+        fused: dict[str, float] = {}
+        for ranking in (dense_ids, lexical_ids):
+            for rank, chunk_id in enumerate(ranking):
+                fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (k + rank + 1)
+        dense_rank = {chunk_id: rank for rank, chunk_id in enumerate(dense_ids)}
+        lexical_rank = {chunk_id: rank for rank, chunk_id in enumerate(lexical_ids)}
+        best = sorted(fused, key=lambda chunk_id: (-fused[chunk_id], chunk_id))[:top_k]
+        top_possible = 2.0 / (k + 1)
+        return [
+            Passage(
+                chunk=hits[chunk_id],
+                document=documents[hits[chunk_id].document_id],
+                score=round(fused[chunk_id] / top_possible, 4),
+                dense_rank=dense_rank.get(chunk_id),
+                lexical_rank=lexical_rank.get(chunk_id),
+            )
+            for chunk_id in best
+        ]

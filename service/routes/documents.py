@@ -1,0 +1,102 @@
+"""/v1/documents: ingest, list, show, delete."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response, status
+
+from core.errors import InvalidInput
+from ingest.dates import parse_published
+from ingest.models import Article, StoredDocument
+from service.routes.deps import ServicesDep
+from service.schemas import DocumentDetail, DocumentIn, DocumentList, DocumentSummary, IngestOut
+
+router = APIRouter(prefix="/v1/documents", tags=["documents"])
+DocumentPath = Annotated[str, Path(min_length=1, max_length=200, description="The document id.")]
+
+
+def _summary(document: StoredDocument) -> DocumentSummary:
+    return DocumentSummary(
+        document_id=document.document_id,
+        title=document.title,
+        url=document.url,
+        source=document.source,
+        published_at=document.published_at,
+        chunks=document.chunks,
+        ingested_at=document.ingested_at,
+    )
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"model": IngestOut, "description": "Updated, or unchanged (same text)."}},
+    summary="Ingest (create or replace) one article",
+)
+def ingest_document(body: DocumentIn, services: ServicesDep, response: Response) -> IngestOut:
+    title = body.title or next(
+        (line.strip() for line in body.text.splitlines() if line.strip()), "Untitled"
+    )[:500]
+    article = Article(
+        text=body.text,
+        title=title,
+        document_id=body.document_id,
+        url=body.url,
+        source=body.source,
+        published_at=parse_published(body.published_at),
+        metadata=dict(body.metadata),
+    )
+    result = services.ingestor.ingest(article)
+    if result.status != "created":
+        response.status_code = status.HTTP_200_OK
+    return IngestOut(
+        document_id=result.document_id,
+        status=result.status,  # type: ignore[arg-type]
+        chunks=result.chunks,
+        title=result.title,
+    )
+
+
+def _decode_cursor(cursor: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(cursor.encode() + b"==").decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise InvalidInput("cursor: not a cursor returned by this API", field="cursor") from None
+
+
+@router.get("", summary="List documents, paged (ordered by document_id)")
+def list_documents(
+    services: ServicesDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
+) -> DocumentList:
+    documents = sorted(services.store.list_documents(), key=lambda d: d.document_id)
+    if cursor:
+        after = _decode_cursor(cursor)
+        documents = [d for d in documents if d.document_id > after]
+    page = documents[:limit]
+    next_cursor = None
+    if len(documents) > limit:
+        next_cursor = base64.urlsafe_b64encode(page[-1].document_id.encode()).decode().rstrip("=")
+    return DocumentList(documents=[_summary(d) for d in page], next_cursor=next_cursor)
+
+
+@router.get("/{document_id:path}", summary="One document with its exact text")
+def get_document(document_id: DocumentPath, services: ServicesDep) -> DocumentDetail:
+    document = services.store.get_document(document_id)
+    return DocumentDetail(
+        **_summary(document).model_dump(), text=document.text or "", metadata=document.metadata
+    )
+
+
+@router.delete(
+    "/{document_id:path}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a document: nothing of it is retrieved or cited afterwards",
+)
+def delete_document(document_id: DocumentPath, services: ServicesDep) -> Response:
+    services.store.delete_document(document_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

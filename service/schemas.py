@@ -1,0 +1,233 @@
+"""The HTTP contract (``shared/API.md``) as pydantic models; their examples feed the OpenAPI schema."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from core.settings import AnswerMode
+
+MAX_QUESTION_CHARS = 2000
+MAX_HISTORY_TURNS = 20
+MAX_TURN_CHARS = 8000
+
+DocumentId = Annotated[
+    str,
+    StringConstraints(
+        min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/@+=-]{0,199}$"
+    ),
+]
+MetadataValue = str | int | float | bool
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty or only white space")
+    return value
+
+
+class DocumentIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "text": "Kremlin says there is no ‘reliable information’ …",
+                    "title": "Kremlin says there is no ‘reliable information’",
+                    "document_id": "pinknews-2017-chechnya",
+                    "url": "https://www.pinknews.co.uk/…",
+                    "source": "PinkNews",
+                    "published_at": "2017-04-14",
+                    "metadata": {"section": "world"},
+                }
+            ]
+        },
+    )
+
+    text: str = Field(description="The article's exact text; stored and cited byte for byte.")
+    title: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = Field(
+        default=None, description="Defaults to the first line of the text."
+    )
+    document_id: DocumentId | None = Field(
+        default=None, description="Your stable id; derived from the text when absent."
+    )
+    url: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    source: Annotated[str, StringConstraints(max_length=200)] | None = None
+    published_at: dt.datetime | dt.date | None = Field(
+        default=None, description="ISO 8601 date or datetime."
+    )
+    metadata: dict[Annotated[str, StringConstraints(max_length=100)], MetadataValue] = Field(
+        default_factory=dict, max_length=50
+    )
+
+    _text_not_blank = field_validator("text")(_not_blank)
+
+
+class IngestOut(BaseModel):
+    document_id: str
+    status: Literal["created", "updated", "unchanged"]
+    chunks: int
+    title: str
+
+
+class DocumentSummary(BaseModel):
+    document_id: str
+    title: str
+    url: str | None = None
+    source: str | None = None
+    published_at: str | None = None
+    chunks: int
+    ingested_at: str
+
+
+class DocumentDetail(DocumentSummary):
+    text: str
+    metadata: dict[str, MetadataValue] = Field(default_factory=dict)
+
+
+class DocumentList(BaseModel):
+    documents: list[DocumentSummary]
+    next_cursor: str | None = None
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    role: Literal["user", "assistant"]
+    content: Annotated[str, StringConstraints(max_length=MAX_TURN_CHARS)]
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"question": "Who signed the letter?", "top_k": 5},
+                {
+                    "question": "Which Republicans were among them?",
+                    "history": [
+                        {"role": "user", "content": "Who signed the letter to Rex Tillerson?"},
+                        {"role": "assistant", "content": "50 Members of Congress … [1]"},
+                    ],
+                },
+            ]
+        },
+    )
+
+    question: Annotated[str, StringConstraints(min_length=1, max_length=MAX_QUESTION_CHARS)]
+    document_ids: list[DocumentId] | None = Field(default=None, max_length=100)
+    published_after: dt.datetime | dt.date | None = None
+    published_before: dt.datetime | dt.date | None = None
+    top_k: int | None = Field(default=None, ge=1, le=20, description="Passages to use, 1-20.")
+    mode: AnswerMode | None = Field(default=None, description="Default: the server's mode.")
+    history: list[Message] = Field(default_factory=list, max_length=MAX_HISTORY_TURNS)
+    stream: bool = Field(default=False, description="Answer as Server-Sent Events.")
+
+    _question_not_blank = field_validator("question")(_not_blank)
+
+
+class Citation(BaseModel):
+    id: int
+    document_id: str
+    title: str
+    url: str | None = None
+    source: str | None = None
+    published_at: str | None = None
+    chunk_id: str
+    quote: str = Field(description="Exactly document_text[start:end].")
+    start: int
+    end: int
+    score: float
+
+
+class Verification(BaseModel):
+    supported: int
+    dropped: list[str] = Field(default_factory=list)
+
+
+class AskResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "answer": "But a spokesman for Putin Dmitry Peskov told journalists on Friday: "
+                    "“We do not have any reliable information about any problems in this "
+                    "area.” [1]",
+                    "refused": False,
+                    "mode": "extractive",
+                    "citations": [
+                        {
+                            "id": 1,
+                            "document_id": "chechnya-purge-kremlin",
+                            "title": "Kremlin says there is no ‘reliable information’ …",
+                            "url": None,
+                            "source": "PinkNews",
+                            "published_at": None,
+                            "chunk_id": "chechnya-purge-kremlin#3f9a…-c00000",
+                            "quote": "But a spokesman for Putin Dmitry Peskov told journalists …",
+                            "start": 1003,
+                            "end": 1141,
+                            "score": 0.83,
+                        }
+                    ],
+                    "timings_ms": {"retrieve": 4.1, "generate": 0.9, "total": 6.3},
+                }
+            ]
+        }
+    )
+
+    answer: str
+    refused: bool
+    mode: AnswerMode
+    citations: list[Citation]
+    timings_ms: dict[str, float]
+    note: str | None = Field(default=None, description="Why the mode differs from the request.")
+    verification: Verification | None = None
+
+
+class SearchRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"query": "Ros-Lehtinen", "top_k": 3}]}
+    )
+
+    query: Annotated[str, StringConstraints(min_length=1, max_length=MAX_QUESTION_CHARS)]
+    top_k: int | None = Field(default=None, ge=1, le=20)
+    document_ids: list[DocumentId] | None = Field(default=None, max_length=100)
+    published_after: dt.datetime | dt.date | None = None
+    published_before: dt.datetime | dt.date | None = None
+
+    _query_not_blank = field_validator("query")(_not_blank)
+
+
+class SearchResult(BaseModel):
+    document_id: str
+    title: str
+    chunk_id: str
+    text: str
+    start: int
+    end: int
+    score: float
+
+
+class SearchResponse(BaseModel):
+    results: list[SearchResult]
+
+
+class Info(BaseModel):
+    answer_mode: AnswerMode
+    generative_available: bool
+    llm_model: str | None
+    auth_required: bool
+    version: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, Any]] | None = None
