@@ -63,9 +63,17 @@ class RetrievalSettings(BaseSettings):
     top_k: int = Field(default=5, ge=1, le=20)
     candidates: int = Field(default=30, ge=1, le=200, description="Per-retriever pool for RRF.")
     rrf_k: int = Field(default=60, ge=1)
-    max_answer_sentences: int = Field(default=2, ge=1, le=5)
+    max_answer_sentences: int = Field(default=3, ge=1, le=5)
+    answer_margin: float = Field(
+        default=0.1, ge=0.0, le=1.0, description="Extra sentences score within this of the best."
+    )
+    # A sentence's evidence score is dense_weight * cosine + (1 - dense_weight) * IDF-weighted
+    # overlap with the question, minus type_weight when it lacks the answer type the question
+    # wants (a number for "how many", a time for "when"). Fitted by `python -m eval.calibrate`.
+    dense_weight: float = Field(default=0.4, ge=0.0, le=1.0)
+    type_weight: float = Field(default=0.15, ge=0.0, le=1.0)
     refusal_threshold: float = Field(
-        default=0.5,
+        default=0.33,
         description="Evidence score below which the answer is refused (see eval/calibrate.py).",
     )
 

@@ -78,7 +78,9 @@ def load_squad_set(path: Path = SQUAD_FILE) -> EvalSet:
     documents: list[EvalDocument] = []
     cases: list[Case] = []
     for article in data["data"]:
-        document_id = "squad-" + "".join(c if c.isalnum() else "-" for c in article["title"]).lower()
+        document_id = (
+            "squad-" + "".join(c if c.isalnum() else "-" for c in article["title"]).lower()
+        )
         paragraphs = [p["context"] for p in article["paragraphs"]]
         documents.append(EvalDocument(document_id, article["title"], "\n\n".join(paragraphs)))
         offset = 0

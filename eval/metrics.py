@@ -72,7 +72,9 @@ def overlaps(span: tuple[int, int], start: int, end: int) -> bool:
     return start < span[1] and span[0] < end
 
 
-def reciprocal_rank(results: Sequence[dict[str, Any]], document_id: str, span: tuple[int, int]) -> float:
+def reciprocal_rank(
+    results: Sequence[dict[str, Any]], document_id: str, span: tuple[int, int]
+) -> float:
     for rank, result in enumerate(results, start=1):
         if result["document_id"] == document_id and overlaps(span, result["start"], result["end"]):
             return 1.0 / rank

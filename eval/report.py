@@ -40,14 +40,17 @@ def _latency_histogram(latencies: list[float]) -> str:
 
 
 def _case_row(case: dict[str, Any]) -> str:
-    status = '<span class="pass">pass</span>' if case["passed"] else '<span class="fail">FAIL</span>'
+    status = (
+        '<span class="pass">pass</span>' if case["passed"] else '<span class="fail">FAIL</span>'
+    )
     citations = "".join(
         f'<div class="quote">[{c["id"]}] <mark>{escape(c["quote"])}</mark> '
         f"({escape(c['document_id'])} {c['start']}–{c['end']}, score {c['score']})</div>"
         for c in case["citations"]
     )
     history = "".join(
-        f'<div class="quote">{escape(t["role"])}: {escape(t["content"])}</div>' for t in case["history"]
+        f'<div class="quote">{escape(t["role"])}: {escape(t["content"])}</div>'
+        for t in case["history"]
     )
     checks = []
     if not case["valid"]:
@@ -63,7 +66,8 @@ def _case_row(case: dict[str, Any]) -> str:
     row_class = "" if case["passed"] else ' class="bad"'
     return (
         f"<tr{row_class}><td>{status}</td><td>{escape(case['id'])}<br><small>"
-        f"{escape(', '.join(case['tags']))}</small></td><td>{history}{escape(case['question'])}</td>"
+        f"{escape(', '.join(case['tags']))}</small></td>"
+        f"<td>{history}{escape(case['question'])}</td>"
         f"<td>{escape(case['answer'])}{citations}</td><td>{escape('; '.join(checks))}</td>"
         f"<td>{case['latency_ms']}</td></tr>"
     )

@@ -127,7 +127,9 @@ def summarise(results: list[CaseResult]) -> dict[str, Any]:
     answerable = [r for r in results if r.answerable]
     unanswerable = [r for r in results if not r.answerable]
     ranks = [r.reciprocal_rank for r in answerable if r.reciprocal_rank is not None]
-    covered = [r.evidence_cited for r in answerable if r.evidence_cited is not None and not r.refused]
+    covered = [
+        r.evidence_cited for r in answerable if r.evidence_cited is not None and not r.refused
+    ]
     latencies = [r.latency_ms for r in results]
     summary: dict[str, Any] = {
         "cases": len(results),
@@ -233,7 +235,10 @@ def regressions(current: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
     """Cases that passed in the committed baseline and fail now, named."""
     named = []
     for set_name, payload in current.get("sets", {}).items():
-        before = {c["id"]: c["passed"] for c in baseline.get("sets", {}).get(set_name, {}).get("cases", [])}
+        before = {
+            c["id"]: c["passed"]
+            for c in baseline.get("sets", {}).get(set_name, {}).get("cases", [])
+        }
         for case in payload["cases"]:
             if before.get(case["id"]) and not case["passed"]:
                 named.append(f"{set_name}/{case['id']}: {case['question']}")
@@ -251,7 +256,10 @@ def run(
     report_dir: Path | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     base = settings or load_settings()
-    payload: dict[str, Any] = {"generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "sets": {}}
+    payload: dict[str, Any] = {
+        "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "sets": {},
+    }
     summaries: dict[str, dict[str, Any]] = {}
     for eval_set in load_sets(set_names):
         results = run_set(eval_set, base)

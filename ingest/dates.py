@@ -7,7 +7,9 @@ import datetime as dt
 from core.errors import InvalidInput
 
 
-def parse_published(value: str | dt.date | dt.datetime | None, field: str = "published_at") -> str | None:
+def parse_published(
+    value: str | dt.date | dt.datetime | None, field: str = "published_at"
+) -> str | None:
     """Normalise a date or datetime to ISO 8601; raise :class:`InvalidInput` naming ``field``."""
     if value is None or value == "":
         return None
@@ -27,7 +29,7 @@ def parse_published(value: str | dt.date | dt.datetime | None, field: str = "pub
 
 
 def to_timestamp(iso: str, *, end_of_day: bool = False) -> int:
-    """Epoch seconds (UTC) of a normalised ISO value; a bare date means its first (or last) second."""
+    """Epoch seconds (UTC) of a normalised ISO value; a bare date is its first (or last) second."""
     if len(iso) == 10:
         day = dt.date.fromisoformat(iso)
         moment = dt.datetime.combine(day, dt.time.max if end_of_day else dt.time.min)

@@ -44,7 +44,8 @@ def _package_dir(package: str) -> Path:
 
 def _normalise(vectors: Matrix) -> Matrix:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+    normalised: Matrix = (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+    return normalised
 
 
 class OnnxMiniLMEmbedder:

@@ -57,7 +57,7 @@ def load_text(path: Path) -> Article:
 
 def load_html(path: Path) -> Article:
     """The visible text of an HTML page; scripts, styles and templates are dropped."""
-    from bs4 import BeautifulSoup
+    from bs4 import BeautifulSoup, Tag
 
     soup = BeautifulSoup(_read_text(path), "html.parser")
     for tag in soup(["script", "style", "noscript", "template", "head", "svg", "iframe"]):
@@ -67,7 +67,7 @@ def load_html(path: Path) -> Article:
     title_tag = soup.find("title") or soup.find("h1")
     title = title_tag.get_text(" ", strip=True) if title_tag else ""
     canonical = soup.find("link", rel="canonical")
-    url = canonical.get("href") if canonical else None
+    url = canonical.get("href") if isinstance(canonical, Tag) else None
     if soup.head:
         soup.head.decompose()
     body = soup.body or soup
@@ -132,7 +132,10 @@ def load_json(path: Path) -> list[Article]:
         except json.JSONDecodeError as exc:
             raise InvalidInput(f"{path}: invalid JSON ({exc.msg}, line {exc.lineno})") from None
         items = data if isinstance(data, list) else [data]
-        records = [(f"{path}[{i}]" if isinstance(data, list) else str(path), r) for i, r in enumerate(items)]
+        records = [
+            (f"{path}[{i}]" if isinstance(data, list) else str(path), r)
+            for i, r in enumerate(items)
+        ]
     return [article_from_record(record, label) for label, record in records]
 
 

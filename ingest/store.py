@@ -34,7 +34,6 @@ from ingest.models import Article, Chunk, IngestResult, MetadataValue, Sentence,
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
-    from chromadb.api.models.Collection import Collection
 
     from core.settings import ChromaSettings
     from ingest.embeddings import Matrix
@@ -137,8 +136,9 @@ class ChromaStore:
         cls, settings: ChromaSettings, data_dir: Path, embedder_name: str, dimension: int
     ) -> ChromaStore:
         import chromadb
+        from chromadb.config import Settings as ClientSettings
 
-        chroma_settings = chromadb.Settings(anonymized_telemetry=False)
+        chroma_settings = ClientSettings(anonymized_telemetry=False)
         try:
             if settings.host:
                 client = chromadb.HttpClient(
@@ -226,7 +226,8 @@ class ChromaStore:
             return {}
         include: Any = ["metadatas", "documents"] if with_text else ["metadatas"]
         got = self._documents.get(ids=list(dict.fromkeys(document_ids)), include=include)
-        texts = got.get("documents") or [None] * len(got["ids"])
+        found_texts = got.get("documents")
+        texts: list[str | None] = list(found_texts) if found_texts else [None] * len(got["ids"])
         metas = got.get("metadatas") or []
         return {
             record_id: self._document_from(record_id, dict(meta or {}), text)
@@ -325,7 +326,10 @@ class ChromaStore:
         if article.published_at:
             record["published_ts"] = to_timestamp(article.published_at)
         self._documents.upsert(
-            ids=[document_id], embeddings=[[1.0]], documents=[article.text], metadatas=[record]
+            ids=[document_id],
+            embeddings=np.ones((1, 1), dtype=np.float32),
+            documents=[article.text],
+            metadatas=[record],
         )
 
     def _remove_versions_except(self, document_id: str, version: str | None) -> None:
@@ -350,7 +354,7 @@ class ChromaStore:
         self, vector: Matrix, n_results: int, where: dict[str, Any] | None
     ) -> list[ChunkHit]:
         got = self._chunks.query(
-            query_embeddings=[vector.astype(np.float32)],
+            query_embeddings=vector.astype(np.float32).reshape(1, -1),
             n_results=n_results,
             where=where,
             include=["documents", "metadatas", "distances"],
@@ -359,7 +363,9 @@ class ChromaStore:
         docs = (got.get("documents") or [[]])[0]
         metas = (got.get("metadatas") or [[]])[0]
         distances = (got.get("distances") or [[]])[0]
-        for chunk_id, text, meta, distance in zip(got["ids"][0], docs, metas, distances, strict=True):
+        for chunk_id, text, meta, distance in zip(
+            got["ids"][0], docs, metas, distances, strict=True
+        ):
             hits.append(_chunk_hit(chunk_id, text or "", dict(meta or {}), 1.0 - float(distance)))
         return hits
 

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 _SENTENCE_END = re.compile(r"""[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])""")
 _LINE_BREAK = re.compile(r"\n")
 _ABBREVIATIONS = frozenset(
-    """mr mrs ms dr prof rep sen gov gen lt col sgt capt st jr sr no vs etc inc ltd co corp
-    dept univ jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k u.n e.g i.e a.m p.m""".split()
+    """mr mrs ms dr prof rep sen gov gen lt col sgt capt st jr sr no vs etc inc ltd co corp dept
+    univ jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k u.n e.g i.e a.m p.m""".split()
 )
 _WORD = re.compile(r"\w+", re.UNICODE)
+_STRAIGHT_QUOTES = str.maketrans("“”‘’–", "\"\"''-")
 
 STOPWORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before being
@@ -29,7 +30,7 @@ STOPWORDS = frozenset(
     over own same she should so some such than that the their theirs them themselves then there
     these they this those through to too under until up very was we were what when where which
     while who whom why will with would you your yours yourself yourselves s t say said says tell
-    told according also did does""".split()
+    told according also""".split()
 )
 
 
@@ -87,7 +88,7 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[S
 def normalize_for_match(text: str) -> str:
     """Lower case, straight quotes, collapsed white space: for comparing strings, not offsets."""
     text = unicodedata.normalize("NFKC", text)
-    text = text.translate(str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'", "–": "-"}))
+    text = text.translate(_STRAIGHT_QUOTES)
     return " ".join(text.lower().split())
 
 

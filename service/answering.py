@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from core.settings import AnswerMode, Settings
 from ingest.dates import parse_published, to_timestamp
-from ingest.embeddings import Embedder, Matrix
-from service.extractive import ExtractiveAnswerer, condense_query, refusal_text
+from ingest.embeddings import Embedder
+from service.extractive import ExtractiveAnswerer, Query, make_query, refusal_text
 from service.retrieval import Filters, HybridRetriever, Passage
 from service.schemas import AskRequest, AskResponse, SearchRequest, SearchResult
 
@@ -23,8 +23,7 @@ if TYPE_CHECKING:
 @dataclass(frozen=True, slots=True)
 class Retrieval:
     question: str
-    query: str
-    vector: Matrix
+    query: Query
     passages: list[Passage]
     retrieve_ms: float
 
@@ -90,15 +89,18 @@ class AskService:
             for p in passages
         ]
 
-    def retrieve(self, request: AskRequest, query: str | None = None) -> Retrieval:
+    def retrieve(self, request: AskRequest, standalone: str | None = None) -> Retrieval:
+        """Passages for the question; ``standalone`` replaces the extractive condensing of the
+        history (generative mode condenses with the LLM)."""
         started = time.perf_counter()
         filters = _filters(request.document_ids, request.published_after, request.published_before)
-        self._retriever.lexical.refresh()
-        query = query or condense_query(request.question, request.history, self._retriever.lexical)
-        vector = self._embedder.embed([query])[0]
+        lexical = self._retriever.lexical
+        lexical.refresh()
+        history = [] if standalone else request.history
+        query = make_query(standalone or request.question, history, lexical, self._embedder)
         top_k = request.top_k or self._settings.retrieval.top_k
-        passages = self._retriever.retrieve(query, vector, top_k, filters)
-        return Retrieval(request.question, query, vector, passages, _elapsed_ms(started))
+        passages = self._retriever.retrieve(query.text, query.vector, top_k, filters)
+        return Retrieval(request.question, query, passages, _elapsed_ms(started))
 
     def mode_for(self, request: AskRequest) -> tuple[AnswerMode, str | None]:
         mode = request.mode or self._settings.answer_mode
@@ -128,9 +130,7 @@ class AskService:
         if not retrieval.passages:
             result_answer, citations, refused = refusal_text(request.question), [], True
         else:
-            result = self._extractive.answer(
-                request.question, retrieval.query, retrieval.vector, retrieval.passages
-            )
+            result = self._extractive.answer(request.question, retrieval.query, retrieval.passages)
             result_answer, citations, refused = result.answer, result.citations, result.refused
         return AskResponse(
             answer=result_answer,

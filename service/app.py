@@ -38,7 +38,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        built = container or await run_in_threadpool(Container, settings)
+        built = container if container is not None else await run_in_threadpool(Container, settings)
         app.state.container = built
         if await run_in_threadpool(built.try_connect):
             await run_in_threadpool(built.bootstrap)

@@ -9,16 +9,26 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.settings import RetrievalSettings
-from ingest.embeddings import Matrix
+from ingest.embeddings import Embedder, Matrix
 from ingest.store import ChromaStore, SentenceRow
 from ingest.text import lexical_tokens
+from service.answer_types import holds_type, wanted_type
 from service.retrieval import LexicalIndex, Passage
 from service.schemas import Citation, Message
 
-# Weights of the evidence score; fitted on the eval sets by eval/calibrate.py.
-DENSE_WEIGHT = 0.6
-LEXICAL_WEIGHT = 0.4
+HISTORY_TERM_WEIGHT = 0.3
 _WORD = re.compile(r"[A-Za-z0-9][\w'’-]*")
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A question ready to score against: ``text`` is the standalone (condensed, spelling-
+    corrected) form used for retrieval, ``question`` the corrected question as asked."""
+
+    text: str
+    question: str
+    vector: Matrix
+    question_vector: Matrix
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,10 +37,7 @@ class ScoredSentence:
     passage: Passage
     dense: float
     lexical: float
-
-    @property
-    def score(self) -> float:
-        return DENSE_WEIGHT * self.dense + LEXICAL_WEIGHT * self.lexical
+    score: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,14 +73,19 @@ def citation_for(number: int, row: SentenceRow, passage: Passage, score: float) 
 
 
 def condense_query(question: str, history: Sequence[Message], lexical: LexicalIndex) -> str:
-    """A standalone retrieval query: the question plus the rarest words of recent user turns."""
+    """A standalone retrieval query: the question plus the rarest words of recent turns.
+
+    The last two user turns come first; the last assistant turn adds names a pronoun may refer
+    to ("What did she call for?" after an answer quoting Baroness Anelay).
+    """
     recent = [turn.content for turn in history if turn.role == "user"][-2:]
-    if not recent:
+    answers = [turn.content for turn in history if turn.role == "assistant"][-1:]
+    if not recent and not answers:
         return question
     asked = set(lexical_tokens(question))
     seen: set[str] = set()
     terms: list[tuple[float, int, str]] = []
-    for turn_age, content in enumerate(reversed(recent)):
+    for turn_age, content in enumerate([*reversed(recent), *answers]):
         for match in _WORD.finditer(content):
             word = match.group()
             tokens = lexical_tokens(word)
@@ -88,7 +100,9 @@ def condense_query(question: str, history: Sequence[Message], lexical: LexicalIn
 class ExtractiveAnswerer:
     """Scores the sentences of the passages against the question and cites the best ones."""
 
-    def __init__(self, store: ChromaStore, lexical: LexicalIndex, settings: RetrievalSettings):
+    def __init__(
+        self, store: ChromaStore, lexical: LexicalIndex, settings: RetrievalSettings
+    ) -> None:
         self._store = store
         self._lexical = lexical
         self._settings = settings
@@ -110,27 +124,38 @@ class ExtractiveAnswerer:
         return out
 
     def score(
-        self, query: str, vector: Matrix, candidates: Sequence[tuple[SentenceRow, Passage]]
+        self, query: Query, candidates: Sequence[tuple[SentenceRow, Passage]]
     ) -> list[ScoredSentence]:
+        """Evidence score of each sentence; words of the question itself outweigh words that a
+        follow-up borrowed from earlier turns, so "Which Republicans…?" finds the Republicans."""
         if not candidates:
             return []
-        query_tokens = set(lexical_tokens(query))
-        weights = {token: self._lexical.idf(token) for token in query_tokens}
+        settings = self._settings
+        kind = wanted_type(query.question)
+        own = set(lexical_tokens(query.question))
+        weights = {
+            token: self._lexical.idf(token) * (1.0 if token in own else HISTORY_TERM_WEIGHT)
+            for token in own | set(lexical_tokens(query.text))
+        }
         total = sum(weights.values()) or 1.0
         matrix = np.stack([row.vector for row, _ in candidates])
-        dense = matrix @ vector.astype(np.float32)
+        dense = matrix @ query.vector
+        if query.question_vector is not query.vector:
+            dense = (dense + matrix @ query.question_vector) / 2
+        dense_weight = settings.dense_weight
         scored = []
         for (row, passage), similarity in zip(candidates, dense, strict=True):
-            overlap = query_tokens & set(lexical_tokens(row.text))
+            overlap = weights.keys() & set(lexical_tokens(row.text))
             lexical = sum(weights[token] for token in overlap) / total
-            scored.append(ScoredSentence(row, passage, float(similarity), lexical))
+            score = dense_weight * float(similarity) + (1 - dense_weight) * lexical
+            if not holds_type(row.text, kind):
+                score -= settings.type_weight
+            scored.append(ScoredSentence(row, passage, float(similarity), lexical, score))
         scored.sort(key=lambda s: (-s.score, s.row.document_id, s.row.index))
         return scored
 
-    def answer(
-        self, question: str, query: str, vector: Matrix, passages: Sequence[Passage]
-    ) -> ExtractiveAnswer:
-        scored = self.score(query, vector, self.candidate_sentences(passages))
+    def answer(self, question: str, query: Query, passages: Sequence[Passage]) -> ExtractiveAnswer:
+        scored = self.score(query, self.candidate_sentences(passages))
         best = scored[0].score if scored else 0.0
         if best < self._settings.refusal_threshold:
             return ExtractiveAnswer(refusal_text(question), [], True, best)
@@ -138,7 +163,8 @@ class ExtractiveAnswerer:
         for candidate in scored[1:]:
             if len(chosen) >= self._settings.max_answer_sentences:
                 break
-            close_enough = candidate.score >= max(self._settings.refusal_threshold, best - 0.08)
+            floor = max(self._settings.refusal_threshold, best - self._settings.answer_margin)
+            close_enough = candidate.score >= floor
             if close_enough and candidate.row.text not in {c.row.text for c in chosen}:
                 chosen.append(candidate)
         lead = chosen[0].row.document_id
@@ -149,3 +175,15 @@ class ExtractiveAnswerer:
             parts.append(f"{sentence.row.text} [{number}]")
             citations.append(citation_for(number, sentence.row, sentence.passage, sentence.score))
         return ExtractiveAnswer(" ".join(parts), citations, False, best)
+
+
+def make_query(
+    question: str, history: Sequence[Message], lexical: LexicalIndex, embedder: Embedder
+) -> Query:
+    corrected = lexical.correct_spelling(question)
+    text = lexical.correct_spelling(condense_query(question, history, lexical))
+    if text == corrected:
+        vector = embedder.embed([text])[0]
+        return Query(text, corrected, vector, vector)
+    vectors = embedder.embed([text, corrected])
+    return Query(text, corrected, vectors[0], vectors[1])

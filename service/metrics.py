@@ -27,14 +27,14 @@ class Metrics:
             registry=self.registry,
         )
         self.refused = Counter(
-            "newsrag_answers_refused", "Answers refused for lack of evidence.", registry=self.registry
+            "newsrag_answers_refused",
+            "Answers refused for lack of evidence.",
+            registry=self.registry,
         )
         self.llm_errors = Counter(
             "newsrag_llm_errors", "Failed calls to the LLM endpoint.", registry=self.registry
         )
-        self.documents = Gauge(
-            "newsrag_documents", "Documents stored.", registry=self.registry
-        )
+        self.documents = Gauge("newsrag_documents", "Documents stored.", registry=self.registry)
         self.chunks = Gauge("newsrag_chunks", "Chunks stored.", registry=self.registry)
 
     def track_store(self, counts: Callable[[], tuple[int, int]]) -> None:

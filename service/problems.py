@@ -37,7 +37,9 @@ def problem_for(exc: NewsragError) -> JSONResponse:
     if exc.status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="newsrag"'
     extra = {k: v for k, v in exc.extra.items() if k not in {"retry_after"}}
-    return problem_response(exc.status, exc.title, exc.detail, exc.type_uri, headers or None, **extra)
+    return problem_response(
+        exc.status, exc.title, exc.detail, exc.type_uri, headers or None, **extra
+    )
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:
@@ -67,15 +69,26 @@ def install_problem_handlers(app: FastAPI) -> None:
             errors.append({"field": _field_name(loc), "message": str(error.get("msg", ""))})
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "invalid request"
         return problem_response(
-            422, "Invalid input", detail, "https://newsrag.dev/problems/invalid-input", errors=errors
+            422,
+            "Invalid input",
+            detail,
+            "https://newsrag.dev/problems/invalid-input",
+            errors=errors,
         )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        title = HTTPStatus(exc.status_code).phrase if exc.status_code in HTTPStatus._value2member_map_ else "Error"
-        return problem_response(exc.status_code, title, str(exc.detail), headers=exc.headers)
+        title = (
+            HTTPStatus(exc.status_code).phrase
+            if exc.status_code in HTTPStatus._value2member_map_
+            else "Error"
+        )
+        headers = dict(exc.headers) if exc.headers else None
+        return problem_response(exc.status_code, title, str(exc.detail), headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
-        return problem_response(500, "Internal error", "an unexpected error occurred; it was logged")
+        return problem_response(
+            500, "Internal error", "an unexpected error occurred; it was logged"
+        )

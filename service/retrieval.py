@@ -9,6 +9,7 @@ even in the instant between another replica's write and this process's refresh.
 from __future__ import annotations
 
 import math
+import re
 import threading
 from collections import Counter
 from collections.abc import Sequence
@@ -21,6 +22,8 @@ from ingest.embeddings import Matrix
 from ingest.models import StoredDocument
 from ingest.store import ChromaStore, ChunkHit, where_for
 from ingest.text import lexical_tokens
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +54,7 @@ class LexicalIndex:
         self._published: np.ndarray = np.array([], dtype=np.float64)
         self._bm25: object | None = None
         self._document_frequency: Counter[str] = Counter()
+        self._vocabulary: list[str] = []
         self.size = 0
 
     def refresh(self) -> None:
@@ -86,8 +90,35 @@ class LexicalIndex:
         self._published = np.array(published, dtype=np.float64)
         self._bm25 = bm25
         self._document_frequency = frequency
+        self._vocabulary = [token for token in frequency if len(token) >= 3]
         self.size = len(chunk_ids)
         self._generation = generation
+
+    def correct_spelling(self, text: str) -> str:
+        """Replace words the index has never seen by the closest word it has (``Peskof`` →
+        ``peskov``), so that misspelt names still match; unknown words with no close match stay."""
+        from rapidfuzz import fuzz, process
+
+        vocabulary = self._vocabulary
+        if not vocabulary:
+            return text
+
+        def replace(match: re.Match[str]) -> str:
+            word = match.group()
+            tokens = lexical_tokens(word)
+            if len(tokens) != 1 or len(tokens[0]) < 4 or tokens[0].isdigit():
+                return word
+            if tokens[0] in self._document_frequency:
+                return word
+            found = process.extractOne(
+                tokens[0], vocabulary, scorer=fuzz.ratio, score_cutoff=80, processor=None
+            )
+            return str(found[0]) if found else word
+
+        return _WORD.sub(replace, text)
+
+    def knows(self, token: str) -> bool:
+        return token in self._document_frequency
 
     def idf(self, token: str) -> float:
         frequency = self._document_frequency.get(token, 0)
@@ -120,9 +151,7 @@ class HybridRetriever:
         self._settings = settings
         self.lexical = LexicalIndex(store)
 
-    def retrieve(
-        self, query: str, vector: Matrix, top_k: int, filters: Filters
-    ) -> list[Passage]:
+    def retrieve(self, query: str, vector: Matrix, top_k: int, filters: Filters) -> list[Passage]:
         self.lexical.refresh()
         pool = max(self._settings.candidates, top_k)
         where = where_for(filters.document_ids, filters.after_ts, filters.before_ts)

@@ -1,4 +1,4 @@
-"""The HTTP contract (``shared/API.md``) as pydantic models; their examples feed the OpenAPI schema."""
+"""The HTTP contract (``shared/API.md``) as pydantic models; examples feed the OpenAPI schema."""
 
 from __future__ import annotations
 

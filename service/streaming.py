@@ -22,7 +22,10 @@ def answer_events(service: AskService, request: AskRequest) -> Iterator[tuple[st
             return
         response = service.ask(request)
     except NewsragError as exc:
-        yield "error", {"type": exc.type_uri, "title": exc.title, "status": exc.status, "detail": exc.detail}
+        yield (
+            "error",
+            {"type": exc.type_uri, "title": exc.title, "status": exc.status, "detail": exc.detail},
+        )
         return
     for piece in _PIECE.findall(response.answer):
         yield "token", {"text": piece}

@@ -37,9 +37,10 @@ def _summary(document: StoredDocument) -> DocumentSummary:
     summary="Ingest (create or replace) one article",
 )
 def ingest_document(body: DocumentIn, services: ServicesDep, response: Response) -> IngestOut:
-    title = body.title or next(
-        (line.strip() for line in body.text.splitlines() if line.strip()), "Untitled"
-    )[:500]
+    title = (
+        body.title
+        or next((line.strip() for line in body.text.splitlines() if line.strip()), "Untitled")[:500]
+    )
     article = Article(
         text=body.text,
         title=title,

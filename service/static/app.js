@@ -82,7 +82,7 @@ function problemMessage(status, problem) {
   const title = (problem && problem.title) || `Request failed (HTTP ${status})`;
   const detail = formatDetail(problem && problem.detail);
   let message = detail && detail !== title ? `${title}: ${detail}` : title;
-  if (status === 401) message += " Enter an API key, then retry.";
+  if (status === 401) message = `${message.replace(/[.!?]?$/, ".")} Enter an API key, then retry.`;
   if (status === 403 && !detail) message += ": this API key is not allowed to do that (read-only).";
   return message;
 }
@@ -505,7 +505,7 @@ function documentItem(doc) {
     else state.selected.delete(doc.document_id);
     updateFilterStatus();
   });
-  const meta = joinParts([doc.source, doc.published_at, doc.chunks !== undefined ? `${doc.chunks} chunks` : ""], " · ");
+  const meta = joinParts([doc.source, doc.published_at, doc.chunks !== undefined ? `${doc.chunks} chunk${doc.chunks === 1 ? "" : "s"}` : ""], " · ");
   const item = el("li", { class: "doc" });
   const view = el("button", { type: "button", class: "secondary small", text: "View", "aria-label": `View ${title}` });
   // Without quote/offsets, openSource shows the whole article with nothing highlighted.

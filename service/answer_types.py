@@ -1,0 +1,45 @@
+"""What kind of answer a question asks for, and whether a sentence can hold one.
+
+Classic QA answer typing, cheap and language-specific (English): "How many…" wants a number,
+"When…" a time. A sentence without the wanted type is weaker evidence, which both ranks it lower
+and helps refuse questions the documents cannot answer ("When will Tillerson visit Chechnya?").
+"""
+
+from __future__ import annotations
+
+import re
+
+_NUMBER_QUESTION = re.compile(
+    r"\b(how (many|much|old|long|far)|what (number|percentage|proportion|share)|number of)\b", re.I
+)
+_TIME_QUESTION = re.compile(r"^\s*(when\b|(in |on |at )?what (year|date|day|month|time)\b)", re.I)
+_NUMBER = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
+    r"fifty|hundreds?|thousands?|millions?|billions?|dozens?|several|many|few|half|no one|none|"
+    r"single|both|all)\b",
+    re.I,
+)
+_TIME = re.compile(
+    r"\b(1\d{3}|20\d{2}|\d{1,2}(st|nd|rd|th)|(early|late|mid)[- ]\w+|january|february|march|"
+    r"april|may|june|july|august|september|october|november|december|monday|tuesday|wednesday|"
+    r"thursday|friday|saturday|sunday|yesterday|today|tonight|tomorrow|week|month|year|decade|"
+    r"century|ago|since|until|during|before|after|earlier|later|recently|previous|days?|hours?|"
+    r"\d{2,4}s)\b",
+    re.I,
+)
+
+
+def wanted_type(question: str) -> str | None:
+    if _NUMBER_QUESTION.search(question):
+        return "number"
+    if _TIME_QUESTION.search(question):
+        return "time"
+    return None
+
+
+def holds_type(sentence: str, kind: str | None) -> bool:
+    if kind == "number":
+        return bool(_NUMBER.search(sentence))
+    if kind == "time":
+        return bool(_TIME.search(sentence))
+    return True
