@@ -75,25 +75,30 @@ def citation_for(number: int, row: SentenceRow, passage: Passage, score: float) 
 def condense_query(question: str, history: Sequence[Message], lexical: LexicalIndex) -> str:
     """A standalone retrieval query: the question plus the rarest words of recent turns.
 
-    The last two user turns come first; the last assistant turn adds names a pronoun may refer
-    to ("What did she call for?" after an answer quoting Baroness Anelay).
+    Up to six words come from the last two user turns; up to two names from the last answer
+    (capitalised words) resolve pronouns ("What did she call for?" after an answer quoting
+    Baroness Anelay) without pulling the previous answer back in.
     """
-    recent = [turn.content for turn in history if turn.role == "user"][-2:]
-    answers = [turn.content for turn in history if turn.role == "assistant"][-1:]
-    if not recent and not answers:
-        return question
     asked = set(lexical_tokens(question))
     seen: set[str] = set()
-    terms: list[tuple[float, int, str]] = []
-    for turn_age, content in enumerate([*reversed(recent), *answers]):
-        for match in _WORD.finditer(content):
-            word = match.group()
-            tokens = lexical_tokens(word)
-            if not tokens or tokens[0] in asked or tokens[0] in seen:
-                continue
-            seen.add(tokens[0])
-            terms.append((-lexical.idf(tokens[0]), turn_age, word))
-    salient = [word for _, _, word in sorted(terms)[:8]]
+
+    def rarest(texts: Sequence[str], limit: int, names_only: bool) -> list[str]:
+        found: list[tuple[float, str]] = []
+        for content in texts:
+            for match in _WORD.finditer(content):
+                word = match.group()
+                tokens = lexical_tokens(word)
+                if not tokens or tokens[0] in asked or tokens[0] in seen:
+                    continue
+                if names_only and not word[0].isupper():
+                    continue
+                seen.add(tokens[0])
+                found.append((-lexical.idf(tokens[0]), word))
+        return [word for _, word in sorted(found)[:limit]]
+
+    user_turns = [turn.content for turn in history if turn.role == "user"][-2:][::-1]
+    answers = [turn.content for turn in history if turn.role == "assistant"][-1:]
+    salient = rarest(user_turns, 6, names_only=False) + rarest(answers, 2, names_only=True)
     return f"{question} ({' '.join(salient)})" if salient else question
 
 

@@ -62,10 +62,14 @@ def ingest_document(body: DocumentIn, services: ServicesDep, response: Response)
 
 
 def _decode_cursor(cursor: str) -> str:
+    padded = cursor.encode() + b"=" * (-len(cursor) % 4)
     try:
-        return base64.urlsafe_b64decode(cursor.encode() + b"==").decode()
+        decoded = base64.b64decode(padded, altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError):
-        raise InvalidInput("cursor: not a cursor returned by this API", field="cursor") from None
+        decoded = ""
+    if not decoded:
+        raise InvalidInput("cursor: not a cursor returned by this API", field="cursor")
+    return decoded
 
 
 @router.get("", summary="List documents, paged (ordered by document_id)")

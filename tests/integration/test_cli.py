@@ -1,0 +1,63 @@
+"""The `newsrag` command as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import PROJECT, clean_env
+
+pytestmark = pytest.mark.integration
+
+
+def newsrag(*args: str, data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "newsrag.cli", *args],
+        env=clean_env(NEWSRAG_DATA_DIR=str(data_dir), **env),
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_ask_bootstraps_and_answers(tmp_path: Path) -> None:
+    result = newsrag("ask", "What did the Kremlin say about the reports?", data_dir=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "reliable information" in result.stdout
+    as_json = newsrag("ask", "Who signed the letter?", "--json", data_dir=tmp_path)
+    body = json.loads(as_json.stdout)
+    assert body["refused"] is False and body["citations"]
+
+
+def test_ingest_reports_bad_files_and_continues(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "good.txt").write_text("Harbour reopens\n\nThe harbour reopened on Monday.\n")
+    (folder / "broken.json").write_text("{oops")
+    (folder / "empty.md").write_text("   \n")
+    result = newsrag("ingest", str(folder), data_dir=tmp_path / "data")
+    assert result.returncode == 1
+    assert "created 1, updated 0, unchanged 0, failed 2" in result.stdout
+    assert "broken.json" in result.stderr and "Traceback" not in result.stderr
+    again = newsrag("ingest", str(folder / "good.txt"), data_dir=tmp_path / "data")
+    assert again.returncode == 0 and "unchanged 1" in again.stdout
+    listed = newsrag("docs", "list", data_dir=tmp_path / "data")
+    assert "good\t" in listed.stdout
+
+
+def test_bad_configuration_is_one_line(tmp_path: Path) -> None:
+    result = newsrag("ask", "x", data_dir=tmp_path, NEWSRAG_ANSWER_MODE="poetic")
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "NEWSRAG_ANSWER_MODE" in result.stderr
+
+
+def test_unknown_document_is_a_clear_error(tmp_path: Path) -> None:
+    result = newsrag("docs", "show", "nope", data_dir=tmp_path, NEWSRAG_BOOTSTRAP="false")
+    assert result.returncode == 1
+    assert "no document with id 'nope'" in result.stderr and "Traceback" not in result.stderr

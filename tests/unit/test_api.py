@@ -1,0 +1,242 @@
+"""The HTTP contract through the real app (embedded Chroma, hashing embedder)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from core.settings import RetrievalSettings
+from service.app import create_app
+from tests.conftest import make_settings
+
+ARTICLE = (
+    "Council approves new bridge\n\n"
+    "The city council voted 7 to 2 on Tuesday to approve the Riverside bridge. "
+    "Mayor Ana Ruiz said construction will start in March. "
+    "Opponents said the bridge will cost 40 million dollars."
+)
+
+
+def post_doc(client: TestClient, **fields: Any) -> Any:
+    body = {"text": ARTICLE, "title": "Bridge", "document_id": "bridge", **fields}
+    return client.post("/v1/documents", json=body)
+
+
+def assert_problem(response: Any, status: int, mentions: str | None = None) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = response.json()
+    assert {"type", "title", "status", "detail"} <= body.keys()
+    assert body["status"] == status
+    if mentions:
+        assert mentions in body["detail"]
+    return body
+
+
+@pytest.fixture
+def answering_client(tmp_path: Path) -> Any:
+    settings = make_settings(tmp_path / "data", retrieval=RetrievalSettings(refusal_threshold=0.05))
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def test_ingest_statuses(client: TestClient) -> None:
+    created = post_doc(client)
+    assert created.status_code == 201
+    assert created.json() == {
+        "document_id": "bridge",
+        "status": "created",
+        "chunks": created.json()["chunks"],
+        "title": "Bridge",
+    }
+    unchanged = post_doc(client)
+    assert (unchanged.status_code, unchanged.json()["status"]) == (200, "unchanged")
+    updated = post_doc(client, text=ARTICLE + " It opens in 2027.")
+    assert (updated.status_code, updated.json()["status"]) == (200, "updated")
+
+
+@pytest.mark.parametrize(
+    ("fields", "field_name"),
+    [
+        ({"text": "   "}, "text"),
+        ({"published_at": "last Tuesday"}, "published_at"),
+        ({"document_id": "has spaces"}, "document_id"),
+        ({"metadata": {"nested": {"a": 1}}}, "metadata"),
+    ],
+)
+def test_ingest_validation_names_the_field(
+    client: TestClient, fields: dict[str, Any], field_name: str
+) -> None:
+    body = assert_problem(post_doc(client, **fields), 422, field_name)
+    assert any(error["field"].startswith(field_name) for error in body["errors"])
+
+
+def test_text_over_limit_is_422(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "data", max_document_chars=100)
+    with TestClient(create_app(settings)) as client:
+        assert_problem(post_doc(client), 422, "limit")
+
+
+def test_malformed_json_is_400(client: TestClient) -> None:
+    response = client.post(
+        "/v1/documents", content=b"{nope", headers={"content-type": "application/json"}
+    )
+    assert_problem(response, 400)
+
+
+def test_list_show_delete(client: TestClient) -> None:
+    for number in range(3):
+        post_doc(client, document_id=f"doc-{number}", text=f"{ARTICLE} Version {number}.")
+    first = client.get("/v1/documents", params={"limit": 2}).json()
+    assert [d["document_id"] for d in first["documents"]] == ["doc-0", "doc-1"]
+    second = client.get("/v1/documents", params={"limit": 2, "cursor": first["next_cursor"]})
+    assert [d["document_id"] for d in second.json()["documents"]] == ["doc-2"]
+    assert second.json()["next_cursor"] is None
+    shown = client.get("/v1/documents/doc-1").json()
+    assert shown["text"] == f"{ARTICLE} Version 1."
+    assert client.delete("/v1/documents/doc-1").status_code == 204
+    assert_problem(client.get("/v1/documents/doc-1"), 404)
+    assert_problem(client.delete("/v1/documents/doc-1"), 404)
+    assert_problem(client.get("/v1/documents", params={"cursor": "!!"}), 422, "cursor")
+
+
+def test_ask_with_empty_store_refuses(client: TestClient) -> None:
+    body = client.post("/v1/ask", json={"question": "Who approved the bridge?"}).json()
+    assert body["refused"] is True and body["citations"] == []
+    assert "do not say" in body["answer"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field_name"),
+    [
+        ({"question": ""}, "question"),
+        ({"question": "   "}, "question"),
+        ({"question": "x" * 2001}, "question"),
+        ({"question": "ok", "top_k": 0}, "top_k"),
+        ({"question": "ok", "top_k": 21}, "top_k"),
+        ({"question": "ok", "mode": "poetic"}, "mode"),
+        ({"question": "ok", "published_after": "soon"}, "published_after"),
+        ({"question": "ok", "history": [{"role": "system", "content": "x"}]}, "history"),
+    ],
+)
+def test_ask_validation(client: TestClient, body: dict[str, Any], field_name: str) -> None:
+    assert_problem(client.post("/v1/ask", json=body), 422, field_name)
+
+
+def check_citations(client: TestClient, body: dict[str, Any]) -> None:
+    markers = {int(m) for m in re.findall(r"\[(\d+)\]", body["answer"])}
+    assert markers == {c["id"] for c in body["citations"]}
+    for citation in body["citations"]:
+        text = client.get(f"/v1/documents/{citation['document_id']}").json()["text"]
+        assert text[citation["start"] : citation["end"]] == citation["quote"]
+
+
+def test_ask_answers_with_exact_citations(answering_client: TestClient) -> None:
+    post_doc(answering_client)
+    body = answering_client.post("/v1/ask", json={"question": "How did the council vote?"}).json()
+    assert body["refused"] is False and body["mode"] == "extractive"
+    assert "7 to 2" in body["answer"]
+    check_citations(answering_client, body)
+    assert {"retrieve", "generate", "total"} <= body["timings_ms"].keys()
+
+
+def test_generative_request_without_llm_falls_back_with_note(
+    answering_client: TestClient,
+) -> None:
+    post_doc(answering_client)
+    body = answering_client.post(
+        "/v1/ask", json={"question": "How did the council vote?", "mode": "generative"}
+    ).json()
+    assert body["mode"] == "extractive" and "not available" in body["note"]
+
+
+def test_filters_and_search(answering_client: TestClient) -> None:
+    post_doc(answering_client, published_at="2017-04-14")
+    post_doc(
+        answering_client,
+        document_id="other",
+        text="Other story\n\nThe council voted on parking fees.",
+        published_at="2020-01-01",
+    )
+    results = answering_client.post(
+        "/v1/search", json={"query": "council voted", "top_k": 5}
+    ).json()["results"]
+    assert {r["document_id"] for r in results} == {"bridge", "other"}
+    only = answering_client.post(
+        "/v1/search", json={"query": "council voted", "document_ids": ["other"]}
+    ).json()["results"]
+    assert {r["document_id"] for r in only} == {"other"}
+    before = answering_client.post(
+        "/v1/ask",
+        json={"question": "What did the council vote on?", "published_before": "2018-01-01"},
+    ).json()
+    assert {c["document_id"] for c in before["citations"]} <= {"bridge"}
+
+
+def test_delete_removes_from_answers(answering_client: TestClient) -> None:
+    post_doc(answering_client)
+    answering_client.delete("/v1/documents/bridge")
+    body = answering_client.post("/v1/ask", json={"question": "How did the council vote?"}).json()
+    assert body["refused"] is True
+
+
+def parse_sse(text: str) -> list[tuple[str, Any]]:
+    events = []
+    for block in text.replace("\r\n", "\n").split("\n\n"):
+        lines = block.strip().splitlines()
+        name = next((line[6:].strip() for line in lines if line.startswith("event:")), None)
+        data = "\n".join(line[5:].strip() for line in lines if line.startswith("data:"))
+        if name:
+            events.append((name, json.loads(data)))
+    return events
+
+
+@pytest.mark.parametrize("route", ["/v1/chat", "/v1/ask"])
+def test_streaming_events(answering_client: TestClient, route: str) -> None:
+    post_doc(answering_client)
+    body = {"question": "How did the council vote?", "stream": True}
+    response = answering_client.post(route, json=body)
+    assert response.headers["content-type"].startswith("text/event-stream")
+    events = parse_sse(response.text)
+    names = [name for name, _ in events]
+    assert names[0] == "token" and names[-1] == "done"
+    done = events[-1][1]
+    assert "".join(p["text"] for n, p in events if n == "token") == done["answer"]
+    assert [p for n, p in events if n == "citation"] == done["citations"]
+
+
+def test_operations(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/readyz").status_code == 200
+    post_doc(client)
+    client.post("/v1/ask", json={"question": "anything"})
+    metrics = client.get("/metrics").text
+    assert "newsrag_http_requests_total" in metrics
+    assert 'route="/v1/ask"' in metrics
+    assert "newsrag_documents 1.0" in metrics
+    assert "newsrag_answers_refused_total" in metrics
+    info = client.get("/v1/info").json()
+    assert info["generative_available"] is False
+    assert_problem(client.get("/nowhere"), 404)
+    assert client.get("/healthz").headers["x-request-id"]
+
+
+def test_openapi_documents_every_route_with_examples(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    for path in (
+        "/v1/documents",
+        "/v1/documents/{document_id}",
+        "/v1/ask",
+        "/v1/chat",
+        "/v1/search",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    ):
+        assert path in schema["paths"], path
+    assert schema["components"]["schemas"]["AskRequest"]["examples"]

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ingest.bundled import bundled_article
+from ingest.chunking import chunk_text, sentences_of
+from ingest.ids import chunk_id, derive_document_id, is_valid_document_id, text_hash
+
+words = st.sampled_from(
+    ["Kremlin", "said", "no", "reliable", "information.", "Chechnya", "“quote”", "100", "men,"]
+)
+separators = st.sampled_from([" ", " ", " ", "\n", "\n\n", "  "])
+texts = st.lists(st.tuples(words, separators), min_size=1, max_size=400).map(
+    lambda pairs: "".join(word + sep for word, sep in pairs)
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(texts, st.integers(min_value=32, max_value=96), st.integers(min_value=0, max_value=16))
+def test_every_chunk_is_an_exact_span(text: str, size: int, overlap: int) -> None:
+    sentences = sentences_of(text)
+    chunks = chunk_text(text, "doc", text_hash(text), sentences, chunk_size=size, overlap=overlap)
+    for chunk in chunks:
+        assert text[chunk.start : chunk.end] == chunk.text
+        if sentences:
+            assert 0 <= chunk.first_sentence <= chunk.last_sentence < len(sentences)
+    assert [c.position for c in chunks] == list(range(len(chunks)))
+
+
+def test_bundled_article_chunks_cover_the_whole_text() -> None:
+    article = bundled_article()
+    sentences = sentences_of(article.text)
+    chunks = chunk_text(
+        article.text, "a", text_hash(article.text), sentences, chunk_size=256, overlap=32
+    )
+    assert chunks[0].start == 0
+    assert chunks[-1].end == len(article.text.rstrip())
+    for before, after in zip(chunks, chunks[1:], strict=False):
+        assert after.start <= before.end + 2  # contiguous or overlapping: nothing skipped
+
+
+def test_ids_are_stable_and_versioned() -> None:
+    assert derive_document_id("same text") == derive_document_id("same text")
+    assert derive_document_id("same text") != derive_document_id("other text")
+    assert chunk_id("d", text_hash("v1"), 0) != chunk_id("d", text_hash("v2"), 0)
+    assert is_valid_document_id("pinknews/2017-04-chechnya")
+    assert not is_valid_document_id("has space")
+    assert not is_valid_document_id("../../etc/passwd")

@@ -1,0 +1,108 @@
+"""Ingest semantics over a real embedded Chroma with the hashing embedder (fast, offline)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.errors import EmbedderMismatch, InvalidInput, NotFound
+from core.settings import ChunkSettings, RetrievalSettings
+from ingest.embeddings import HashingEmbedder
+from ingest.models import Article
+from ingest.pipeline import Ingestor
+from ingest.store import ChromaStore
+from service.retrieval import Filters, HybridRetriever
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> ChromaStore:
+    from core.settings import ChromaSettings
+
+    embedder = HashingEmbedder()
+    return ChromaStore.connect(ChromaSettings(), tmp_path, embedder.name, embedder.dimension)
+
+
+@pytest.fixture
+def ingestor(store: ChromaStore) -> Ingestor:
+    return Ingestor(store, HashingEmbedder(), ChunkSettings(size=64, overlap=8), 10_000)
+
+
+def search(store: ChromaStore, query: str) -> list[str]:
+    retriever = HybridRetriever(store, RetrievalSettings())
+    vector = HashingEmbedder().embed([query])[0]
+    return [p.chunk.text for p in retriever.retrieve(query, vector, 5, Filters())]
+
+
+OLD = "The mayor said the bridge will open in May. Residents welcomed the news."
+NEW = "The mayor said the bridge is delayed until October. Residents were angry."
+
+
+def test_created_unchanged_updated(ingestor: Ingestor, store: ChromaStore) -> None:
+    first = ingestor.ingest(Article(OLD, "Bridge", "bridge"))
+    assert first.status == "created" and first.chunks >= 1
+    assert ingestor.ingest(Article(OLD, "Bridge", "bridge")).status == "unchanged"
+    assert ingestor.ingest(Article(NEW, "Bridge", "bridge")).status == "updated"
+    assert store.get_document("bridge").text == NEW
+    texts = " ".join(search(store, "When will the bridge open"))
+    assert "October" in texts and "May" not in texts
+
+
+def test_title_change_updates_without_reembedding(ingestor: Ingestor, store: ChromaStore) -> None:
+    ingestor.ingest(Article(OLD, "Bridge", "bridge"))
+    result = ingestor.ingest(Article(OLD, "Bridge (corrected)", "bridge"))
+    assert result.status == "updated"
+    assert store.get_document("bridge").title == "Bridge (corrected)"
+
+
+def test_derived_id_is_stable(ingestor: Ingestor) -> None:
+    assert (
+        ingestor.ingest(Article(OLD, "a")).document_id
+        == ingestor.ingest(Article(OLD, "b")).document_id
+    )
+
+
+def test_delete_removes_everything(ingestor: Ingestor, store: ChromaStore) -> None:
+    ingestor.ingest(Article(OLD, "Bridge", "bridge"))
+    store.delete_document("bridge")
+    assert search(store, "bridge open May") == []
+    assert store.counts() == (0, 0)
+    with pytest.raises(NotFound):
+        store.delete_document("bridge")
+
+
+def test_failed_update_leaves_previous_version(
+    ingestor: Ingestor, store: ChromaStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ingestor.ingest(Article(OLD, "Bridge", "bridge"))
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("killed before the commit point")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(store, "_write_record", crash)
+        with pytest.raises(Exception, match="killed"):
+            ingestor.ingest(Article(NEW, "Bridge", "bridge"))
+    # the new chunks were written but are invisible: the document is fully the old version
+    assert store.get_document("bridge").text == OLD
+    texts = " ".join(search(store, "bridge open delayed October May"))
+    assert "May" in texts and "October" not in texts
+    # the next ingest completes and removes the orphans
+    assert ingestor.ingest(Article(NEW, "Bridge", "bridge")).status == "updated"
+    assert store.counts()[1] == store.get_document("bridge").chunks
+
+
+def test_validation(ingestor: Ingestor) -> None:
+    with pytest.raises(InvalidInput, match="text"):
+        ingestor.ingest(Article("   \n", "blank"))
+    with pytest.raises(InvalidInput, match="limit"):
+        ingestor.ingest(Article("x" * 10_001, "big"))
+    with pytest.raises(InvalidInput, match="document_id"):
+        ingestor.ingest(Article("text", "t", "../../etc/passwd"))
+
+
+def test_embedder_mismatch_stops_with_clear_error(tmp_path: Path, store: ChromaStore) -> None:
+    from core.settings import ChromaSettings
+
+    with pytest.raises(EmbedderMismatch, match="re-index"):
+        ChromaStore.connect(ChromaSettings(), tmp_path, "another-model", 384)
