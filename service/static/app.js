@@ -56,7 +56,12 @@ function joinParts(parts, sep) {
 
 /** Only http(s) links are rendered; anything else (javascript:, data:) is dropped. */
 function safeUrl(url) {
-  const parsed = url ? URL.parse(url, window.location.href) : null;
+  let parsed = null;
+  try {
+    parsed = url ? new URL(url, window.location.href) : null;
+  } catch {
+    parsed = null;
+  }
   return parsed && (parsed.protocol === "http:" || parsed.protocol === "https:") ? parsed.href : null;
 }
 
