@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from core.settings import AnswerMode, Settings
 from ingest.dates import parse_published, to_timestamp
@@ -31,9 +31,15 @@ class Retrieval:
 class GenerativeBackend(Protocol):
     """Generative mode (see service.generative); absent when no LLM is configured."""
 
-    def answer(self, request: AskRequest, retrieval: Retrieval) -> AskResponse: ...
+    def condense(self, request: AskRequest) -> str | None: ...
 
-    def stream(self, request: AskRequest, retrieval: Retrieval) -> Iterator[tuple[str, object]]: ...
+    def answer(
+        self, request: AskRequest, retrieval: Retrieval, fallback: Callable[[], AskResponse]
+    ) -> AskResponse: ...
+
+    def stream(
+        self, request: AskRequest, retrieval: Retrieval, fallback: Callable[[], AskResponse]
+    ) -> Iterator[tuple[str, Any]]: ...
 
 
 def _filters(
@@ -114,10 +120,13 @@ class AskService:
     def ask(self, request: AskRequest) -> AskResponse:
         started = time.perf_counter()
         mode, note = self.mode_for(request)
-        retrieval = self.retrieve(request)
         if mode == "generative" and self.generative is not None:
-            response = self.generative.answer(request, retrieval)
+            retrieval = self.retrieve(request, self.generative.condense(request))
+            response = self.generative.answer(
+                request, retrieval, lambda: self.extractive(request, retrieval)
+            )
         else:
+            retrieval = self.retrieve(request)
             response = self.extractive(request, retrieval)
             response.note = note
         response.timings_ms["total"] = _elapsed_ms(started)
@@ -140,8 +149,17 @@ class AskService:
             timings_ms={"retrieve": retrieval.retrieve_ms, "generate": _elapsed_ms(started)},
         )
 
-    def stream_generative(self, request: AskRequest) -> Iterator[tuple[str, object]]:
+    def stream_generative(self, request: AskRequest) -> Iterator[tuple[str, Any]]:
         """SSE events of a generative answer; the ``done`` event carries the verified answer."""
         if self.generative is None:
             raise RuntimeError("stream_generative called without a generative backend")
-        yield from self.generative.stream(request, self.retrieve(request))
+        retrieval = self.retrieve(request, self.generative.condense(request))
+        started = time.perf_counter()
+        for event, payload in self.generative.stream(
+            request, retrieval, lambda: self.extractive(request, retrieval)
+        ):
+            if event == "done":
+                payload["timings_ms"]["total"] = _elapsed_ms(started) + retrieval.retrieve_ms
+                if payload.get("refused"):
+                    self._metrics.refused.inc()
+            yield event, payload

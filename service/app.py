@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from core.settings import Settings
 from service.container import Container
 from service.problems import install_problem_handlers
-from service.routes import ask, documents, ops, ui
+from service.routes import ask, documents, openai_compat, ops, ui
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     app.include_router(ops.router)
     app.include_router(documents.router)
     app.include_router(ask.router)
+    app.include_router(openai_compat.router)
     app.include_router(ui.router)
     app.mount("/static", StaticFiles(directory=ui.STATIC_DIR), name="static")
     return app

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from core.errors import StoreUnavailable
 from core.settings import Settings
@@ -20,11 +19,9 @@ from ingest.pipeline import Ingestor
 from ingest.store import ChromaStore
 from service.answering import AskService, GenerativeBackend
 from service.extractive import ExtractiveAnswerer
+from service.llm import LLMClient, make_llm
 from service.metrics import Metrics
 from service.retrieval import HybridRetriever
-
-if TYPE_CHECKING:
-    from service.generative import LLMClient
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +44,7 @@ class Container:
         self.settings = settings
         self.metrics = Metrics()
         self.embedder = embedder or make_embedder(settings)
-        self.llm = llm
+        self.llm = llm if llm is not None else make_llm(settings.llm)
         self._services: Services | None = None
         self._lock = threading.Lock()
 
@@ -74,7 +71,9 @@ class Container:
         if self.llm is not None:
             from service.generative import GenerativeAnswerer
 
-            generative = GenerativeAnswerer(self.llm, self.embedder, store, settings, self.metrics)
+            generative = GenerativeAnswerer(
+                self.llm, self.embedder, extractive, retriever.lexical, settings, self.metrics
+            )
         ask = AskService(settings, self.embedder, retriever, extractive, self.metrics, generative)
         self.metrics.track_store(store.counts)
         return Services(store, ingestor, retriever, ask)

@@ -112,20 +112,24 @@ class ExtractiveAnswerer:
         self._lexical = lexical
         self._settings = settings
 
-    def candidate_sentences(self, passages: Sequence[Passage]) -> list[tuple[SentenceRow, Passage]]:
-        """Each sentence of the passages once, attributed to the best-ranked passage holding it."""
-        wanted: dict[tuple[str, str], dict[int, Passage]] = {}
+    def candidate_sentences(
+        self, passages: Sequence[Passage], *, keep_shared: bool = False
+    ) -> list[tuple[SentenceRow, Passage]]:
+        """The sentences of the passages, each attributed to the best-ranked passage holding it
+        (or, with ``keep_shared``, once per passage holding it). A sentence cut by a chunk
+        boundary is still cited whole: its span is exact either way."""
+        wanted: dict[tuple[str, str], dict[int, list[Passage]]] = {}
         for passage in passages:
             key = (passage.document.document_id, passage.document.text_hash)
             indices = wanted.setdefault(key, {})
             for index in range(passage.chunk.first_sentence, passage.chunk.last_sentence + 1):
-                indices.setdefault(index, passage)
+                holders = indices.setdefault(index, [])
+                if keep_shared or not holders:
+                    holders.append(passage)
         out: list[tuple[SentenceRow, Passage]] = []
         for (document_id, version), indices in wanted.items():
             for row in self._store.get_sentences(document_id, version, sorted(indices)):
-                passage = indices[row.index]
-                # a sentence cut by the chunk boundary is still cited whole: its span is exact
-                out.append((row, passage))
+                out.extend((row, passage) for passage in indices[row.index])
         return out
 
     def score(

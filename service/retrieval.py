@@ -8,6 +8,7 @@ even in the instant between another replica's write and this process's refresh.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import threading
@@ -24,6 +25,7 @@ from ingest.store import ChromaStore, ChunkHit, where_for
 from ingest.text import lexical_tokens
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
 
 @dataclass(frozen=True, slots=True)

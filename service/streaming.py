@@ -13,21 +13,32 @@ from service.schemas import AskRequest
 _PIECE = re.compile(r"\S+\s*")
 
 
+def token_pieces(answer: str) -> list[str]:
+    """The answer cut into word-sized token events; joined they give the answer back."""
+    return _PIECE.findall(answer) or ([answer] if answer else [])
+
+
 def answer_events(service: AskService, request: AskRequest) -> Iterator[tuple[str, Any]]:
-    """Events for one question. Extractive answers are complete before the first token."""
+    """Events for one question. Extractive answers are complete before the first token;
+    generative ones stream sentence by sentence, each verified before it is sent."""
     try:
         mode, _ = service.mode_for(request)
-        if mode == "generative" and service.generative is not None:
+        if mode == "generative":
             yield from service.stream_generative(request)
             return
         response = service.ask(request)
     except NewsragError as exc:
         yield (
             "error",
-            {"type": exc.type_uri, "title": exc.title, "status": exc.status, "detail": exc.detail},
+            {
+                "type": exc.type_uri,
+                "title": exc.title,
+                "status": exc.status,
+                "detail": exc.detail,
+            },
         )
         return
-    for piece in _PIECE.findall(response.answer):
+    for piece in token_pieces(response.answer):
         yield "token", {"text": piece}
     for citation in response.citations:
         yield "citation", citation.model_dump()

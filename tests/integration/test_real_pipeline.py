@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -13,10 +15,10 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def client(local_settings: Settings) -> TestClient:
+def client(local_settings: Settings) -> Iterator[TestClient]:
     settings = local_settings.model_copy(update={"bootstrap": True})
     with TestClient(create_app(settings)) as test_client:
-        yield test_client  # type: ignore[misc]
+        yield test_client
 
 
 def test_bootstrap_ingests_the_bundled_article(client: TestClient) -> None:

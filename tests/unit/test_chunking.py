@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -36,7 +38,7 @@ def test_bundled_article_chunks_cover_the_whole_text() -> None:
     )
     assert chunks[0].start == 0
     assert chunks[-1].end == len(article.text.rstrip())
-    for before, after in zip(chunks, chunks[1:], strict=False):
+    for before, after in itertools.pairwise(chunks):
         assert after.start <= before.end + 2  # contiguous or overlapping: nothing skipped
 
 

@@ -1,0 +1,147 @@
+"""OpenAI Chat Completions compatibility: point any OpenAI client's base_url at newsrag."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.errors import InvalidInput, NewsragError
+from service.routes.deps import ContainerDep, ServicesDep
+from service.schemas import MAX_HISTORY_TURNS, AskRequest, Citation, Message
+from service.streaming import answer_events
+
+router = APIRouter(prefix="/v1", tags=["openai-compatible"])
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    role: str
+    content: str | list[dict[str, Any]] | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, list):  # content parts: keep the text ones
+            return " ".join(str(part.get("text", "")) for part in self.content)
+        return self.content or ""
+
+
+class ChatCompletionRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "examples": [
+                {
+                    "model": "newsrag",
+                    "messages": [{"role": "user", "content": "Who signed the letter?"}],
+                }
+            ]
+        },
+    )
+
+    model: str = "newsrag"
+    messages: list[ChatMessage] = Field(min_length=1, max_length=MAX_HISTORY_TURNS + 20)
+    stream: bool = False
+    temperature: float | None = None
+    max_tokens: int | None = None
+
+
+class ChatCompletionResponse(BaseModel):
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[dict[str, Any]]
+    usage: dict[str, int]
+    citations: list[Citation]
+
+
+def to_ask_request(body: ChatCompletionRequest) -> AskRequest:
+    """The last user message is the question; earlier user/assistant turns are the history."""
+    turns = [m for m in body.messages if m.role in ("user", "assistant")]
+    if not turns or turns[-1].role != "user" or not turns[-1].text().strip():
+        raise InvalidInput("messages: the last message must be a non-empty user message")
+    history = [Message(role=m.role, content=m.text()) for m in turns[:-1]]  # type: ignore[arg-type]
+    return AskRequest(question=turns[-1].text()[:2000], history=history[-MAX_HISTORY_TURNS:])
+
+
+@router.get("/models", summary="The model id the service answers to")
+def models(container: ContainerDep) -> dict[str, Any]:
+    return {
+        "object": "list",
+        "data": [
+            {
+                "id": container.settings.model_name,
+                "object": "model",
+                "created": 0,
+                "owned_by": "newsrag",
+            }
+        ],
+    }
+
+
+def _chunk(completion_id: str, model: str, delta: dict[str, Any], **extra: Any) -> str:
+    body = {
+        "id": completion_id,
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": extra.pop("finish", None)}],
+        **extra,
+    }
+    return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+
+@router.post(
+    "/chat/completions",
+    response_model=ChatCompletionResponse,
+    summary="OpenAI Chat Completions (answers carry [n] markers and a citations array)",
+)
+def chat_completions(
+    body: ChatCompletionRequest, services: ServicesDep
+) -> ChatCompletionResponse | StreamingResponse:
+    request = to_ask_request(body)
+    completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+    if body.stream:
+        return StreamingResponse(
+            _stream(services.ask, request, completion_id, body.model),
+            media_type="text/event-stream",
+        )
+    response = services.ask.ask(request)
+    return ChatCompletionResponse(
+        id=completion_id,
+        created=int(time.time()),
+        model=body.model,
+        choices=[
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": response.answer},
+                "finish_reason": "stop",
+            }
+        ],
+        usage={"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+        citations=response.citations,
+    )
+
+
+def _stream(service: Any, request: AskRequest, completion_id: str, model: str) -> Iterator[str]:
+    yield _chunk(completion_id, model, {"role": "assistant", "content": ""})
+    citations: list[dict[str, Any]] = []
+    try:
+        for event, payload in answer_events(service, request):
+            if event == "token":
+                yield _chunk(completion_id, model, {"content": payload["text"]})
+            elif event == "done":
+                citations = payload["citations"]
+            elif event == "error":
+                yield f"data: {json.dumps({'error': payload})}\n\n"
+    except NewsragError as exc:
+        yield f"data: {json.dumps({'error': {'message': exc.detail, 'status': exc.status}})}\n\n"
+    yield _chunk(completion_id, model, {}, finish="stop", citations=citations)
+    yield "data: [DONE]\n\n"

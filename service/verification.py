@@ -1,0 +1,164 @@
+"""Check every generated sentence against the passage it cites; keep only what is supported.
+
+A sentence survives when (1) it cites at least one passage that was actually given to the model,
+(2) one sentence of a cited passage supports it (embedding similarity plus the share of its words,
+IDF-weighted, found there) at or above the threshold, and (3) every number and every name in it
+appears in that supporting sentence or its passage. The citation then points at the supporting
+sentence's exact span, so ``quote == text[start:end]`` holds as in extractive mode.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ingest.embeddings import Embedder
+from ingest.store import SentenceRow
+from ingest.text import lexical_tokens, split_sentences
+from service.retrieval import LexicalIndex, Passage
+
+_MARKERS = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
+_LEADING = re.compile(r"^(\s*\[\d+(?:\s*,\s*\d+)*\])+")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_NAME = re.compile(r"\b[A-Z][\w'’-]+")
+# Capitalised words that are not names a passage must contain.
+_COMMON_CAPITALISED = frozenset(
+    "The A An In On At It He She They We I This That These Those But And Or So According".split()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    text: str  # the generated sentence without its markers
+    markers: list[int]
+    leading: list[int] = field(default_factory=list)  # markers before any word
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    claim: Claim
+    supported: bool
+    reason: str
+    support: float = 0.0
+    evidence: SentenceRow | None = None
+    passage: Passage | None = None
+
+
+@dataclass
+class VerificationResult:
+    kept: list[Verdict] = field(default_factory=list)
+    dropped: list[Verdict] = field(default_factory=list)
+
+
+def parse_claims(answer: str) -> list[Claim]:
+    """Sentences of a generated answer with the passage numbers each one cites."""
+    claims = []
+    for span in split_sentences(answer):
+        sentence = answer[span.start : span.end]
+        markers = [
+            int(n) for group in _MARKERS.findall(sentence) for n in re.findall(r"\d+", group)
+        ]
+        opening = _LEADING.match(sentence)
+        leading = [int(n) for n in re.findall(r"\d+", opening.group())] if opening else []
+        text = _MARKERS.sub("", sentence).strip()
+        claims.append(Claim(text, list(dict.fromkeys(markers)), leading))
+    return _merge_trailing_markers(claims)
+
+
+def _merge_trailing_markers(claims: list[Claim]) -> list[Claim]:
+    """'… Congress. [1] Next…' splits after the full stop, so the marker opens the next
+    sentence (or stands alone): give it back to the sentence it follows."""
+    merged: list[Claim] = []
+    for claim in claims:
+        if merged and claim.leading:
+            previous = merged.pop()
+            merged.append(Claim(previous.text, previous.markers + claim.leading))
+            claim = Claim(claim.text, [m for m in claim.markers if m not in claim.leading])
+        if lexical_tokens(claim.text, keep_stopwords=True):
+            merged.append(claim)
+    return merged
+
+
+def _names_and_numbers(text: str) -> set[str]:
+    found = set(_NUMBER.findall(text))
+    for index, match in enumerate(_NAME.finditer(text)):
+        word = match.group()
+        if index == 0 and match.start() == 0 and word in _COMMON_CAPITALISED:
+            continue
+        if word not in _COMMON_CAPITALISED:
+            found.update(lexical_tokens(word, keep_stopwords=True))
+    return found
+
+
+def _contains_all(required: set[str], *texts: str) -> bool:
+    available: set[str] = set()
+    for text in texts:
+        available.update(_NUMBER.findall(text))
+        available.update(lexical_tokens(text, keep_stopwords=True))
+    return required <= available
+
+
+class Verifier:
+    def __init__(self, embedder: Embedder, lexical: LexicalIndex, threshold: float) -> None:
+        self._embedder = embedder
+        self._lexical = lexical
+        self._threshold = threshold
+
+    def support(self, claim: str, claim_vector: np.ndarray, row: SentenceRow) -> float:
+        tokens = set(lexical_tokens(claim))
+        weights = {token: self._lexical.idf(token) for token in tokens}
+        total = sum(weights.values()) or 1.0
+        present = tokens & set(lexical_tokens(row.text))
+        recall = sum(weights[token] for token in present) / total
+        return 0.5 * float(row.vector @ claim_vector) + 0.5 * recall
+
+    def verify(
+        self,
+        claims: Sequence[Claim],
+        passages: Sequence[Passage],
+        sentences_of: dict[str, list[SentenceRow]],
+    ) -> VerificationResult:
+        """``sentences_of`` maps a passage's chunk id to its sentences (with vectors)."""
+        result = VerificationResult()
+        if not claims:
+            return result
+        vectors = self._embedder.embed([claim.text for claim in claims])
+        for claim, vector in zip(claims, vectors, strict=True):
+            result_verdict = self._verify_one(claim, vector, passages, sentences_of)
+            (result.kept if result_verdict.supported else result.dropped).append(result_verdict)
+        return result
+
+    def _verify_one(
+        self,
+        claim: Claim,
+        vector: np.ndarray,
+        passages: Sequence[Passage],
+        sentences_of: dict[str, list[SentenceRow]],
+    ) -> Verdict:
+        if not claim.markers:
+            return Verdict(claim, False, "cites no passage")
+        cited = [passages[n - 1] for n in claim.markers if 1 <= n <= len(passages)]
+        if not cited:
+            return Verdict(claim, False, "cites a passage that was not retrieved")
+        best: tuple[float, SentenceRow, Passage] | None = None
+        for passage in cited:
+            for row in sentences_of.get(passage.chunk.chunk_id, []):
+                score = self.support(claim.text, vector, row)
+                if best is None or score > best[0]:
+                    best = (score, row, passage)
+        if best is None:
+            return Verdict(claim, False, "the cited passage has no sentences")
+        score, row, passage = best
+        if score < self._threshold:
+            return Verdict(claim, False, f"not supported by the cited passage ({score:.2f})", score)
+        required = _names_and_numbers(claim.text)
+        if not _contains_all(required, row.text, passage.chunk.text):
+            missing = sorted(required - _names_and_numbers(row.text + " " + passage.chunk.text))
+            detail = ", ".join(missing[:5]) or "names or numbers"
+            return Verdict(
+                claim, False, f"names or numbers not in the cited passage: {detail}", score
+            )
+        return Verdict(claim, True, "supported", score, row, passage)

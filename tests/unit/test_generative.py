@@ -1,0 +1,205 @@
+"""Generative mode against a scripted OpenAI-compatible server: verification pins behaviour."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from core.settings import LLMSettings, RetrievalSettings
+from service.app import create_app
+from service.verification import parse_claims
+from tests.conftest import make_settings
+from tests.fake_llm import Script, fake_llm_server
+from tests.unit.test_api import parse_sse
+
+ARTICLE = (
+    "Letter to Tillerson\n\n"
+    "In response to the crisis, 50 Members of Congress signed a letter urging Rex Tillerson "
+    "to speak out. The letter was signed by 47 Democrats. "
+    "The Kremlin spokesman Dmitry Peskov said there was no reliable information."
+)
+QUESTION = {"question": "Who signed the letter?", "mode": "generative"}
+
+
+@pytest.fixture
+def script() -> Script:
+    return Script()
+
+
+@pytest.fixture
+def llm_url(script: Script) -> Iterator[str]:
+    with fake_llm_server(script) as url:
+        yield url
+
+
+def app_client(tmp_path: Path, llm_url: str, **llm: Any) -> TestClient:
+    settings = make_settings(
+        tmp_path / "data",
+        llm=LLMSettings(
+            base_url=llm_url, api_key=SecretStr("k"), model="fake", timeout_s=2, max_retries=0, **llm
+        ),
+        retrieval=RetrievalSettings(refusal_threshold=0.05),
+    )
+    client = TestClient(create_app(settings))
+    client.__enter__()
+    client.post("/v1/documents", json={"text": ARTICLE, "document_id": "letter"})
+    return client
+
+
+@pytest.fixture
+def client(tmp_path: Path, llm_url: str) -> Iterator[TestClient]:
+    client = app_client(tmp_path, llm_url)
+    yield client
+    client.__exit__(None, None, None)
+
+
+def assert_exact(client: TestClient, body: dict[str, Any]) -> None:
+    text = client.get("/v1/documents/letter").json()["text"]
+    for citation in body["citations"]:
+        assert text[citation["start"] : citation["end"]] == citation["quote"]
+
+
+def test_parse_claims_moves_markers_back() -> None:
+    claims = parse_claims("Fifty signed [1]. Peskov denied it. [2] Alone [1, 3]")
+    assert [(c.text, c.markers) for c in claims] == [
+        ("Fifty signed.", [1]),
+        ("Peskov denied it.", [2]),
+        ("Alone", [1, 3]),
+    ]
+
+
+def test_supported_sentence_is_kept_and_cited_exactly(client: TestClient, script: Script) -> None:
+    script.replies = ["50 Members of Congress signed a letter urging Rex Tillerson to speak out [1]."]
+    body = client.post("/v1/ask", json=QUESTION).json()
+    assert body["mode"] == "generative" and body["refused"] is False
+    assert body["answer"].endswith("[1]")
+    assert body["verification"] == {"supported": 1, "dropped": []}
+    assert "50 Members of Congress" in body["citations"][0]["quote"]
+    assert_exact(client, body)
+    prompt = script.requests[-1]["messages"][1]["content"]  # type: ignore[index]
+    assert "<<<PASSAGES" in prompt and "PASSAGES>>>" in prompt and "[1]" in prompt
+
+
+def test_hallucinated_sentence_is_dropped(client: TestClient, script: Script) -> None:
+    script.replies = [
+        "50 Members of Congress signed a letter urging Rex Tillerson to speak out [1]. "
+        "The letter was signed by the Russian President Vladimir Putin [1]."
+    ]
+    body = client.post("/v1/ask", json=QUESTION).json()
+    assert "Putin" not in body["answer"]
+    assert body["verification"]["supported"] == 1
+    assert any("Putin" in dropped for dropped in body["verification"]["dropped"])
+
+
+def test_invalid_marker_and_uncited_sentences_are_dropped(
+    client: TestClient, script: Script
+) -> None:
+    script.replies = ["The letter was signed by 47 Democrats [9]. Peskov said nothing reliable."]
+    body = client.post("/v1/ask", json=QUESTION).json()
+    assert body["mode"] == "extractive" and body["note"].startswith("No sentence")
+    reasons = " ".join(body["verification"]["dropped"])
+    assert "not retrieved" in reasons and "cites no passage" in reasons
+    assert_exact(client, body)
+
+
+def test_unsupported_can_refuse(tmp_path: Path, llm_url: str, script: Script) -> None:
+    script.replies = ["Vladimir Putin signed it [1]."]
+    client = app_client(tmp_path, llm_url, on_unsupported="refuse")
+    body = client.post("/v1/ask", json=QUESTION).json()
+    assert body["refused"] is True and body["citations"] == []
+    client.__exit__(None, None, None)
+
+
+def test_not_in_documents_is_a_refusal(client: TestClient, script: Script) -> None:
+    script.replies = ["NOT_IN_DOCUMENTS"]
+    body = client.post("/v1/ask", json=QUESTION).json()
+    assert body["refused"] is True and body["mode"] == "generative"
+
+
+def test_llm_error_falls_back_to_extractive(client: TestClient, script: Script) -> None:
+    script.status = 500
+    response = client.post("/v1/ask", json=QUESTION)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["mode"] == "extractive" and "unavailable" in body["note"]
+    assert client.get("/readyz").status_code == 503
+    assert "newsrag_llm_errors_total 1.0" in client.get("/metrics").text
+
+
+def test_llm_timeout_falls_back(client: TestClient, script: Script) -> None:
+    script.delay_s = 3.0
+    body = client.post("/v1/ask", json=QUESTION).json()
+    assert body["mode"] == "extractive" and "unavailable" in body["note"]
+
+
+def test_llm_error_can_be_a_503(tmp_path: Path, llm_url: str, script: Script) -> None:
+    client = app_client(tmp_path, llm_url, on_error="error")
+    script.status = 500
+    response = client.post("/v1/ask", json=QUESTION)
+    assert response.status_code == 503
+    assert response.headers["content-type"].startswith("application/problem+json")
+    client.__exit__(None, None, None)
+
+
+def test_streaming_sends_only_verified_sentences(client: TestClient, script: Script) -> None:
+    script.replies = [
+        "50 Members of Congress signed a letter urging Rex Tillerson to speak out. [1] "
+        "It was signed by Vladimir Putin [1]. The letter was signed by 47 Democrats [1]."
+    ]
+    events = parse_sse(client.post("/v1/chat", json=QUESTION).text)
+    tokens = "".join(payload["text"] for name, payload in events if name == "token")
+    done = events[-1][1]
+    assert events[-1][0] == "done" and tokens == done["answer"]
+    assert "Putin" not in tokens and "47 Democrats" in tokens
+    assert done["verification"]["supported"] == 2
+    assert [p for n, p in events if n == "citation"] == done["citations"]
+
+
+def test_follow_up_is_condensed_by_the_llm(client: TestClient, script: Script) -> None:
+    script.replies = [
+        "How many Democrats signed the letter to Rex Tillerson?",
+        "The letter was signed by 47 Democrats [1].",
+    ]
+    body = client.post(
+        "/v1/ask",
+        json={
+            **QUESTION,
+            "question": "How many of them were Democrats?",
+            "history": [{"role": "user", "content": "Who signed the letter?"}],
+        },
+    ).json()
+    assert "47 Democrats" in body["answer"]
+    assert "Standalone question" in script.requests[0]["messages"][0]["content"]  # type: ignore[index]
+
+
+def test_openai_sdk_and_langchain_work_unchanged(client: TestClient, script: Script) -> None:
+    from langchain_openai import ChatOpenAI
+    from openai import OpenAI
+
+    script.replies = ["The letter was signed by 47 Democrats [1]."]
+    sdk = OpenAI(base_url="http://testserver/v1", api_key="unused", http_client=client)
+    assert [m.id for m in sdk.models.list().data] == ["newsrag"]
+    completion = sdk.chat.completions.create(
+        model="newsrag", messages=[{"role": "user", "content": "How many Democrats signed?"}]
+    )
+    assert completion.choices[0].message.content
+    assert completion.model_extra and completion.model_extra["citations"]
+    chunks = list(
+        sdk.chat.completions.create(
+            model="newsrag",
+            messages=[{"role": "user", "content": "How many Democrats signed?"}],
+            stream=True,
+        )
+    )
+    streamed = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert streamed == completion.choices[0].message.content
+    assert chunks[-1].model_extra and chunks[-1].model_extra["citations"]
+    chat = ChatOpenAI(
+        base_url="http://testserver/v1", api_key="unused", model="newsrag", http_client=client
+    )
+    assert chat.invoke("How many Democrats signed?").content == completion.choices[0].message.content
