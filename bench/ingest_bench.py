@@ -28,6 +28,7 @@ class IngestRun:
 @dataclass(frozen=True, slots=True)
 class FloorRun:
     texts: int
+    chunks_in_corpus: int
     wordpiece_tokens: int
     onnx_load_s: float
     onnx_s: float
@@ -39,7 +40,7 @@ class FloorRun:
 
 
 def worker_env() -> dict[str, str]:
-    """The caller's environment without NEWSRAG_* / OPENAI_* settings, offline, project importable."""
+    """The caller's environment minus NEWSRAG_*/OPENAI_* settings; offline; project importable."""
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("NEWSRAG_", "OPENAI_", "PYTHON"))
     }
@@ -53,7 +54,9 @@ def worker_env() -> dict[str, str]:
     return env
 
 
-def run_worker(kind: str, corpus_file: Path, workdir: Path) -> tuple[float, dict[str, Any]]:
+def run_worker(
+    kind: str, corpus_file: Path, workdir: Path, *extra: str
+) -> tuple[float, dict[str, Any]]:
     """Run ``python -m bench.workers KIND`` in a fresh process; its wall time and its figures."""
     store = Path(tempfile.mkdtemp(prefix=f"store-{kind}-", dir=workdir))
     out = workdir / f"{kind}.json"
@@ -68,6 +71,7 @@ def run_worker(kind: str, corpus_file: Path, workdir: Path) -> tuple[float, dict
         str(store),
         "--out",
         str(out),
+        *extra,
     ]
     started = time.perf_counter()
     completed = subprocess.run(
@@ -96,10 +100,11 @@ def run_ingest(kind: str, corpus_file: Path, workdir: Path) -> IngestRun:
     )
 
 
-def run_floor(corpus_file: Path, workdir: Path) -> FloorRun:
-    _, result = run_worker("floor", corpus_file, workdir)
+def run_floor(corpus_file: Path, workdir: Path, max_texts: int) -> FloorRun:
+    _, result = run_worker("floor", corpus_file, workdir, "--max-texts", str(max_texts))
     return FloorRun(
         texts=int(result["texts"]),
+        chunks_in_corpus=int(result["chunks_in_corpus"]),
         wordpiece_tokens=int(result["wordpiece_tokens"]),
         onnx_load_s=float(result["onnx"]["load_s"]),
         onnx_s=float(result["onnx"]["seconds"]),

@@ -307,7 +307,9 @@ def _ask_once(data_dir: Path, workdir: Path) -> tuple[float, str]:
     )
     seconds = time.perf_counter() - started
     if completed.returncode != 0:
-        raise RuntimeError(f"newsrag ask failed ({completed.returncode}): {completed.stderr[-2000:]}")
+        raise RuntimeError(
+            f"newsrag ask failed ({completed.returncode}): {completed.stderr[-2000:]}"
+        )
     return seconds, completed.stdout.strip().split("\n", 1)[0][:160]
 
 

@@ -100,6 +100,11 @@ class LLMSettings(BaseSettings):
         default="extractive", description="No generated sentence verified: fallback or refusal."
     )
     support_threshold: float = Field(default=0.6, ge=0.0, le=1.0)
+    recite: bool = Field(
+        default=True,
+        description="Attach an uncited or mis-cited sentence to the retrieved sentence that "
+        "supports it (still verified); false drops it.",
+    )
 
     @property
     def configured(self) -> bool:

@@ -53,6 +53,7 @@ class CaseResult:
     latency_ms: float
     passed: bool
     history: list[dict[str, str]] = field(default_factory=list)
+    verification: dict[str, Any] | None = None
 
 
 def _eval_settings(base: Settings, data_dir: Path) -> Settings:
@@ -116,6 +117,7 @@ def _score_case(
         latency_ms=round(latency_ms, 2),
         passed=passed,
         history=[{"role": t.role, "content": t.content} for t in case.history],
+        verification=response.get("verification"),
     )
 
 
@@ -147,6 +149,13 @@ def summarise(results: list[CaseResult]) -> dict[str, Any]:
         "latency_p50_ms": round(percentile(latencies, 50), 2),
         "latency_p95_ms": round(percentile(latencies, 95), 2),
     }
+    generated = [r for r in results if r.verification is not None or r.mode == "generative"]
+    if generated:
+        supported = sum((r.verification or {}).get("supported", 0) for r in generated)
+        dropped = sum(len((r.verification or {}).get("dropped", [])) for r in generated)
+        summary["llm_sentence_support"] = round(supported / max(supported + dropped, 1), 4)
+        summary["answer_sentence_support"] = _rate([r.valid for r in results if r.mode == "generative"])
+        summary["generative_share"] = _rate([r.mode == "generative" for r in results])
     f1s = [r.f1 for r in answerable if r.f1 is not None]
     if f1s:
         summary["answer_containment"] = summary["fact_accuracy"]
@@ -162,7 +171,7 @@ def summarise(results: list[CaseResult]) -> dict[str, Any]:
     return summary
 
 
-def run_set(eval_set: EvalSet, base: Settings, mode: str | None = None) -> list[CaseResult]:
+def run_set(eval_set: EvalSet, base: Settings, mode: str = "extractive") -> list[CaseResult]:
     """Ingest the set's documents into a fresh store and ask every question over HTTP."""
     from fastapi.testclient import TestClient
 
@@ -191,9 +200,8 @@ def run_set(eval_set: EvalSet, base: Settings, mode: str | None = None) -> list[
                 body: dict[str, Any] = {
                     "question": case.question,
                     "history": [{"role": t.role, "content": t.content} for t in case.history],
+                    "mode": mode,
                 }
-                if mode:
-                    body["mode"] = mode
                 started = time.perf_counter()
                 response = client.post("/v1/ask", json=body)
                 latency = (time.perf_counter() - started) * 1000
@@ -255,19 +263,19 @@ def run(
     settings: Settings | None = None,
     report_dir: Path | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
+    """Every set in extractive mode; with an LLM configured, the article set in generative mode."""
     base = settings or load_settings()
-    payload: dict[str, Any] = {
-        "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "sets": {},
-    }
+    generated_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    payload: dict[str, Any] = {"generated_at": generated_at, "sets": {}}
     summaries: dict[str, dict[str, Any]] = {}
-    for eval_set in load_sets(set_names):
-        results = run_set(eval_set, base)
-        summaries[eval_set.name] = summarise(results)
-        payload["sets"][eval_set.name] = {
-            "summary": summaries[eval_set.name],
-            "cases": [asdict(r) for r in results],
-        }
+    runs = [(eval_set, "extractive") for eval_set in load_sets(set_names)]
+    if base.llm.configured:
+        runs += [(s, "generative") for s, _ in runs if s.name == "article"]
+    for eval_set, mode in runs:
+        name = eval_set.name if mode == "extractive" else f"{eval_set.name}-generative"
+        results = run_set(eval_set, base, mode)
+        summaries[name] = summarise(results)
+        payload["sets"][name] = {"summary": summaries[name], "cases": [asdict(r) for r in results]}
     failures = check_thresholds(summaries, load_thresholds())
     baseline = json.loads(BASELINE_FILE.read_text()) if BASELINE_FILE.exists() else {}
     payload["failures"] = failures
@@ -293,6 +301,9 @@ TABLE_METRICS = (
     "hit_at_k",
     "mrr",
     "f1",
+    "llm_sentence_support",
+    "answer_sentence_support",
+    "generative_share",
     "latency_p50_ms",
     "latency_p95_ms",
 )
@@ -300,17 +311,28 @@ TABLE_METRICS = (
 
 def format_table(payload: dict[str, Any]) -> str:
     names = list(payload["sets"])
-    lines = [f"{'metric':<22}" + "".join(f"{name:>12}" for name in names)]
+    lines = [f"{'metric':<24}" + "".join(f"{name:>20}" for name in names)]
     for metric in TABLE_METRICS:
-        row = f"{metric:<22}"
+        row = f"{metric:<24}"
         for name in names:
             value = payload["sets"][name]["summary"].get(metric)
-            row += f"{'—' if value is None else value:>12}"
+            row += f"{'—' if value is None else value:>20}"
         lines.append(row)
     return "\n".join(lines)
 
 
-def run_cli(set_names: list[str] | None, report_dir: Path | None, settings: Settings) -> int:
+def run_cli(
+    set_names: list[str] | None, report_dir: Path | None, settings: Settings, local_llm: bool
+) -> int:
+    if local_llm:
+        from core.settings import LLMSettings
+        from service.local_llm import LOCAL_MODEL_ALIAS, running_local_llm
+
+        with running_local_llm() as base_url:
+            llm = LLMSettings(
+                base_url=base_url, model=LOCAL_MODEL_ALIAS, max_tokens=100, context_tokens=900
+            )
+            return run_cli(set_names, report_dir, settings.model_copy(update={"llm": llm}), False)
     payload, failures = run(set_names, settings, report_dir)
     print(format_table(payload))
     out_dir = report_dir or RESULTS_DIR

@@ -128,7 +128,7 @@ def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from eval.runner import run_cli
 
-    return run_cli(args.sets, report_dir=args.report_dir, settings=settings)
+    return run_cli(args.sets, args.report_dir, settings, args.local_llm)
 
 
 def cmd_llm(args: argparse.Namespace, settings: Settings) -> int:
@@ -173,6 +173,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("eval", help="run the eval sets; non-zero exit below thresholds")
     evaluate.add_argument("--sets", nargs="*", default=None, help="article, squad (default all)")
     evaluate.add_argument("--report-dir", type=Path, default=None)
+    evaluate.add_argument(
+        "--local-llm",
+        action="store_true",
+        help="also score generative mode against the bundled llama.cpp model (make install-llm)",
+    )
     evaluate.set_defaults(handler=cmd_eval)
 
     llm = sub.add_parser("llm", help="serve the bundled small LLM (OpenAI-compatible)")

@@ -96,14 +96,14 @@ class AskService:
         ]
 
     def retrieve(self, request: AskRequest, standalone: str | None = None) -> Retrieval:
-        """Passages for the question; ``standalone`` replaces the extractive condensing of the
-        history (generative mode condenses with the LLM)."""
+        """Passages for the question. ``standalone`` is the LLM's rewrite of a follow-up
+        (generative mode); the history's salient words are added to it as in extractive mode, so
+        a poor rewrite cannot lose the context."""
         started = time.perf_counter()
         filters = _filters(request.document_ids, request.published_after, request.published_before)
         lexical = self._retriever.lexical
         lexical.refresh()
-        history = [] if standalone else request.history
-        query = make_query(standalone or request.question, history, lexical, self._embedder)
+        query = make_query(standalone or request.question, request.history, lexical, self._embedder)
         top_k = request.top_k or self._settings.retrieval.top_k
         passages = self._retriever.retrieve(query.text, query.vector, top_k, filters)
         return Retrieval(request.question, query, passages, _elapsed_ms(started))

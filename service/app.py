@@ -16,6 +16,7 @@ from core.settings import Settings
 from service.container import Container
 from service.problems import install_problem_handlers
 from service.routes import ask, documents, openai_compat, ops, ui
+from service.security import install_security
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
         lifespan=lifespan,
     )
     install_problem_handlers(app)
+    install_security(app, settings)
 
     @app.middleware("http")
     async def observe(

@@ -63,7 +63,9 @@ class GenerativeAnswerer:
         self._extractive = extractive
         self._settings = settings
         self._metrics = metrics
-        self._verifier = Verifier(embedder, lexical, settings.llm.support_threshold)
+        self._verifier = Verifier(
+            embedder, lexical, settings.llm.support_threshold, settings.llm.recite
+        )
 
     # ------------------------------------------------------------------------------ prompts
 

@@ -12,6 +12,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -53,14 +54,17 @@ def running_local_llm(port: int | None = None, timeout_s: float = 120.0) -> Iter
 
     port = port or _free_port()
     command = server_command("127.0.0.1", port)
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # llama.cpp logs a lot: a file, not a pipe nobody reads (a full pipe would block it)
+    log_file = tempfile.TemporaryFile()
+    process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}/v1"
     try:
         deadline = time.monotonic() + timeout_s
         while True:
             if process.poll() is not None:
-                stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
-                raise ConfigurationError(f"the local LLM server exited: {stderr[-500:]}")
+                log_file.seek(0)
+                tail = log_file.read().decode(errors="replace")[-500:]
+                raise ConfigurationError(f"the local LLM server exited: {tail}")
             try:
                 if httpx.get(f"{base_url}/models", timeout=2).status_code == 200:
                     break
@@ -76,6 +80,7 @@ def running_local_llm(port: int | None = None, timeout_s: float = 120.0) -> Iter
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+        log_file.close()
 
 
 def _free_port() -> int:

@@ -1,7 +1,8 @@
 """Check every generated sentence against the passage it cites; keep only what is supported.
 
-A sentence survives when (1) it cites at least one passage that was actually given to the model,
-(2) one sentence of a cited passage supports it (embedding similarity plus the share of its words,
+A sentence survives when (1) it cites at least one passage that was actually given to the model
+(or, with ``recite``, any given passage holds its support), (2) one sentence of that passage
+supports it (embedding similarity plus the share of its words,
 IDF-weighted, found there) at or above the threshold, and (3) every number and every name in it
 appears in that supporting sentence or its passage. The citation then points at the supporting
 sentence's exact span, so ``quote == text[start:end]`` holds as in extractive mode.
@@ -102,10 +103,13 @@ def _contains_all(required: set[str], *texts: str) -> bool:
 
 
 class Verifier:
-    def __init__(self, embedder: Embedder, lexical: LexicalIndex, threshold: float) -> None:
+    def __init__(
+        self, embedder: Embedder, lexical: LexicalIndex, threshold: float, recite: bool
+    ) -> None:
         self._embedder = embedder
         self._lexical = lexical
         self._threshold = threshold
+        self._recite = recite
 
     def support(self, claim: str, claim_vector: np.ndarray, row: SentenceRow) -> float:
         tokens = set(lexical_tokens(claim))
@@ -138,27 +142,55 @@ class Verifier:
         passages: Sequence[Passage],
         sentences_of: dict[str, list[SentenceRow]],
     ) -> Verdict:
-        if not claim.markers:
-            return Verdict(claim, False, "cites no passage")
         cited = [passages[n - 1] for n in claim.markers if 1 <= n <= len(passages)]
-        if not cited:
-            return Verdict(claim, False, "cites a passage that was not retrieved")
+        if cited:
+            verdict = self._check(claim, vector, cited, sentences_of, "the cited passage")
+            if verdict.supported or not self._recite:
+                return verdict
+        elif not self._recite:
+            reason = (
+                "cites a passage that was not retrieved" if claim.markers else "cites no passage"
+            )
+            return Verdict(claim, False, reason)
+        # Small models often forget markers or cite the wrong number: look for the supporting
+        # sentence among every passage the model was given. The citation is then to that span.
+        others = [p for p in passages if p not in cited]
+        verdict = self._check(claim, vector, others, sentences_of, "any retrieved passage")
+        if verdict.supported:
+            return Verdict(
+                claim,
+                True,
+                "supported (re-cited)",
+                verdict.support,
+                verdict.evidence,
+                verdict.passage,
+            )
+        if not claim.markers:
+            return Verdict(claim, False, f"cites no passage; {verdict.reason}", verdict.support)
+        return verdict
+
+    def _check(
+        self,
+        claim: Claim,
+        vector: np.ndarray,
+        candidates: Sequence[Passage],
+        sentences_of: dict[str, list[SentenceRow]],
+        where: str,
+    ) -> Verdict:
         best: tuple[float, SentenceRow, Passage] | None = None
-        for passage in cited:
+        for passage in candidates:
             for row in sentences_of.get(passage.chunk.chunk_id, []):
                 score = self.support(claim.text, vector, row)
                 if best is None or score > best[0]:
                     best = (score, row, passage)
         if best is None:
-            return Verdict(claim, False, "the cited passage has no sentences")
+            return Verdict(claim, False, f"no sentence in {where}")
         score, row, passage = best
         if score < self._threshold:
-            return Verdict(claim, False, f"not supported by the cited passage ({score:.2f})", score)
+            return Verdict(claim, False, f"not supported by {where} ({score:.2f})", score)
         required = _names_and_numbers(claim.text)
         if not _contains_all(required, row.text, passage.chunk.text):
             missing = sorted(required - _names_and_numbers(row.text + " " + passage.chunk.text))
             detail = ", ".join(missing[:5]) or "names or numbers"
-            return Verdict(
-                claim, False, f"names or numbers not in the cited passage: {detail}", score
-            )
+            return Verdict(claim, False, f"names or numbers not in {where}: {detail}", score)
         return Verdict(claim, True, "supported", score, row, passage)

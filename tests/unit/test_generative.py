@@ -96,14 +96,26 @@ def test_hallucinated_sentence_is_dropped(client: TestClient, script: Script) ->
     assert any("Putin" in dropped for dropped in body["verification"]["dropped"])
 
 
-def test_invalid_marker_and_uncited_sentences_are_dropped(
-    client: TestClient, script: Script
+def test_strict_mode_drops_invalid_markers_and_uncited_sentences(
+    tmp_path: Path, llm_url: str, script: Script
 ) -> None:
+    client = app_client(tmp_path, llm_url, recite=False)
     script.replies = ["The letter was signed by 47 Democrats [9]. Peskov said nothing reliable."]
     body = client.post("/v1/ask", json=QUESTION).json()
     assert body["mode"] == "extractive" and body["note"].startswith("No sentence")
     reasons = " ".join(body["verification"]["dropped"])
     assert "not retrieved" in reasons and "cites no passage" in reasons
+    assert_exact(client, body)
+    client.__exit__(None, None, None)
+
+
+def test_mis_cited_sentence_is_re_cited_to_its_support(client: TestClient, script: Script) -> None:
+    script.replies = ["The letter was signed by 47 Democrats [9]. The bridge opens in May."]
+    body = client.post("/v1/ask", json=QUESTION).json()
+    assert body["mode"] == "generative"
+    assert body["answer"] == "The letter was signed by 47 Democrats. [1]"
+    assert "47 Democrats" in body["citations"][0]["quote"]
+    assert any("bridge" in dropped for dropped in body["verification"]["dropped"])
     assert_exact(client, body)
 
 
