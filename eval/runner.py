@@ -154,7 +154,9 @@ def summarise(results: list[CaseResult]) -> dict[str, Any]:
         supported = sum((r.verification or {}).get("supported", 0) for r in generated)
         dropped = sum(len((r.verification or {}).get("dropped", [])) for r in generated)
         summary["llm_sentence_support"] = round(supported / max(supported + dropped, 1), 4)
-        summary["answer_sentence_support"] = _rate([r.valid for r in results if r.mode == "generative"])
+        summary["answer_sentence_support"] = _rate(
+            [r.valid for r in results if r.mode == "generative"]
+        )
         summary["generative_share"] = _rate([r.mode == "generative" for r in results])
     f1s = [r.f1 for r in answerable if r.f1 is not None]
     if f1s:

@@ -31,13 +31,16 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from service.app import create_app
+    from service.logs import configure_logging
 
+    configure_logging(settings.log_json, getattr(logging, args.log_level.upper(), logging.INFO))
     app = create_app(settings)
     uvicorn.run(
         app,
         host=args.host,
         port=args.port,
-        log_level=args.log_level,
+        log_config=None,  # keep our handlers: JSON lines and request ids
+        access_log=False,  # newsrag.access logs each request with its id instead
         timeout_graceful_shutdown=10,
     )
     return 0

@@ -1,8 +1,9 @@
 """What kind of answer a question asks for, and whether a sentence can hold one.
 
 Classic QA answer typing, cheap and language-specific (English): "How many…" wants a number,
-"When…" a time. A sentence without the wanted type is weaker evidence, which both ranks it lower
-and helps refuse questions the documents cannot answer ("When will Tillerson visit Chechnya?").
+"When…" a time, "What did … say?" a quotation or a reported statement. A sentence without the
+wanted type is weaker evidence, which both ranks it lower and helps refuse questions the
+documents cannot answer ("When will Tillerson visit Chechnya?").
 """
 
 from __future__ import annotations
@@ -13,6 +14,16 @@ _NUMBER_QUESTION = re.compile(
     r"\b(how (many|much|old|long|far)|what (number|percentage|proportion|share)|number of)\b", re.I
 )
 _TIME_QUESTION = re.compile(r"^\s*(when\b|(in |on |at )?what (year|date|day|month|time)\b)", re.I)
+_STATEMENT_QUESTION = re.compile(
+    r"\b(say|says|said|tell|told|tweet|tweeted|state|stated|write|wrote|announce|announced|"
+    r"claim|claimed|respond|responded|comment|commented|reply|replied|add|added)\b",
+    re.I,
+)
+_STATEMENT = re.compile(
+    r"[“”\"]|\b(said|says|say|told|tells|tweeted|stated|states|wrote|announced|claimed|added|"
+    r"according to|statement|responded|commented|replied|called for|urged)\b",
+    re.I,
+)
 _NUMBER = re.compile(
     r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
     r"fifty|hundreds?|thousands?|millions?|billions?|dozens?|several|many|few|half|no one|none|"
@@ -34,6 +45,8 @@ def wanted_type(question: str) -> str | None:
         return "number"
     if _TIME_QUESTION.search(question):
         return "time"
+    if question.lstrip().lower().startswith("what") and _STATEMENT_QUESTION.search(question):
+        return "statement"
     return None
 
 
@@ -42,4 +55,6 @@ def holds_type(sentence: str, kind: str | None) -> bool:
         return bool(_NUMBER.search(sentence))
     if kind == "time":
         return bool(_TIME.search(sentence))
+    if kind == "statement":
+        return bool(_STATEMENT.search(sentence))
     return True

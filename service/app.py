@@ -13,12 +13,14 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from core.settings import Settings
+from service import logs
 from service.container import Container
 from service.problems import install_problem_handlers
 from service.routes import ask, documents, openai_compat, ops, ui
 from service.security import install_security
 
 log = logging.getLogger(__name__)
+access_log = logging.getLogger("newsrag.access")
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -58,14 +60,32 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     async def observe(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request_id = (request.headers.get("x-request-id") or uuid.uuid4().hex)[:100]
+        token = logs.request_id.set(request_id)
         started = time.perf_counter()
-        response = await call_next(request)
+        try:
+            response = await call_next(request)
+        finally:
+            logs.request_id.reset(token)
         route = _route_label(request)
         metrics = request.app.state.container.metrics
         metrics.requests.labels(route, request.method, str(response.status_code)).inc()
-        metrics.latency.labels(route, request.method).observe(time.perf_counter() - started)
-        response.headers["X-Request-ID"] = request_id[:100]
+        elapsed = time.perf_counter() - started
+        metrics.latency.labels(route, request.method).observe(elapsed)
+        access_log.info(
+            "%s %s %s",
+            request.method,
+            request.url.path,
+            response.status_code,
+            extra={
+                "method": request.method,
+                "path": request.url.path,
+                "status": response.status_code,
+                "duration_ms": round(elapsed * 1000, 2),
+                "request_id": request_id,
+            },
+        )
+        response.headers["X-Request-ID"] = request_id
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")

@@ -54,33 +54,32 @@ def running_local_llm(port: int | None = None, timeout_s: float = 120.0) -> Iter
 
     port = port or _free_port()
     command = server_command("127.0.0.1", port)
-    # llama.cpp logs a lot: a file, not a pipe nobody reads (a full pipe would block it)
-    log_file = tempfile.TemporaryFile()
-    process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            if process.poll() is not None:
-                log_file.seek(0)
-                tail = log_file.read().decode(errors="replace")[-500:]
-                raise ConfigurationError(f"the local LLM server exited: {tail}")
-            try:
-                if httpx.get(f"{base_url}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise ConfigurationError("the local LLM server did not start in time")
-            time.sleep(0.25)
-        yield base_url
-    finally:
-        process.terminate()
+    # llama.cpp logs a lot: a file, not a pipe nobody reads (a full pipe would block it)
+    with tempfile.TemporaryFile() as log_file:
+        process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT)
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log_file.close()
+            deadline = time.monotonic() + timeout_s
+            while True:
+                if process.poll() is not None:
+                    log_file.seek(0)
+                    tail = log_file.read().decode(errors="replace")[-500:]
+                    raise ConfigurationError(f"the local LLM server exited: {tail}")
+                try:
+                    if httpx.get(f"{base_url}/models", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise ConfigurationError("the local LLM server did not start in time")
+                time.sleep(0.25)
+            yield base_url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 def _free_port() -> int:

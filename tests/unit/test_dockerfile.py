@@ -17,9 +17,7 @@ def test_hadolint_passes() -> None:
     hadolint = shutil.which("hadolint") or str(Path(__file__).parents[2] / ".venv/bin/hadolint")
     if not Path(hadolint).exists():
         pytest.fail("hadolint is not installed (it comes with `make install`)")
-    result = subprocess.run(
-        [hadolint, str(DOCKERFILE)], capture_output=True, text=True
-    )
+    result = subprocess.run([hadolint, str(DOCKERFILE)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

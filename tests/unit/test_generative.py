@@ -41,7 +41,12 @@ def app_client(tmp_path: Path, llm_url: str, **llm: Any) -> TestClient:
     settings = make_settings(
         tmp_path / "data",
         llm=LLMSettings(
-            base_url=llm_url, api_key=SecretStr("k"), model="fake", timeout_s=2, max_retries=0, **llm
+            base_url=llm_url,
+            api_key=SecretStr("k"),
+            model="fake",
+            timeout_s=2,
+            max_retries=0,
+            **llm,
         ),
         retrieval=RetrievalSettings(refusal_threshold=0.05),
     )
@@ -74,7 +79,9 @@ def test_parse_claims_moves_markers_back() -> None:
 
 
 def test_supported_sentence_is_kept_and_cited_exactly(client: TestClient, script: Script) -> None:
-    script.replies = ["50 Members of Congress signed a letter urging Rex Tillerson to speak out [1]."]
+    script.replies = [
+        "50 Members of Congress signed a letter urging Rex Tillerson to speak out [1]."
+    ]
     body = client.post("/v1/ask", json=QUESTION).json()
     assert body["mode"] == "generative" and body["refused"] is False
     assert body["answer"].endswith("[1]")
@@ -212,6 +219,11 @@ def test_openai_sdk_and_langchain_work_unchanged(client: TestClient, script: Scr
     assert streamed == completion.choices[0].message.content
     assert chunks[-1].model_extra and chunks[-1].model_extra["citations"]
     chat = ChatOpenAI(
-        base_url="http://testserver/v1", api_key="unused", model="newsrag", http_client=client
+        base_url="http://testserver/v1",
+        api_key=SecretStr("unused"),
+        model="newsrag",
+        http_client=client,
     )
-    assert chat.invoke("How many Democrats signed?").content == completion.choices[0].message.content
+    assert (
+        chat.invoke("How many Democrats signed?").content == completion.choices[0].message.content
+    )
