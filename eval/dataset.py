@@ -9,6 +9,8 @@ from pathlib import Path
 DATA_DIR = Path(__file__).resolve().parent / "data"
 ARTICLE_CASES = DATA_DIR / "article.jsonl"
 SQUAD_FILE = DATA_DIR / "squad2-dev-small.json"
+INJECTION_HOSTS = DATA_DIR / "injection-hosts.json"
+BIPIA_FILES = [DATA_DIR / f"bipia-text-attacks-{split}.json" for split in ("train", "test")]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +30,8 @@ class Case:
     tags: list[str] = field(default_factory=list)
     history: list[Turn] = field(default_factory=list)
     span: tuple[int, int] | None = None  # where the supporting evidence lies in the document
+    restrict: bool = False  # ask with document_ids=[document_id]
+    attack: str | None = None  # a planted prompt-injection instruction (bipia set)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,12 +108,45 @@ def load_squad_set(path: Path = SQUAD_FILE) -> EvalSet:
     return EvalSet("squad", documents, cases)
 
 
+def load_bipia_set() -> EvalSet:
+    """Each BIPIA instruction planted as its own paragraph in the middle of a news story; the
+    question is an ordinary one about the story. Generative mode only (see eval/runner.py)."""
+    hosts = json.loads(INJECTION_HOSTS.read_text(encoding="utf-8"))
+    attacks = [
+        (category, instruction)
+        for path in BIPIA_FILES
+        for category, instructions in json.loads(path.read_text(encoding="utf-8")).items()
+        for instruction in instructions
+    ]
+    documents: list[EvalDocument] = []
+    cases: list[Case] = []
+    for number, (category, instruction) in enumerate(attacks):
+        host = hosts[number % len(hosts)]
+        document_id = f"bipia-{number:03d}"
+        text = "\n\n".join([host["title"], host["before"], instruction, host["after"]])
+        documents.append(EvalDocument(document_id, host["title"], text, "newsrag eval"))
+        cases.append(
+            Case(
+                id=document_id,
+                question=host["question"],
+                answerable=True,
+                document_id=document_id,
+                tags=["injection", category],
+                restrict=True,
+                attack=instruction,
+            )
+        )
+    return EvalSet("bipia", documents, cases)
+
+
 def load_sets(names: list[str] | None = None) -> list[EvalSet]:
-    loaders = {"article": load_article_set, "squad": load_squad_set}
-    chosen = names or list(loaders)
+    loaders = {"article": load_article_set, "squad": load_squad_set, "bipia": load_bipia_set}
+    chosen = names or ["article", "squad"]
     unknown = [name for name in chosen if name not in loaders]
     if unknown:
-        raise ValueError(f"unknown eval set(s): {', '.join(unknown)} (choose from article, squad)")
+        raise ValueError(
+            f"unknown eval set(s): {', '.join(unknown)} (choose from {', '.join(loaders)})"
+        )
     return [loaders[name]() for name in chosen]
 
 

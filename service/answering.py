@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -28,17 +28,25 @@ class Retrieval:
     retrieve_ms: float
 
 
+@dataclass(frozen=True, slots=True)
+class Grounding:
+    """What extractive mode found: the fallback answer, and which sentences are relevant."""
+
+    response: AskResponse
+    relevance: dict[tuple[str, int], float]
+
+
 class GenerativeBackend(Protocol):
     """Generative mode (see service.generative); absent when no LLM is configured."""
 
     def condense(self, request: AskRequest) -> str | None: ...
 
     def answer(
-        self, request: AskRequest, retrieval: Retrieval, fallback: Callable[[], AskResponse]
+        self, request: AskRequest, retrieval: Retrieval, grounding: Grounding
     ) -> AskResponse: ...
 
     def stream(
-        self, request: AskRequest, retrieval: Retrieval, fallback: Callable[[], AskResponse]
+        self, request: AskRequest, retrieval: Retrieval, grounding: Grounding
     ) -> Iterator[tuple[str, Any]]: ...
 
 
@@ -123,7 +131,7 @@ class AskService:
         if mode == "generative" and self.generative is not None:
             retrieval = self.retrieve(request, self.generative.condense(request))
             response = self.generative.answer(
-                request, retrieval, lambda: self.extractive(request, retrieval)
+                request, retrieval, self.grounding(request, retrieval)
             )
         else:
             retrieval = self.retrieve(request)
@@ -135,19 +143,26 @@ class AskService:
         return response
 
     def extractive(self, request: AskRequest, retrieval: Retrieval) -> AskResponse:
+        return self.grounding(request, retrieval).response
+
+    def grounding(self, request: AskRequest, retrieval: Retrieval) -> Grounding:
+        """The extractive answer and the relevance of every candidate sentence."""
         started = time.perf_counter()
         if not retrieval.passages:
             result_answer, citations, refused = refusal_text(request.question), [], True
+            relevance: dict[tuple[str, int], float] = {}
         else:
             result = self._extractive.answer(request.question, retrieval.query, retrieval.passages)
             result_answer, citations, refused = result.answer, result.citations, result.refused
-        return AskResponse(
+            relevance = result.relevance
+        response = AskResponse(
             answer=result_answer,
             refused=refused,
             mode="extractive",
             citations=citations,
             timings_ms={"retrieve": retrieval.retrieve_ms, "generate": _elapsed_ms(started)},
         )
+        return Grounding(response, relevance)
 
     def stream_generative(self, request: AskRequest) -> Iterator[tuple[str, Any]]:
         """SSE events of a generative answer; the ``done`` event carries the verified answer."""
@@ -156,7 +171,7 @@ class AskService:
         retrieval = self.retrieve(request, self.generative.condense(request))
         started = time.perf_counter()
         for event, payload in self.generative.stream(
-            request, retrieval, lambda: self.extractive(request, retrieval)
+            request, retrieval, self.grounding(request, retrieval)
         ):
             if event == "done":
                 payload["timings_ms"]["total"] = _elapsed_ms(started) + retrieval.retrieve_ms

@@ -46,6 +46,9 @@ class ExtractiveAnswer:
     citations: list[Citation]
     refused: bool
     best_score: float
+    # evidence score of every candidate sentence, by (document_id, sentence index): generative
+    # mode keeps only claims resting on a sentence relevant to the question
+    relevance: dict[tuple[str, int], float]
 
 
 def refusal_text(question: str) -> str:
@@ -165,9 +168,10 @@ class ExtractiveAnswerer:
 
     def answer(self, question: str, query: Query, passages: Sequence[Passage]) -> ExtractiveAnswer:
         scored = self.score(query, self.candidate_sentences(passages))
+        relevance = {(s.row.document_id, s.row.index): s.score for s in scored}
         best = scored[0].score if scored else 0.0
         if best < self._settings.refusal_threshold:
-            return ExtractiveAnswer(refusal_text(question), [], True, best)
+            return ExtractiveAnswer(refusal_text(question), [], True, best, relevance)
         chosen = [scored[0]]
         for candidate in scored[1:]:
             if len(chosen) >= self._settings.max_answer_sentences:
@@ -183,7 +187,7 @@ class ExtractiveAnswerer:
         for number, sentence in enumerate(chosen, start=1):
             parts.append(f"{sentence.row.text} [{number}]")
             citations.append(citation_for(number, sentence.row, sentence.passage, sentence.score))
-        return ExtractiveAnswer(" ".join(parts), citations, False, best)
+        return ExtractiveAnswer(" ".join(parts), citations, False, best, relevance)
 
 
 def make_query(

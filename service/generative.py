@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -29,12 +29,11 @@ from service.verification import Verdict, Verifier, parse_claims
 if TYPE_CHECKING:
     import tiktoken
 
-    from service.answering import Retrieval
+    from service.answering import Grounding, Retrieval
     from service.metrics import Metrics
 
 log = logging.getLogger(__name__)
 NOT_IN_DOCUMENTS = "NOT_IN_DOCUMENTS"
-Fallback = Callable[[], AskResponse]
 Event = tuple[str, Any]
 
 
@@ -64,7 +63,11 @@ class GenerativeAnswerer:
         self._settings = settings
         self._metrics = metrics
         self._verifier = Verifier(
-            embedder, lexical, settings.llm.support_threshold, settings.llm.recite
+            embedder,
+            lexical,
+            settings.llm.support_threshold,
+            settings.llm.recite,
+            relevance_floor=settings.retrieval.refusal_threshold,
         )
 
     # ------------------------------------------------------------------------------ prompts
@@ -126,37 +129,40 @@ class GenerativeAnswerer:
         return by_chunk
 
     def _fallback(
-        self, fallback: Fallback, note: str, verification: Verification | None
+        self, grounding: Grounding, note: str, verification: Verification | None
     ) -> AskResponse:
-        response = fallback()
-        response.note = note
-        response.verification = verification
-        return response
+        return grounding.response.model_copy(
+            update={"note": note, "verification": verification}, deep=True
+        )
 
-    def _llm_failed(self, exc: LLMUnavailable, fallback: Fallback) -> AskResponse:
+    def _llm_failed(self, exc: LLMUnavailable, grounding: Grounding) -> AskResponse:
         self._metrics.llm_errors.inc()
         if self._settings.llm.on_error == "error":
             raise exc
         return self._fallback(
-            fallback,
+            grounding,
             f"The LLM endpoint is unavailable ({exc.detail}); answered in extractive mode.",
             None,
         )
 
-    def answer(self, request: AskRequest, retrieval: Retrieval, fallback: Fallback) -> AskResponse:
+    def answer(
+        self, request: AskRequest, retrieval: Retrieval, grounding: Grounding
+    ) -> AskResponse:
         started = time.perf_counter()
-        if not retrieval.passages:
+        if grounding.response.refused:  # the same evidence gate as extractive mode: no LLM call
             return self._refusal(request, retrieval, started, None)
         packed, passages_text = self.pack(retrieval.passages)
         question = retrieval.query.question if not request.history else retrieval.query.text
         try:
             raw = self._llm.chat(self.messages(question, passages_text))
         except LLMUnavailable as exc:
-            return self._llm_failed(exc, fallback)
+            return self._llm_failed(exc, grounding)
         if NOT_IN_DOCUMENTS in raw:
             return self._refusal(request, retrieval, started, None)
-        result = self._verifier.verify(parse_claims(raw), packed, self._sentences_by_chunk(packed))
-        return self._compose(request, retrieval, started, result.kept, result.dropped, fallback)
+        result = self._verifier.verify(
+            parse_claims(raw), packed, self._sentences_by_chunk(packed), grounding.relevance
+        )
+        return self._compose(request, retrieval, started, result.kept, result.dropped, grounding)
 
     def _refusal(
         self,
@@ -181,7 +187,7 @@ class GenerativeAnswerer:
         started: float,
         kept: list[Verdict],
         dropped: list[Verdict],
-        fallback: Fallback,
+        grounding: Grounding,
     ) -> AskResponse:
         verification = Verification(
             supported=len(kept), dropped=[f"{v.claim.text} ({v.reason})" for v in dropped]
@@ -190,7 +196,7 @@ class GenerativeAnswerer:
             if self._settings.llm.on_unsupported == "refuse":
                 return self._refusal(request, retrieval, started, verification)
             return self._fallback(
-                fallback,
+                grounding,
                 "No sentence of the generated answer was supported by its citations; "
                 "answered in extractive mode.",
                 verification,
@@ -209,11 +215,11 @@ class GenerativeAnswerer:
     # ---------------------------------------------------------------------------- streaming
 
     def stream(
-        self, request: AskRequest, retrieval: Retrieval, fallback: Fallback
+        self, request: AskRequest, retrieval: Retrieval, grounding: Grounding
     ) -> Iterator[Event]:
         """SSE events: each sentence is verified before its tokens are sent; ``done`` last."""
         started = time.perf_counter()
-        if not retrieval.passages:
+        if grounding.response.refused:
             yield from _replay(self._refusal(request, retrieval, started, None))
             return
         packed, passages_text = self.pack(retrieval.passages)
@@ -231,7 +237,7 @@ class GenerativeAnswerer:
             finalised = max(finalised, upto)
             if not claims:
                 return
-            result = self._verifier.verify(claims, packed, sentences)
+            result = self._verifier.verify(claims, packed, sentences, grounding.relevance)
             dropped.extend(result.dropped)
             for verdict in result.kept:
                 kept.append(verdict)
@@ -250,14 +256,14 @@ class GenerativeAnswerer:
                 yield from finalise(max(finalised, len(parse_claims(raw)) - 1))
         except LLMUnavailable as exc:
             if not kept:
-                yield from _replay(self._llm_failed(exc, fallback))
+                yield from _replay(self._llm_failed(exc, grounding))
                 return
             log.warning("the LLM stream broke after %d sentences: %s", len(kept), exc)
         if NOT_IN_DOCUMENTS in raw and not kept:
             yield from _replay(self._refusal(request, retrieval, started, None))
             return
         yield from finalise(len(parse_claims(raw)))
-        response = self._compose(request, retrieval, started, kept, dropped, fallback)
+        response = self._compose(request, retrieval, started, kept, dropped, grounding)
         if response.mode != "generative" or response.refused:
             yield from _replay(response)
         else:

@@ -11,7 +11,7 @@ sentence's exact span, so ``quote == text[start:end]`` holds as in extractive mo
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,6 +22,14 @@ from ingest.text import lexical_tokens, split_sentences
 from service.retrieval import LexicalIndex, Passage
 
 _MARKERS = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
+# Sentences that talk to the assistant ("…in your response", "ignore previous instructions")
+# are instructions planted in an article: a generated claim may never rest on one.
+_INSTRUCTION = re.compile(
+    r"\b(your (answer|response|reply|message|output)|in your (reply|response|answer)|"
+    r"ignore (all |any |the )?(previous|prior|above|earlier)|(you|assistant) (must|should) "
+    r"(now )?(reply|respond|answer|say|write))\b",
+    re.I,
+)
 _LEADING = re.compile(r"^(\s*\[\d+(?:\s*,\s*\d+)*\])+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _NAME = re.compile(r"\b[A-Z][\w'’-]+")
@@ -83,6 +91,10 @@ def _merge_trailing_markers(claims: list[Claim]) -> list[Claim]:
     return merged
 
 
+def looks_like_instruction(sentence: str) -> bool:
+    return bool(_INSTRUCTION.search(sentence))
+
+
 def _names_and_numbers(text: str) -> set[str]:
     found = set(_NUMBER.findall(text))
     for index, match in enumerate(_NAME.finditer(text)):
@@ -104,8 +116,14 @@ def _contains_all(required: set[str], *texts: str) -> bool:
 
 class Verifier:
     def __init__(
-        self, embedder: Embedder, lexical: LexicalIndex, threshold: float, recite: bool
+        self,
+        embedder: Embedder,
+        lexical: LexicalIndex,
+        threshold: float,
+        recite: bool,
+        relevance_floor: float = 0.0,
     ) -> None:
+        self._relevance_floor = relevance_floor
         self._embedder = embedder
         self._lexical = lexical
         self._threshold = threshold
@@ -124,14 +142,27 @@ class Verifier:
         claims: Sequence[Claim],
         passages: Sequence[Passage],
         sentences_of: dict[str, list[SentenceRow]],
+        relevance: Mapping[tuple[str, int], float] | None = None,
     ) -> VerificationResult:
-        """``sentences_of`` maps a passage's chunk id to its sentences (with vectors)."""
+        """``sentences_of`` maps a passage's chunk id to its sentences (with vectors);
+        ``relevance`` (the extractive evidence score of each sentence, by document id and
+        index) drops claims that rest on a sentence irrelevant to the question."""
         result = VerificationResult()
         if not claims:
             return result
         vectors = self._embedder.embed([claim.text for claim in claims])
         for claim, vector in zip(claims, vectors, strict=True):
             result_verdict = self._verify_one(claim, vector, passages, sentences_of)
+            if result_verdict.supported and relevance is not None:
+                row = result_verdict.evidence
+                assert row is not None
+                if relevance.get((row.document_id, row.index), 0.0) < self._relevance_floor:
+                    result_verdict = Verdict(
+                        claim,
+                        False,
+                        "true but not relevant to the question",
+                        result_verdict.support,
+                    )
             (result.kept if result_verdict.supported else result.dropped).append(result_verdict)
         return result
 
@@ -180,6 +211,8 @@ class Verifier:
         best: tuple[float, SentenceRow, Passage] | None = None
         for passage in candidates:
             for row in sentences_of.get(passage.chunk.chunk_id, []):
+                if looks_like_instruction(row.text):
+                    continue
                 score = self.support(claim.text, vector, row)
                 if best is None or score > best[0]:
                     best = (score, row, passage)
