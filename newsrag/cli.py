@@ -33,8 +33,15 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from service.app import create_app
     from service.logs import configure_logging
 
+    from service.container import Container
+
     configure_logging(settings.log_json, getattr(logging, args.log_level.upper(), logging.INFO))
-    app = create_app(settings)
+    # build the container here, not in the app's lifespan, so that a model that fails to load or
+    # a store built with another embedder stops start-up with one line, not a traceback
+    container = Container(settings)
+    if not container.settings.chroma.host:
+        _ = container.services  # the embedded store opens now (a mismatch is reported here)
+    app = create_app(settings, container)
     uvicorn.run(
         app,
         host=args.host,

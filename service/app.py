@@ -65,26 +65,25 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
         started = time.perf_counter()
         try:
             response = await call_next(request)
+            route = _route_label(request)
+            metrics = request.app.state.container.metrics
+            metrics.requests.labels(route, request.method, str(response.status_code)).inc()
+            elapsed = time.perf_counter() - started
+            metrics.latency.labels(route, request.method).observe(elapsed)
+            access_log.info(
+                "%s %s %s",
+                request.method,
+                request.url.path,
+                response.status_code,
+                extra={
+                    "method": request.method,
+                    "path": request.url.path,
+                    "status": response.status_code,
+                    "duration_ms": round(elapsed * 1000, 2),
+                },
+            )
         finally:
             logs.request_id.reset(token)
-        route = _route_label(request)
-        metrics = request.app.state.container.metrics
-        metrics.requests.labels(route, request.method, str(response.status_code)).inc()
-        elapsed = time.perf_counter() - started
-        metrics.latency.labels(route, request.method).observe(elapsed)
-        access_log.info(
-            "%s %s %s",
-            request.method,
-            request.url.path,
-            response.status_code,
-            extra={
-                "method": request.method,
-                "path": request.url.path,
-                "status": response.status_code,
-                "duration_ms": round(elapsed * 1000, 2),
-                "request_id": request_id,
-            },
-        )
         response.headers["X-Request-ID"] = request_id
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -61,3 +61,14 @@ def test_unknown_document_is_a_clear_error(tmp_path: Path) -> None:
     result = newsrag("docs", "show", "nope", data_dir=tmp_path, NEWSRAG_BOOTSTRAP="false")
     assert result.returncode == 1
     assert "no document with id 'nope'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_serve_with_another_embedders_store_stops_with_one_line(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Title\n\nSome text.\n")
+    built = newsrag("ingest", str(folder), data_dir=tmp_path / "data", NEWSRAG_EMBEDDINGS="fake")
+    assert built.returncode == 0, built.stderr
+    result = newsrag("serve", "--port", "0", data_dir=tmp_path / "data")
+    assert result.returncode == 1
+    assert "re-index" in result.stderr and "Traceback" not in result.stderr
