@@ -31,9 +31,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from service.app import create_app
-    from service.logs import configure_logging
-
     from service.container import Container
+    from service.logs import configure_logging
 
     configure_logging(settings.log_json, getattr(logging, args.log_level.upper(), logging.INFO))
     # build the container here, not in the app's lifespan, so that a model that fails to load or
