@@ -81,59 +81,122 @@ class Ingestor:
         return document_id
 
     def prepare(self, article: Article, document_id: str) -> PreparedDocument:
-        version = text_hash(article.text)
-        sentences = sentences_of(article.text)
-        chunks = chunk_text(
-            article.text,
-            document_id,
-            version,
-            sentences,
-            chunk_size=self._chunking.size,
-            overlap=self._chunking.overlap,
-        )
-        sentence_vectors = self._embedder.embed([article.text[s.start : s.end] for s in sentences])
-        return PreparedDocument(
-            article=article,
-            document_id=document_id,
-            version=version,
-            chunks=chunks,
-            chunk_vectors=chunk_vectors(chunks, sentences, sentence_vectors),
-            sentences=sentences,
-            sentence_vectors=sentence_vectors,
-        )
+        return self.prepare_many([(article, document_id)])[0]
+
+    def prepare_many(self, batch: list[tuple[Article, str]]) -> list[PreparedDocument]:
+        """Chunk each article and embed all their sentences in one call (fuller batches)."""
+        cut = []
+        texts: list[str] = []
+        for article, document_id in batch:
+            version = text_hash(article.text)
+            sentences = sentences_of(article.text)
+            chunks = chunk_text(
+                article.text,
+                document_id,
+                version,
+                sentences,
+                chunk_size=self._chunking.size,
+                overlap=self._chunking.overlap,
+            )
+            cut.append((article, document_id, version, sentences, chunks, len(texts)))
+            texts.extend(article.text[s.start : s.end] for s in sentences)
+        vectors = self._embedder.embed(texts)
+        prepared = []
+        for article, document_id, version, sentences, chunks, offset in cut:
+            sentence_vectors = vectors[offset : offset + len(sentences)]
+            prepared.append(
+                PreparedDocument(
+                    article=article,
+                    document_id=document_id,
+                    version=version,
+                    chunks=chunks,
+                    chunk_vectors=chunk_vectors(chunks, sentences, sentence_vectors),
+                    sentences=sentences,
+                    sentence_vectors=sentence_vectors,
+                )
+            )
+        return prepared
 
     def ingest(self, article: Article) -> IngestResult:
-        document_id = self.validate(article)
-        version = text_hash(article.text)
-        existing = self._store.get_documents([document_id]).get(document_id)
-        if existing is not None and existing.text_hash == version:
-            if _same_metadata(existing, article):
-                return IngestResult(document_id, "unchanged", existing.chunks, existing.title)
-            if existing.published_at == article.published_at:  # chunks carry the date: keep them
-                self._store.update_record(article, document_id, version, existing.chunks)
-                return IngestResult(document_id, "updated", existing.chunks, article.title)
-        prepared = self.prepare(article, document_id)
-        return self._store.write_document(prepared, existing.text_hash if existing else None)
+        return self._ingest_batch([article])[0]
+
+    def _ingest_batch(self, articles: list[Article]) -> list[IngestResult]:
+        """Ingest articles with one store read and one embedding call for the whole batch; each
+        document is still written (and committed) on its own. Raises on the first invalid one."""
+        ids = [self.validate(article) for article in articles]
+        existing = self._store.get_documents(ids)
+        results: dict[int, IngestResult] = {}
+        to_write: list[tuple[int, Article, str]] = []
+        for position, (article, document_id) in enumerate(zip(articles, ids, strict=True)):
+            version = text_hash(article.text)
+            found = existing.get(document_id)
+            if found is not None and found.text_hash == version:
+                if _same_metadata(found, article):
+                    results[position] = IngestResult(
+                        document_id, "unchanged", found.chunks, found.title
+                    )
+                    continue
+                if found.published_at == article.published_at:  # chunks carry the date
+                    self._store.update_record(article, document_id, version, found.chunks)
+                    results[position] = IngestResult(
+                        document_id, "updated", found.chunks, article.title
+                    )
+                    continue
+            to_write.append((position, article, document_id))
+        if to_write:
+            prepared = self.prepare_many([(article, doc_id) for _, article, doc_id in to_write])
+            for (position, _, document_id), ready in zip(to_write, prepared, strict=True):
+                previous = existing.get(document_id)
+                results[position] = self._store.write_document(
+                    ready, previous.text_hash if previous else None
+                )
+        return [results[position] for position in range(len(articles))]
 
     def ingest_many(
         self,
         items: Iterable[tuple[str, Article | Exception]],
-        on_progress: Callable[[], None] | None = None,
+        on_progress: Callable[[int], object] | None = None,
+        batch_size: int = 32,
     ) -> IngestReport:
-        """Ingest each item; a bad one is recorded with its reason and the rest go on."""
+        """Ingest every item in batches (memory stays bounded by the batch); a bad item is
+        recorded with its reason and the rest go on. ``on_progress`` gets the items done."""
         report = IngestReport()
-        for label, item in items:
+        batch: list[tuple[str, Article]] = []
+
+        def flush() -> None:
+            if not batch:
+                return
             try:
-                if isinstance(item, Exception):
-                    raise item
-                report.results.append(self.ingest(item))
-            except NewsragError as exc:
-                report.failures.append((label, exc.detail))
-            except (OSError, ValueError, UnicodeError) as exc:
-                report.failures.append((label, str(exc)))
+                report.results.extend(self._ingest_batch([article for _, article in batch]))
+            except (NewsragError, OSError, ValueError, UnicodeError):
+                # one article spoils the batch: redo it one by one to name the culprit
+                for label, article in batch:
+                    self._ingest_one(report, label, article)
             if on_progress:
-                on_progress()
+                on_progress(len(batch))
+            batch.clear()
+
+        for label, item in items:
+            if isinstance(item, Exception):
+                report.failures.append((label, _reason(item)))
+                if on_progress:
+                    on_progress(1)
+                continue
+            batch.append((label, item))
+            if len(batch) >= batch_size:
+                flush()
+        flush()
         return report
+
+    def _ingest_one(self, report: IngestReport, label: str, article: Article) -> None:
+        try:
+            report.results.append(self.ingest(article))
+        except (NewsragError, OSError, ValueError, UnicodeError) as exc:
+            report.failures.append((label, _reason(exc)))
+
+
+def _reason(exc: Exception) -> str:
+    return exc.detail if isinstance(exc, NewsragError) else str(exc)
 
 
 def _same_metadata(existing: StoredDocument, article: Article) -> bool:

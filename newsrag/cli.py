@@ -64,7 +64,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     if not files:
         print("newsrag: error: no .txt, .md, .html, .json or .jsonl files found", file=sys.stderr)
         return 1
-    progress = tqdm(total=len(files), unit="file", desc="ingest", disable=args.quiet)
+    # counts articles: a .json/.jsonl file may hold many, so the total grows as files are read
+    progress = tqdm(total=len(files), unit="doc", desc="ingest", disable=args.quiet)
 
     def items() -> Iterator[tuple[str, Article | Exception]]:
         for path in files:
@@ -72,14 +73,15 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
                 articles = load_path(path)
             except NewsragError as exc:
                 yield str(path), exc
-                progress.update()
                 continue
+            if len(articles) != 1 and progress.total is not None:
+                progress.total += len(articles) - 1
+                progress.refresh()
             for number, article in enumerate(articles):
                 label = str(path) if len(articles) == 1 else f"{path}[{number}]"
                 yield label, article
-            progress.update()
 
-    report = container.services.ingestor.ingest_many(items())
+    report = container.services.ingestor.ingest_many(items(), on_progress=progress.update)
     progress.close()
     for label, reason in report.failures:
         print(f"failed: {label}: {reason}", file=sys.stderr)

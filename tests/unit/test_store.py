@@ -106,3 +106,20 @@ def test_embedder_mismatch_stops_with_clear_error(tmp_path: Path, store: ChromaS
 
     with pytest.raises(EmbedderMismatch, match="re-index"):
         ChromaStore.connect(ChromaSettings(), tmp_path, "another-model", 384)
+
+
+def test_ingest_many_batches_and_isolates_bad_items(ingestor: Ingestor, store: ChromaStore) -> None:
+    items: list[tuple[str, Article | Exception]] = [
+        (f"doc-{i}", Article(f"Story {i}. The council met on day {i}.", f"S{i}", f"doc-{i}"))
+        for i in range(5)
+    ]
+    items.insert(2, ("blank", Article("   ", "blank", "blank")))
+    items.append(("unreadable", InvalidInput("unreadable.json: invalid JSON")))
+    done: list[int] = []
+    report = ingestor.ingest_many(items, on_progress=done.append, batch_size=3)
+    assert report.count("created") == 5
+    assert [label for label, _ in report.failures] == ["blank", "unreadable"]
+    assert sum(done) == len(items)
+    again = ingestor.ingest_many(items[:2], batch_size=3)
+    assert again.count("unchanged") == 2
+    assert store.counts()[0] == 5
