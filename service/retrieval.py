@@ -25,7 +25,6 @@ from ingest.store import ChromaStore, ChunkHit, where_for
 from ingest.text import lexical_tokens
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
-logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +70,7 @@ class LexicalIndex:
     def _rebuild(self, generation: str) -> None:
         import bm25s
 
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every build at DEBUG
         chunk_ids: list[str] = []
         document_ids: list[str] = []
         published: list[float] = []
