@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -228,7 +229,10 @@ def test_streamed_body_stops_being_read_past_the_limit() -> None:
         answered.append(message)
 
     scope: Scope = {"type": "http", "method": "POST", "path": "/v1/documents", "headers": []}
-    asyncio.run(BodyLimitMiddleware(app, max_bytes=1024)(scope, receive, send))
+    # in its own thread: Playwright's sync API may keep an event loop running in this one
+    middleware = BodyLimitMiddleware(app, max_bytes=1024)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, middleware(scope, receive, send)).result()
     assert len(reads) == 2
     assert answered[0]["status"] == 413
     assert b"1024" in answered[1]["body"]
