@@ -29,7 +29,10 @@ def _sse(events: Iterator[tuple[str, Any]]) -> EventSourceResponse:
         for event, payload in events:
             yield {"event": event, "data": json.dumps(payload, ensure_ascii=False)}
 
-    return EventSourceResponse(encode(), ping=15, headers={"Cache-Control": "no-store"})
+    # on shutdown, let an answer in flight finish (uvicorn waits 10 s for in-flight requests)
+    return EventSourceResponse(
+        encode(), ping=15, headers={"Cache-Control": "no-store"}, shutdown_grace_period=8
+    )
 
 
 @router.post("/ask", response_model=AskResponse, responses=SSE_RESPONSE, summary="Ask a question")
