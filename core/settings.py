@@ -8,7 +8,6 @@ patching globals.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Literal
 
@@ -207,7 +206,3 @@ def load_settings() -> Settings:
             "invalid configuration: NEWSRAG_CHUNK_OVERLAP: must be smaller than NEWSRAG_CHUNK_SIZE"
         )
     return settings
-
-
-def env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}

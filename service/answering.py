@@ -64,7 +64,7 @@ def _filters(
     )
 
 
-def _elapsed_ms(since: float) -> float:
+def elapsed_ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000, 2)
 
 
@@ -114,7 +114,7 @@ class AskService:
         query = make_query(standalone or request.question, request.history, lexical, self._embedder)
         top_k = request.top_k or self._settings.retrieval.top_k
         passages = self._retriever.retrieve(query.text, query.vector, top_k, filters)
-        return Retrieval(request.question, query, passages, _elapsed_ms(started))
+        return Retrieval(request.question, query, passages, elapsed_ms(started))
 
     def mode_for(self, request: AskRequest) -> tuple[AnswerMode, str | None]:
         mode = request.mode or self._settings.answer_mode
@@ -137,7 +137,7 @@ class AskService:
             retrieval = self.retrieve(request)
             response = self.extractive(request, retrieval)
             response.note = note
-        response.timings_ms["total"] = _elapsed_ms(started)
+        response.timings_ms["total"] = elapsed_ms(started)
         if response.refused:
             self._metrics.refused.inc()
         return response
@@ -160,7 +160,7 @@ class AskService:
             refused=refused,
             mode="extractive",
             citations=citations,
-            timings_ms={"retrieve": retrieval.retrieve_ms, "generate": _elapsed_ms(started)},
+            timings_ms={"retrieve": retrieval.retrieve_ms, "generate": elapsed_ms(started)},
         )
         return Grounding(response, relevance)
 
@@ -174,7 +174,7 @@ class AskService:
             request, retrieval, self.grounding(request, retrieval)
         ):
             if event == "done":
-                payload["timings_ms"]["total"] = _elapsed_ms(started) + retrieval.retrieve_ms
+                payload["timings_ms"]["total"] = elapsed_ms(started) + retrieval.retrieve_ms
                 if payload.get("refused"):
                     self._metrics.refused.inc()
             yield event, payload

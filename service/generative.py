@@ -20,6 +20,7 @@ from ingest.chunking import ENCODING_NAME
 from ingest.embeddings import Embedder
 from ingest.store import SentenceRow
 from prompts import render, text
+from service.answering import elapsed_ms
 from service.extractive import ExtractiveAnswerer, citation_for, refusal_text
 from service.llm import LLMClient, Messages
 from service.retrieval import LexicalIndex, Passage
@@ -42,10 +43,6 @@ def _encoding() -> tiktoken.Encoding:
     import tiktoken
 
     return tiktoken.get_encoding(ENCODING_NAME)
-
-
-def _elapsed_ms(since: float) -> float:
-    return round((time.perf_counter() - since) * 1000, 2)
 
 
 class GenerativeAnswerer:
@@ -176,7 +173,7 @@ class GenerativeAnswerer:
             refused=True,
             mode="generative",
             citations=[],
-            timings_ms={"retrieve": retrieval.retrieve_ms, "generate": _elapsed_ms(started)},
+            timings_ms={"retrieve": retrieval.retrieve_ms, "generate": elapsed_ms(started)},
             verification=verification,
         )
 
@@ -208,7 +205,7 @@ class GenerativeAnswerer:
             refused=False,
             mode="generative",
             citations=numbering.citations,
-            timings_ms={"retrieve": retrieval.retrieve_ms, "generate": _elapsed_ms(started)},
+            timings_ms={"retrieve": retrieval.retrieve_ms, "generate": elapsed_ms(started)},
             verification=verification,
         )
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.conftest import PROJECT, free_port, stop
+from tests.processes import PROJECT, free_port, stop
 
 pytestmark = pytest.mark.integration
 CHROMA = PROJECT / ".venv" / "bin" / "chroma"

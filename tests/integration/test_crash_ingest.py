@@ -15,7 +15,7 @@ from core.settings import ChromaSettings
 from ingest.embeddings import HashingEmbedder
 from ingest.ids import text_hash
 from ingest.store import ChromaStore
-from tests.integration.conftest import PROJECT, clean_env
+from tests.processes import PROJECT, clean_env
 
 pytestmark = pytest.mark.integration
 SQUAD = PROJECT / "eval" / "data" / "squad2-dev-small.json"

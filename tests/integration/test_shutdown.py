@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.fake_llm import Script, fake_llm_server
-from tests.integration.conftest import start_service, stop, wait_for
+from tests.processes import start_service, stop, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,6 @@ Playwright's own browser download is never used.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,8 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
+
+from tests.processes import free_port, stop
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -40,13 +41,6 @@ UI_TIMEOUT_MS = 30_000
 _REMOVED_ENV = ("NEWSRAG_CHROMA_HOST", "NEWSRAG_API_KEYS", "NEWSRAG_LLM_BASE_URL")
 
 expect.set_options(timeout=UI_TIMEOUT_MS)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _server_env(data_dir: Path) -> dict[str, str]:
@@ -74,7 +68,7 @@ def _server_env(data_dir: Path) -> dict[str, str]:
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Start ``newsrag serve`` on a free port; yield its base URL once ``/readyz`` is 200."""
     workdir = tmp_path_factory.mktemp("live_server")
-    port = _free_port()
+    port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     stderr_path = workdir / "stderr.log"
     command = [
@@ -101,12 +95,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         _wait_until_ready(process, base_url, stderr_path)
         yield base_url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop(process)
 
 
 def _wait_until_ready(process: subprocess.Popen[bytes], base_url: str, stderr_path: Path) -> None:
