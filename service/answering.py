@@ -87,6 +87,7 @@ class AskService:
 
     def search(self, request: SearchRequest) -> list[SearchResult]:
         filters = _filters(request.document_ids, request.published_after, request.published_before)
+        self._retriever.lexical.refresh()
         vector = self._embedder.embed([request.query])[0]
         top_k = request.top_k or self._settings.retrieval.top_k
         passages = self._retriever.retrieve(request.query, vector, top_k, filters)

@@ -146,7 +146,11 @@ class LexicalIndex:
 
 
 class HybridRetriever:
-    """Dense + lexical candidates, fused with RRF, filtered to current document versions."""
+    """Dense + lexical candidates, fused with RRF, filtered to current document versions.
+
+    Callers refresh ``lexical`` once per request before using it (the question's spelling
+    correction and IDF weights need it too), so retrieval does not read the generation again.
+    """
 
     def __init__(self, store: ChromaStore, settings: RetrievalSettings) -> None:
         self._store = store
@@ -154,7 +158,6 @@ class HybridRetriever:
         self.lexical = LexicalIndex(store)
 
     def retrieve(self, query: str, vector: Matrix, top_k: int, filters: Filters) -> list[Passage]:
-        self.lexical.refresh()
         pool = max(self._settings.candidates, top_k)
         where = where_for(filters.document_ids, filters.after_ts, filters.before_ts)
         dense = self._store.query_chunks(vector, pool, where)

@@ -30,6 +30,7 @@ def ingestor(store: ChromaStore) -> Ingestor:
 
 def search(store: ChromaStore, query: str) -> list[str]:
     retriever = HybridRetriever(store, RetrievalSettings())
+    retriever.lexical.refresh()
     vector = HashingEmbedder().embed([query])[0]
     return [p.chunk.text for p in retriever.retrieve(query, vector, 5, Filters())]
 
