@@ -52,6 +52,7 @@ class StoredDocument:
     published_at: str | None = None
     metadata: dict[str, MetadataValue] = field(default_factory=dict)
     text: str | None = None
+    clean: bool = True  # False: an interrupted ingest may have left other versions' rows
 
 
 @dataclass(frozen=True, slots=True)

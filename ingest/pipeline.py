@@ -131,6 +131,8 @@ class Ingestor:
             version = text_hash(article.text)
             found = existing.get(document_id)
             if found is not None and found.text_hash == version:
+                if not found.clean:
+                    self._store.finish_cleanup(found)
                 if _same_metadata(found, article):
                     results[position] = IngestResult(
                         document_id, "unchanged", found.chunks, found.title

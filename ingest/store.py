@@ -215,6 +215,7 @@ class ChromaStore:
             source=cast(str | None, meta.get("source")) or None,
             published_at=cast(str | None, meta.get("published_at")) or None,
             metadata=json.loads(str(meta.get("metadata_json", "{}"))),
+            clean=bool(meta.get("clean", True)),
             text=text,
         )
 
@@ -295,21 +296,35 @@ class ChromaStore:
                     for i in rows
                 ],
             )
-        # The commit point: from here on readers see the new version only.
-        self._write_record(article, document_id, version, len(prepared.chunks))
-        self._remove_versions_except(document_id, version)
-        self._bump_generation()
+        self._commit(article, document_id, version, len(prepared.chunks))
         status = "created" if previous_hash is None else "updated"
         return IngestResult(document_id, status, len(prepared.chunks), article.title)
 
     @_store_call
     def update_record(self, article: Article, document_id: str, version: str, chunks: int) -> None:
         """Change a document's title or metadata without touching its chunks."""
-        self._write_record(article, document_id, version, chunks)
+        self._commit(article, document_id, version, chunks)
+
+    @_store_call
+    def finish_cleanup(self, document: StoredDocument) -> None:
+        """Remove the rows of other versions that an interrupted ingest left behind."""
+        self._remove_versions_except(document.document_id, document.text_hash)
+        self._documents.update(ids=[document.document_id], metadatas=[{"clean": True}])
+
+    def _commit(self, article: Article, document_id: str, version: str, chunks: int) -> None:
+        # The record is the commit point: from here on readers see this version only. It says
+        # "clean" only once other versions' rows are gone, so a rerun after a crash between the
+        # two steps knows to finish the cleanup (see Ingestor).
+        record = self._write_record(article, document_id, version, chunks)
+        self._remove_versions_except(document_id, version)
+        self._documents.update(ids=[document_id], metadatas=[{**record, "clean": True}])
         self._bump_generation()
 
-    def _write_record(self, article: Article, document_id: str, version: str, chunks: int) -> None:
+    def _write_record(
+        self, article: Article, document_id: str, version: str, chunks: int
+    ) -> dict[str, MetadataValue]:
         record: dict[str, MetadataValue] = {
+            "clean": False,
             "title": article.title,
             "text_hash": version,
             "chunks": chunks,
@@ -331,6 +346,7 @@ class ChromaStore:
             documents=[article.text],
             metadatas=[record],
         )
+        return record
 
     def _remove_versions_except(self, document_id: str, version: str | None) -> None:
         where: dict[str, Any] = {"document_id": document_id}

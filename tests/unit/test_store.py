@@ -124,3 +124,23 @@ def test_ingest_many_batches_and_isolates_bad_items(ingestor: Ingestor, store: C
     again = ingestor.ingest_many(items[:2], batch_size=3)
     assert again.count("unchanged") == 2
     assert store.counts()[0] == 5
+
+
+def test_rerun_finishes_a_cleanup_cut_short(
+    ingestor: Ingestor, store: ChromaStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ingestor.ingest(Article(OLD, "Bridge", "bridge"))
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("killed after the commit point")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(store, "_remove_versions_except", crash)
+        with pytest.raises(Exception, match="killed"):
+            ingestor.ingest(Article(NEW, "Bridge", "bridge"))
+    document = store.get_document("bridge")
+    assert document.text == NEW and not document.clean
+    assert store.counts()[1] > document.chunks  # the old version's rows are still there
+    assert ingestor.ingest(Article(NEW, "Bridge", "bridge")).status == "unchanged"
+    assert store.get_document("bridge").clean
+    assert store.counts()[1] == document.chunks
