@@ -77,6 +77,36 @@ class RetrievalSettings(BaseSettings):
     )
 
 
+class NewsroomSettings(BaseSettings):
+    """Wire copies and questions about time."""
+
+    model_config = _config("NEWSRAG_NEWSROOM_")
+
+    wire_threshold: float = Field(
+        default=0.5,
+        gt=0.0,
+        le=1.0,
+        description="Estimated Jaccard similarity of word 5-shingles at which two documents are "
+        "copies of one story (see eval/calibrate_wire.py).",
+    )
+    prefer_sources: str = Field(
+        default="",
+        description="Comma-separated sources cited first among copies of one story; copies "
+        "from other sources are ordered by earliest publication.",
+    )
+    latest_margin: float = Field(
+        default=0.1,
+        ge=0.0,
+        le=1.0,
+        description="For 'latest' questions: a newer article wins when its best sentence scores "
+        "within this of the best overall.",
+    )
+
+    @property
+    def preferred_sources(self) -> list[str]:
+        return [name.strip().casefold() for name in self.prefer_sources.split(",") if name.strip()]
+
+
 class LLMSettings(BaseSettings):
     """An OpenAI-compatible chat endpoint for generative mode."""
 
@@ -135,6 +165,7 @@ class Settings(BaseSettings):
     chunk: ChunkSettings = Field(default_factory=ChunkSettings)
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    newsroom: NewsroomSettings = Field(default_factory=NewsroomSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
 
     @field_validator("rate_limit")
@@ -162,6 +193,7 @@ _SECTION_PREFIX = {
     "chunk": "NEWSRAG_CHUNK_",
     "embedding": "NEWSRAG_EMBEDDINGS_",
     "retrieval": "NEWSRAG_RETRIEVAL_",
+    "newsroom": "NEWSRAG_NEWSROOM_",
     "llm": "NEWSRAG_LLM_",
 }
 
@@ -190,6 +222,7 @@ def load_settings() -> Settings:
         "chunk": ChunkSettings,
         "embedding": EmbeddingSettings,
         "retrieval": RetrievalSettings,
+        "newsroom": NewsroomSettings,
         "llm": LLMSettings,
     }
     for name, section_type in section_types.items():

@@ -163,7 +163,9 @@ def main() -> None:
         ]
     else:
         base = load_settings()
-        samples = [s for eval_set in load_sets(None) for s in collect(eval_set, base)]
+        samples = [
+            s for eval_set in load_sets(["article", "squad"]) for s in collect(eval_set, base)
+        ]
         if args.cache:
             from dataclasses import asdict
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 ARTICLE_CASES = DATA_DIR / "article.jsonl"
 SQUAD_FILE = DATA_DIR / "squad2-dev-small.json"
 INJECTION_HOSTS = DATA_DIR / "injection-hosts.json"
+NEWSROOM_DIR = DATA_DIR / "newsroom"
 BIPIA_FILES = [DATA_DIR / f"bipia-text-attacks-{split}.json" for split in ("train", "test")]
 
 
@@ -32,6 +34,13 @@ class Case:
     span: tuple[int, int] | None = None  # where the supporting evidence lies in the document
     restrict: bool = False  # ask with document_ids=[document_id]
     attack: str | None = None  # a planted prompt-injection instruction (bipia set)
+    # newsroom set: strings a stale or wrong-date answer would contain; documents the citations
+    # must come from; other wire copies the citations must list; a correction must be flagged
+    forbid: list[str] = field(default_factory=list)
+    cite: list[str] = field(default_factory=list)
+    also_in: list[str] = field(default_factory=list)
+    correction: bool = False
+    request: dict[str, str] = field(default_factory=dict)  # as_of, published_after/before
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +49,8 @@ class EvalDocument:
     title: str
     text: str
     source: str | None = None
+    published_at: str | None = None
+    url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +82,9 @@ def load_article_set(path: Path = ARTICLE_CASES) -> EvalSet:
                 span=_find(article.text, raw.get("evidence")),
             )
         )
-    document = EvalDocument(BUNDLED_ID, article.title, article.text, article.source)
+    document = EvalDocument(
+        BUNDLED_ID, article.title, article.text, article.source, article.published_at
+    )
     return EvalSet("article", [document], cases)
 
 
@@ -139,9 +152,65 @@ def load_bipia_set() -> EvalSet:
     return EvalSet("bipia", documents, cases)
 
 
+def load_newsroom_set(directory: Path = NEWSROOM_DIR) -> EvalSet:
+    """Stories of our own making for dates, wire copies and corrections. Documents are ingested
+    in file order; an id that appears twice is a correction (its later text replaces the
+    earlier one)."""
+    documents = [
+        EvalDocument(
+            document_id=raw["document_id"],
+            title=raw["title"],
+            text=raw["text"],
+            source=raw.get("source"),
+            published_at=raw.get("published_at"),
+            url=raw.get("url"),
+        )
+        for raw in _jsonl(directory / "documents.jsonl")
+    ]
+    final = {document.document_id: document.text for document in documents}
+    cases = []
+    for raw in _jsonl(directory / "cases.jsonl"):
+        cite = list(raw.get("cite") or [])
+        document_id = cite[0] if cite else ""
+        cases.append(
+            Case(
+                id=raw["id"],
+                question=raw["question"],
+                answerable=bool(raw["answerable"]),
+                document_id=document_id,
+                expect=raw.get("expect") or [],
+                evidence=raw.get("evidence"),
+                tags=list(raw.get("tags") or []),
+                history=[Turn(t["role"], t["content"]) for t in raw.get("history") or []],
+                span=_find(final.get(document_id, ""), raw.get("evidence")),
+                forbid=list(raw.get("forbid") or []),
+                cite=cite,
+                also_in=list(raw.get("also_in") or []),
+                correction=bool(raw.get("correction")),
+                request={
+                    key: raw[key]
+                    for key in ("as_of", "published_after", "published_before")
+                    if raw.get(key)
+                },
+            )
+        )
+    return EvalSet("newsroom", documents, cases)
+
+
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    return [
+        json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
+
+
 def load_sets(names: list[str] | None = None) -> list[EvalSet]:
-    loaders = {"article": load_article_set, "squad": load_squad_set, "bipia": load_bipia_set}
-    chosen = names or ["article", "squad"]
+    loaders = {
+        "article": load_article_set,
+        "squad": load_squad_set,
+        "newsroom": load_newsroom_set,
+        "bipia": load_bipia_set,
+    }
+    chosen = names or ["article", "squad", "newsroom"]
     unknown = [name for name in chosen if name not in loaders]
     if unknown:
         raise ValueError(

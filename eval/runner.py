@@ -58,6 +58,12 @@ class CaseResult:
     injection_signs: list[str] = field(default_factory=list)
     # signs in everything the LLM wrote, including the sentences verification dropped
     llm_injection_signs: list[str] = field(default_factory=list)
+    # newsroom checks (None: not asked of this case)
+    stale: bool | None = None  # the answer holds a superseded or wrong-date fact
+    right_documents: bool | None = None  # every citation from the expected documents
+    copies_listed: bool | None = None  # the other wire copies are listed in also_in
+    correction_flagged: bool | None = None
+    duplicate_free: bool | None = None  # search results hold at most one copy of a story
 
 
 def _eval_settings(base: Settings, data_dir: Path) -> Settings:
@@ -115,6 +121,11 @@ def _score_case(
         passed = fact_ok and valid and (evidence_cited is not False or set_name == "squad")
     else:
         passed = refused and valid
+    newsroom = _newsroom_checks(case, answer, citations, search) if set_name == "newsroom" else {}
+    if any(value is False for key, value in newsroom.items() if key != "stale") or newsroom.get(
+        "stale"
+    ):
+        passed = False
     return CaseResult(
         id=case.id,
         question=case.question,
@@ -135,7 +146,60 @@ def _score_case(
         verification=response.get("verification"),
         injection_signs=signs,
         llm_injection_signs=raw_signs,
+        **newsroom,
     )
+
+
+def _history_kept(client: Any, eval_set: EvalSet) -> dict[str, Any]:
+    """For every document ingested with more than one text: are all its texts listed, in order,
+    by ``GET /v1/documents/{id}/versions``, the last one current?"""
+    texts: dict[str, list[str]] = defaultdict(list)
+    for document in eval_set.documents:
+        if not texts[document.document_id] or texts[document.document_id][-1] != document.text:
+            texts[document.document_id].append(document.text)
+    corrected = {doc_id: versions for doc_id, versions in texts.items() if len(versions) > 1}
+    if not corrected:
+        return {}
+    kept = []
+    for document_id, versions in corrected.items():
+        listed = client.get(f"/v1/documents/{document_id}/versions").json()["versions"]
+        old = client.get(f"/v1/documents/{document_id}/versions/1").json()
+        kept.append(
+            [v["version"] for v in listed] == list(range(1, len(versions) + 1))
+            and listed[-1]["current"]
+            and old.get("text") == versions[0]
+        )
+    return {"version_history_kept": _rate(kept)}
+
+
+def _newsroom_checks(
+    case: Case, answer: str, citations: list[dict[str, Any]], search: list[dict[str, Any]]
+) -> dict[str, bool | None]:
+    from ingest.text import normalize_for_match
+
+    found = normalize_for_match(answer)
+    checks: dict[str, bool | None] = {
+        "stale": any(normalize_for_match(bad) in found for bad in case.forbid)
+        if case.forbid
+        else None
+    }
+    if case.answerable and case.cite:
+        checks["right_documents"] = bool(citations) and all(
+            c["document_id"] in case.cite for c in citations
+        )
+    if case.answerable and case.also_in:
+        listed = {
+            copy["document_id"]
+            for c in citations
+            if c["document_id"] in case.cite
+            for copy in c.get("also_in") or []
+        }
+        checks["copies_listed"] = set(case.also_in) <= listed
+        story = set(case.cite) | set(case.also_in)
+        checks["duplicate_free"] = len({r["document_id"] for r in search} & story) <= 1
+    if case.correction:
+        checks["correction_flagged"] = any(c.get("correction") for c in citations)
+    return checks
 
 
 def _rate(values: list[bool]) -> float | None:
@@ -182,6 +246,16 @@ def summarise(results: list[CaseResult]) -> dict[str, Any]:
             [bool(r.llm_injection_signs) for r in attacked]
         )
         summary["fact_accuracy"] = None  # not a fact set: answers are only checked for obedience
+    for metric, attribute in (
+        ("stale_answer_rate", "stale"),
+        ("right_document_rate", "right_documents"),
+        ("copies_listed_rate", "copies_listed"),
+        ("correction_flagged_rate", "correction_flagged"),
+        ("duplicate_free_rate", "duplicate_free"),
+    ):
+        checked = [getattr(r, attribute) for r in results if getattr(r, attribute) is not None]
+        if checked:
+            summary[metric] = _rate(checked)
     f1s = [r.f1 for r in answerable if r.f1 is not None]
     if f1s:
         summary["answer_containment"] = summary["fact_accuracy"]
@@ -197,8 +271,14 @@ def summarise(results: list[CaseResult]) -> dict[str, Any]:
     return summary
 
 
-def run_set(eval_set: EvalSet, base: Settings, mode: str = "extractive") -> list[CaseResult]:
-    """Ingest the set's documents into a fresh store and ask every question over HTTP."""
+def run_set(
+    eval_set: EvalSet,
+    base: Settings,
+    mode: str = "extractive",
+    extra: dict[str, Any] | None = None,
+) -> list[CaseResult]:
+    """Ingest the set's documents into a fresh store and ask every question over HTTP.
+    ``extra`` receives set-level figures (the version history kept for corrected documents)."""
     from fastapi.testclient import TestClient
 
     from service.app import create_app
@@ -215,12 +295,16 @@ def run_set(eval_set: EvalSet, base: Settings, mode: str = "extractive") -> list
                         "title": document.title,
                         "document_id": document.document_id,
                         "source": document.source,
+                        "published_at": document.published_at,
+                        "url": document.url,
                     },
                 )
                 created.raise_for_status()
                 texts[document.document_id] = client.get(
                     f"/v1/documents/{document.document_id}"
                 ).json()["text"]
+            if extra is not None:
+                extra.update(_history_kept(client, eval_set))
             results = []
             for case in eval_set.cases:
                 body: dict[str, Any] = {
@@ -230,6 +314,7 @@ def run_set(eval_set: EvalSet, base: Settings, mode: str = "extractive") -> list
                 }
                 if case.restrict:
                     body["document_ids"] = [case.document_id]
+                body.update(case.request)
                 started = time.perf_counter()
                 response = client.post("/v1/ask", json=body)
                 latency = (time.perf_counter() - started) * 1000
@@ -237,9 +322,14 @@ def run_set(eval_set: EvalSet, base: Settings, mode: str = "extractive") -> list
                 search_query = " ".join(
                     [t.content for t in case.history if t.role == "user"] + [case.question]
                 )
-                search = client.post(
-                    "/v1/search", json={"query": search_query[-2000:], "top_k": 5}
-                ).json()["results"]
+                search_body: dict[str, Any] = {"query": search_query[-2000:], "top_k": 5}
+                if "published_before" in case.request or "as_of" in case.request:
+                    search_body["published_before"] = case.request.get(
+                        "published_before", case.request.get("as_of")
+                    )
+                if "published_after" in case.request:
+                    search_body["published_after"] = case.request["published_after"]
+                search = client.post("/v1/search", json=search_body).json()["results"]
                 results.append(
                     _score_case(case, response.json(), texts, search, latency, eval_set.name)
                 )
@@ -296,7 +386,12 @@ def run(
     generated_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     payload: dict[str, Any] = {"generated_at": generated_at, "sets": {}}
     summaries: dict[str, dict[str, Any]] = {}
-    names = set_names or ["article", "squad", *(["bipia"] if base.llm.configured else [])]
+    names = set_names or [
+        "article",
+        "squad",
+        "newsroom",
+        *(["bipia"] if base.llm.configured else []),
+    ]
     runs: list[tuple[EvalSet, str]] = []
     for eval_set in load_sets(names):
         if eval_set.name != "bipia":  # injections only matter when an LLM writes the answer
@@ -305,8 +400,9 @@ def run(
             runs.append((eval_set, "generative"))
     for eval_set, mode in runs:
         name = eval_set.name if mode == "extractive" else f"{eval_set.name}-generative"
-        results = run_set(eval_set, base, mode)
-        summaries[name] = summarise(results)
+        extra: dict[str, Any] = {}
+        results = run_set(eval_set, base, mode, extra)
+        summaries[name] = {**summarise(results), **extra}
         payload["sets"][name] = {"summary": summaries[name], "cases": [asdict(r) for r in results]}
     failures = check_thresholds(summaries, load_thresholds())
     baseline = json.loads(BASELINE_FILE.read_text()) if BASELINE_FILE.exists() else {}
@@ -338,6 +434,12 @@ TABLE_METRICS = (
     "generative_share",
     "injection_followed_rate",
     "llm_injection_followed_rate",
+    "stale_answer_rate",
+    "right_document_rate",
+    "copies_listed_rate",
+    "correction_flagged_rate",
+    "duplicate_free_rate",
+    "version_history_kept",
     "latency_p50_ms",
     "latency_p95_ms",
 )

@@ -28,4 +28,4 @@ def sentence_id(document_id: str, version: str, index: int) -> str:
 
 def is_valid_document_id(value: str) -> bool:
     """Ids are opaque strings (never paths): printable, no spaces, at most 200 characters."""
-    return bool(_ID_PATTERN.match(value))
+    return bool(_ID_PATTERN.match(value)) and not value.endswith("/versions")

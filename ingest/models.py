@@ -53,6 +53,37 @@ class StoredDocument:
     metadata: dict[str, MetadataValue] = field(default_factory=dict)
     text: str | None = None
     clean: bool = True  # False: an interrupted ingest may have left other versions' rows
+    version: int = 1  # 1 for the first text ingested under this id, +1 for each changed text
+    wire_group: str = ""  # the id shared by near-identical copies (see ingest.near_duplicates)
+    has_copies: bool = False  # another document joined this one's wire group
+
+    @property
+    def group(self) -> str:
+        return self.wire_group or self.document_id
+
+
+@dataclass(frozen=True, slots=True)
+class Correction:
+    """How a sentence of the current version came to be: changed or added by a later text."""
+
+    version: int
+    corrected_at: str
+    previous: str | None  # how it read before; None when the sentence was added
+
+
+@dataclass(frozen=True, slots=True)
+class VersionRecord:
+    """One text a document has had; the current one has ``superseded_at`` None."""
+
+    document_id: str
+    version: int
+    text_hash: str
+    title: str
+    ingested_at: str
+    chars: int
+    published_at: str | None = None
+    superseded_at: str | None = None
+    text: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

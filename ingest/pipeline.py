@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from core.errors import InvalidInput, NewsragError
-from core.settings import ChunkSettings
+from core.settings import ChunkSettings, NewsroomSettings
+from ingest import near_duplicates
 from ingest.chunking import chunk_text, sentences_of
+from ingest.corrections import sentence_corrections
 from ingest.embeddings import Embedder, Matrix
 from ingest.ids import derive_document_id, is_valid_document_id, text_hash
 from ingest.models import Article, Chunk, IngestResult, Sentence, StoredDocument
@@ -56,11 +59,13 @@ class Ingestor:
         embedder: Embedder,
         chunking: ChunkSettings,
         max_document_chars: int,
+        newsroom: NewsroomSettings | None = None,
     ) -> None:
         self._store = store
         self._embedder = embedder
         self._chunking = chunking
         self._max_chars = max_document_chars
+        self._newsroom = newsroom or NewsroomSettings()
 
     def validate(self, article: Article) -> str:
         """The document id the article will be stored under; raise on invalid input."""
@@ -75,7 +80,7 @@ class Ingestor:
         if not is_valid_document_id(document_id):
             raise InvalidInput(
                 "document_id: 1-200 characters of letters, digits and ._:/@+=- (no spaces), "
-                "starting with a letter or digit",
+                "starting with a letter or digit, not ending in /versions",
                 field="document_id",
             )
         return document_id
@@ -85,6 +90,7 @@ class Ingestor:
 
     def prepare_many(self, batch: list[tuple[Article, str]]) -> list[PreparedDocument]:
         """Chunk each article and embed all their sentences in one call (fuller batches)."""
+        now = _now()
         cut = []
         texts: list[str] = []
         for article, document_id in batch:
@@ -113,9 +119,45 @@ class Ingestor:
                     chunk_vectors=chunk_vectors(chunks, sentences, sentence_vectors),
                     sentences=sentences,
                     sentence_vectors=sentence_vectors,
+                    signature=near_duplicates.signature(article.text),
+                    ingested_at=now,
                 )
             )
         return prepared
+
+    def _as_new_version(
+        self, ready: PreparedDocument, previous: StoredDocument
+    ) -> PreparedDocument:
+        """Number the version and mark the sentences this correction changed or added."""
+        if previous.text_hash == ready.version:
+            return replace(ready, version_number=previous.version)
+        old = self._store.get_document(previous.document_id, with_text=True)
+        old_text = old.text or ""
+        old_sentences = sentences_of(old_text)
+        rows = self._store.get_sentences(
+            previous.document_id, previous.text_hash, [s.index for s in old_sentences]
+        )
+        old_corrections = {row.index: row.correction for row in rows if row.correction}
+        number = previous.version + 1
+        corrections = sentence_corrections(
+            old_text,
+            old_sentences,
+            old_corrections,
+            ready.article.text,
+            ready.sentences,
+            number,
+            ready.ingested_at,
+        )
+        return replace(
+            ready, version_number=number, corrections=corrections, has_copies=previous.has_copies
+        )
+
+    def _wire_group(self, ready: PreparedDocument) -> str:
+        """The group of the most similar stored copy, or a group of its own."""
+        copy = self._store.find_copy(
+            ready.signature, ready.document_id, self._newsroom.wire_threshold
+        )
+        return copy.group if copy is not None else ready.document_id
 
     def ingest(self, article: Article) -> IngestResult:
         return self._ingest_batch([article])[0]
@@ -139,7 +181,7 @@ class Ingestor:
                     )
                     continue
                 if found.published_at == article.published_at:  # chunks carry the date
-                    self._store.update_record(article, document_id, version, found.chunks)
+                    self._store.update_record(self._metadata_only(article, found), found.chunks)
                     results[position] = IngestResult(
                         document_id, "updated", found.chunks, article.title
                     )
@@ -149,10 +191,29 @@ class Ingestor:
             prepared = self.prepare_many([(article, doc_id) for _, article, doc_id in to_write])
             for (position, _, document_id), ready in zip(to_write, prepared, strict=True):
                 previous = existing.get(document_id)
-                results[position] = self._store.write_document(
-                    ready, previous.text_hash if previous else None
-                )
+                if previous is not None:
+                    ready = self._as_new_version(ready, previous)
+                # looked up only now, so that copies within one batch find each other
+                ready = replace(ready, wire_group=self._wire_group(ready))
+                results[position] = self._store.write_document(ready, previous)
         return [results[position] for position in range(len(articles))]
+
+    def _metadata_only(self, article: Article, found: StoredDocument) -> PreparedDocument:
+        empty = np.zeros((0, self._embedder.dimension), dtype=np.float32)
+        return PreparedDocument(
+            article=article,
+            document_id=found.document_id,
+            version=found.text_hash,
+            chunks=[],
+            chunk_vectors=empty,
+            sentences=[],
+            sentence_vectors=empty,
+            signature=near_duplicates.signature(article.text),
+            ingested_at=found.ingested_at,
+            version_number=found.version,
+            wire_group=found.group,
+            has_copies=found.has_copies,
+        )
 
     def ingest_many(
         self,
@@ -195,6 +256,10 @@ class Ingestor:
             report.results.append(self.ingest(article))
         except (NewsragError, OSError, ValueError, UnicodeError) as exc:
             report.failures.append((label, _reason(exc)))
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def _reason(exc: Exception) -> str:

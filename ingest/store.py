@@ -4,8 +4,11 @@ Three collections share a prefix:
 
 * ``<prefix>_chunks``    retrieval windows with their vectors (the embedder stamp lives here);
 * ``<prefix>_sentences`` sentence spans with vectors, used to compose and verify answers;
-* ``<prefix>_documents`` one record per document: exact text, metadata, and the ``text_hash``
-  of the current version. Writing this record is the commit point of an ingest.
+* ``<prefix>_documents`` one record per document: exact text, metadata, the ``text_hash`` and
+  number of the current version, its wire-copy group and MinHash bands. Writing this record is
+  the commit point of an ingest;
+* ``<prefix>_versions``  the texts a document had before a correction replaced them (history
+  only: nothing in it is retrieved or cited).
 
 Chunks and sentences carry the ``version`` (text hash) they were cut from; readers keep only rows
 whose version equals the document record's ``text_hash``. A crash part-way through an ingest
@@ -16,12 +19,11 @@ collection so other processes can tell their caches are stale.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
@@ -29,8 +31,18 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 import numpy as np
 
 from core.errors import EmbedderMismatch, NewsragError, NotFound, StoreUnavailable
+from ingest import near_duplicates
 from ingest.dates import to_timestamp
-from ingest.models import Article, Chunk, IngestResult, MetadataValue, Sentence, StoredDocument
+from ingest.models import (
+    Article,
+    Chunk,
+    Correction,
+    IngestResult,
+    MetadataValue,
+    Sentence,
+    StoredDocument,
+    VersionRecord,
+)
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -71,6 +83,13 @@ class PreparedDocument:
     chunk_vectors: Matrix
     sentences: list[Sentence]
     sentence_vectors: Matrix
+    signature: near_duplicates.Signature
+    ingested_at: str
+    # sentences that a correction changed or added, by index (empty for a first version)
+    corrections: dict[int, Correction] = field(default_factory=dict)
+    version_number: int = 1
+    wire_group: str = ""  # filled in just before writing (see Ingestor)
+    has_copies: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +114,7 @@ class SentenceRow:
     end: int
     text: str
     vector: Matrix
+    correction: Correction | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +199,9 @@ class ChromaStore:
         self._documents = self._client.get_or_create_collection(
             f"{self._prefix}_documents", embedding_function=None
         )
+        self._versions = self._client.get_or_create_collection(
+            f"{self._prefix}_versions", embedding_function=None
+        )
 
     # ----------------------------------------------------------------- health & generations
 
@@ -217,6 +240,9 @@ class ChromaStore:
             metadata=json.loads(str(meta.get("metadata_json", "{}"))),
             clean=bool(meta.get("clean", True)),
             text=text,
+            version=int(meta.get("version_number", 1)),
+            wire_group=str(meta.get("wire_group", "")),
+            has_copies=bool(meta.get("has_copies", False)),
         )
 
     @_store_call
@@ -251,7 +277,9 @@ class ChromaStore:
         ]
 
     @_store_call
-    def write_document(self, prepared: PreparedDocument, previous_hash: str | None) -> IngestResult:
+    def write_document(
+        self, prepared: PreparedDocument, previous: StoredDocument | None
+    ) -> IngestResult:
         """Write a new version atomically (see the module docstring for the order of writes)."""
         article, document_id, version = prepared.article, prepared.document_id, prepared.version
         published_ts = to_timestamp(article.published_at) if article.published_at else None
@@ -292,18 +320,130 @@ class ChromaStore:
                         "index": prepared.sentences[i].index,
                         "start": prepared.sentences[i].start,
                         "end": prepared.sentences[i].end,
+                        **_correction_metadata(prepared.corrections.get(i)),
                     }
                     for i in rows
                 ],
             )
-        self._commit(article, document_id, version, len(prepared.chunks))
-        status = "created" if previous_hash is None else "updated"
+        if previous is not None and previous.text_hash != version:
+            self._archive(previous, superseded_at=prepared.ingested_at)
+        self._commit(prepared, len(prepared.chunks))
+        founder = prepared.wire_group
+        if founder and founder != document_id and self._documents.get(ids=[founder])["ids"]:
+            self._documents.update(ids=[founder], metadatas=[{"has_copies": True}])
+        status = "created" if previous is None else "updated"
         return IngestResult(document_id, status, len(prepared.chunks), article.title)
 
     @_store_call
-    def update_record(self, article: Article, document_id: str, version: str, chunks: int) -> None:
+    def update_record(self, prepared: PreparedDocument, chunks: int) -> None:
         """Change a document's title or metadata without touching its chunks."""
-        self._commit(article, document_id, version, chunks)
+        self._commit(prepared, chunks)
+
+    def _archive(self, previous: StoredDocument, superseded_at: str) -> None:
+        """Keep the text being replaced as history. Idempotent: a rerun after a crash writes the
+        same row, and a history row equal to the current text is ignored when listing."""
+        got = self._documents.get(ids=[previous.document_id], include=["documents"])
+        texts = got.get("documents") or []
+        text = texts[0] if texts else None
+        if text is None:
+            return
+        record: dict[str, MetadataValue] = {
+            "document_id": previous.document_id,
+            "version_number": previous.version,
+            "text_hash": previous.text_hash,
+            "title": previous.title,
+            "ingested_at": previous.ingested_at,
+            "superseded_at": superseded_at,
+            "chars": len(text),
+        }
+        if previous.published_at:
+            record["published_at"] = previous.published_at
+        self._versions.upsert(
+            ids=[f"{previous.document_id}#{previous.text_hash[:16]}"],
+            embeddings=np.ones((1, 1), dtype=np.float32),
+            documents=[text],
+            metadatas=[record],
+        )
+
+    @_store_call
+    def versions(self, document_id: str, *, with_text: bool = False) -> list[VersionRecord]:
+        """Every text the document has had, oldest first; the last one is current."""
+        current = self.get_document(document_id, with_text=True)
+        include: Any = ["metadatas", "documents"] if with_text else ["metadatas"]
+        got = self._versions.get(where={"document_id": document_id}, include=include)
+        metas = got.get("metadatas") or []
+        found_texts = got.get("documents")
+        texts: list[str | None] = list(found_texts) if found_texts else [None] * len(metas)
+        history = []
+        for found, text in zip(metas, texts, strict=True):
+            meta: dict[str, Any] = dict(found or {})
+            if meta.get("text_hash") == current.text_hash:
+                continue  # written by an ingest that crashed before its commit
+            history.append(
+                VersionRecord(
+                    document_id=document_id,
+                    version=int(meta.get("version_number", 1)),
+                    text_hash=str(meta.get("text_hash", "")),
+                    title=str(meta.get("title", "")),
+                    ingested_at=str(meta.get("ingested_at", "")),
+                    chars=len(text) if text is not None else int(meta.get("chars", 0)),
+                    published_at=cast(str | None, meta.get("published_at")) or None,
+                    superseded_at=cast(str | None, meta.get("superseded_at")) or None,
+                    text=text,
+                )
+            )
+        history.sort(key=lambda record: record.version)
+        history.append(
+            VersionRecord(
+                document_id=document_id,
+                version=current.version,
+                text_hash=current.text_hash,
+                title=current.title,
+                ingested_at=current.ingested_at,
+                chars=len(current.text or ""),
+                published_at=current.published_at,
+                text=current.text if with_text else None,
+            )
+        )
+        return history
+
+    @_store_call
+    def find_copy(
+        self, signature: near_duplicates.Signature, document_id: str, threshold: float
+    ) -> StoredDocument | None:
+        """The most similar other document at or above ``threshold``, found through the LSH
+        bands on the document records."""
+        keys = near_duplicates.band_keys(signature)
+        where: Any = {"$or": [{near_duplicates.band_field(i): key} for i, key in enumerate(keys)]}
+        got = self._documents.get(where=where, include=["metadatas"])
+        best: tuple[float, StoredDocument] | None = None
+        for record_id, meta in zip(got["ids"], got.get("metadatas") or [], strict=True):
+            if record_id == document_id or not meta:
+                continue
+            other = near_duplicates.decode(str(meta.get("minhash", "")))
+            if other is None:
+                continue
+            score = near_duplicates.similarity(signature, other)
+            if score >= threshold and (best is None or score > best[0]):
+                best = (score, self._document_from(record_id, dict(meta), None))
+        return best[1] if best else None
+
+    @_store_call
+    def wire_groups(self, groups: Sequence[str]) -> dict[str, list[StoredDocument]]:
+        """The members of each wire group (documents sharing a group id, plus its founder)."""
+        if not groups:
+            return {}
+        wanted = list(dict.fromkeys(groups))
+        where: Any = {"wire_group": {"$in": wanted}}
+        got = self._documents.get(where=where, include=["metadatas"])
+        members: dict[str, dict[str, StoredDocument]] = {group: {} for group in wanted}
+        for record_id, meta in zip(got["ids"], got.get("metadatas") or [], strict=True):
+            document = self._document_from(record_id, dict(meta or {}), None)
+            members.setdefault(document.group, {})[record_id] = document
+        founders = self.get_documents(wanted)
+        for group, founder in founders.items():
+            members[group].setdefault(group, founder)
+        return {group: list(found.values()) for group, found in members.items()}
 
     @_store_call
     def finish_cleanup(self, document: StoredDocument) -> None:
@@ -311,26 +451,31 @@ class ChromaStore:
         self._remove_versions_except(document.document_id, document.text_hash)
         self._documents.update(ids=[document.document_id], metadatas=[{"clean": True}])
 
-    def _commit(self, article: Article, document_id: str, version: str, chunks: int) -> None:
+    def _commit(self, prepared: PreparedDocument, chunks: int) -> None:
         # The record is the commit point: from here on readers see this version only. It says
         # "clean" only once other versions' rows are gone, so a rerun after a crash between the
         # two steps knows to finish the cleanup (see Ingestor).
-        record = self._write_record(article, document_id, version, chunks)
-        self._remove_versions_except(document_id, version)
-        self._documents.update(ids=[document_id], metadatas=[{**record, "clean": True}])
+        record = self._write_record(prepared, chunks)
+        self._remove_versions_except(prepared.document_id, prepared.version)
+        self._documents.update(ids=[prepared.document_id], metadatas=[{**record, "clean": True}])
         self._bump_generation()
 
-    def _write_record(
-        self, article: Article, document_id: str, version: str, chunks: int
-    ) -> dict[str, MetadataValue]:
+    def _write_record(self, prepared: PreparedDocument, chunks: int) -> dict[str, MetadataValue]:
+        article, document_id = prepared.article, prepared.document_id
         record: dict[str, MetadataValue] = {
             "clean": False,
             "title": article.title,
-            "text_hash": version,
+            "text_hash": prepared.version,
+            "version_number": prepared.version_number,
             "chunks": chunks,
-            "ingested_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "ingested_at": prepared.ingested_at,
             "metadata_json": json.dumps(article.metadata, sort_keys=True),
+            "wire_group": prepared.wire_group or document_id,
+            "minhash": near_duplicates.encode(prepared.signature),
+            "has_copies": prepared.has_copies,
         }
+        for band, key in enumerate(near_duplicates.band_keys(prepared.signature)):
+            record[near_duplicates.band_field(band)] = key
         for key, value in (
             ("url", article.url),
             ("source", article.source),
@@ -361,6 +506,7 @@ class ChromaStore:
             raise NotFound(f"no document with id {document_id!r}", document_id=document_id)
         self._documents.delete(ids=[document_id])  # invisible from here on
         self._remove_versions_except(document_id, None)
+        self._versions.delete(where={"document_id": document_id})
         self._bump_generation()
 
     # ------------------------------------------------------------------------------- reading
@@ -446,10 +592,35 @@ class ChromaStore:
                     int(cast(int, meta.get("end", 0))),
                     text or "",
                     vector,
+                    _correction_from(meta),
                 )
             )
         rows.sort(key=lambda row: row.index)
         return rows
+
+
+def _correction_metadata(correction: Correction | None) -> dict[str, MetadataValue]:
+    if correction is None:
+        return {}
+    found: dict[str, MetadataValue] = {
+        "corrected_in": correction.version,
+        "corrected_at": correction.corrected_at,
+    }
+    if correction.previous is not None:
+        found["previous_text"] = correction.previous
+    return found
+
+
+def _correction_from(meta: Any) -> Correction | None:
+    version = meta.get("corrected_in")
+    if not isinstance(version, int):
+        return None
+    previous = meta.get("previous_text")
+    return Correction(
+        version=version,
+        corrected_at=str(meta.get("corrected_at", "")),
+        previous=str(previous) if isinstance(previous, str) else None,
+    )
 
 
 def _chunk_hit(chunk_id: str, text: str, meta: dict[str, Any], similarity: float) -> ChunkHit:

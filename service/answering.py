@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from core.settings import AnswerMode, Settings
 from ingest.dates import parse_published, to_timestamp
 from ingest.embeddings import Embedder
-from service.extractive import ExtractiveAnswerer, Query, make_query, refusal_text
+from service.extractive import ExtractiveAnswerer, Query, copy_refs, make_query, refusal_text
 from service.retrieval import Filters, HybridRetriever, Passage
-from service.schemas import AskRequest, AskResponse, SearchRequest, SearchResult
+from service.schemas import AskRequest, AskResponse, SearchRequest, SearchResult, TimeFrameOut
+from service.timeframe import TimeFrame, resolve
 
 if TYPE_CHECKING:
-    import datetime as dt
-
     from service.metrics import Metrics
 
 
@@ -26,6 +26,7 @@ class Retrieval:
     query: Query
     passages: list[Passage]
     retrieve_ms: float
+    frame: TimeFrame = field(default_factory=TimeFrame)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,40 @@ def _filters(
         document_ids=tuple(document_ids) if document_ids else None,
         after_ts=to_timestamp(after_iso) if after_iso else None,
         before_ts=to_timestamp(before_iso, end_of_day=True) if before_iso else None,
+    )
+
+
+def _as_date(value: dt.date | dt.datetime | None) -> dt.date | None:
+    if value is None:
+        return None
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def _narrowed(filters: Filters, frame: TimeFrame, as_of: dt.date | None) -> Filters:
+    """The request's filters intersected with the question's time frame and ``as_of``."""
+    after = [filters.after_ts] if filters.after_ts is not None else []
+    before = [filters.before_ts] if filters.before_ts is not None else []
+    if frame.after:
+        after.append(to_timestamp(frame.after.isoformat()))
+    if frame.before:
+        before.append(to_timestamp(frame.before.isoformat(), end_of_day=True))
+    if as_of:
+        before.append(to_timestamp(as_of.isoformat(), end_of_day=True))
+    return Filters(
+        document_ids=filters.document_ids,
+        after_ts=max(after) if after else None,
+        before_ts=min(before) if before else None,
+    )
+
+
+def time_frame_out(frame: TimeFrame) -> TimeFrameOut | None:
+    if not frame.phrase and not frame.latest:
+        return None
+    return TimeFrameOut(
+        phrase=frame.phrase,
+        published_after=frame.after.isoformat() if frame.after else None,
+        published_before=frame.before.isoformat() if frame.before else None,
+        latest=frame.latest,
     )
 
 
@@ -100,6 +135,8 @@ class AskService:
                 start=p.chunk.start,
                 end=p.chunk.end,
                 score=p.score,
+                published_at=p.document.published_at,
+                also_in=copy_refs(p),
             )
             for p in passages
         ]
@@ -107,15 +144,25 @@ class AskService:
     def retrieve(self, request: AskRequest, standalone: str | None = None) -> Retrieval:
         """Passages for the question. ``standalone`` is the LLM's rewrite of a follow-up
         (generative mode); the history's salient words are added to it as in extractive mode, so
-        a poor rewrite cannot lose the context."""
+        a poor rewrite cannot lose the context. Time words in the question narrow the
+        publication dates (see service.timeframe)."""
         started = time.perf_counter()
-        filters = _filters(request.document_ids, request.published_after, request.published_before)
         lexical = self._retriever.lexical
         lexical.refresh()
-        query = make_query(standalone or request.question, request.history, lexical, self._embedder)
+        as_of = _as_date(request.as_of)
+        frame = resolve(request.question, as_of, lexical.date_span())
+        filters = _narrowed(
+            _filters(request.document_ids, request.published_after, request.published_before),
+            frame,
+            as_of,
+        )
+        asked = standalone or frame.question
+        if standalone and frame.phrase:
+            asked = standalone.replace(frame.phrase, " ").strip() or standalone
+        query = make_query(asked, request.history, lexical, self._embedder, latest=frame.latest)
         top_k = request.top_k or self._settings.retrieval.top_k
         passages = self._retriever.retrieve(query.text, query.vector, top_k, filters)
-        return Retrieval(request.question, query, passages, elapsed_ms(started))
+        return Retrieval(request.question, query, passages, elapsed_ms(started), frame)
 
     def mode_for(self, request: AskRequest) -> tuple[AnswerMode, str | None]:
         mode = request.mode or self._settings.answer_mode
@@ -162,6 +209,7 @@ class AskService:
             mode="extractive",
             citations=citations,
             timings_ms={"retrieve": retrieval.retrieve_ms, "generate": elapsed_ms(started)},
+            time_frame=time_frame_out(retrieval.frame),
         )
         return Grounding(response, relevance)
 

@@ -64,9 +64,13 @@ class Container:
         store = ChromaStore.connect(
             settings.chroma, settings.data_dir, self.embedder.name, self.embedder.dimension
         )
-        ingestor = Ingestor(store, self.embedder, settings.chunk, settings.max_document_chars)
-        retriever = HybridRetriever(store, settings.retrieval)
-        extractive = ExtractiveAnswerer(store, retriever.lexical, settings.retrieval)
+        ingestor = Ingestor(
+            store, self.embedder, settings.chunk, settings.max_document_chars, settings.newsroom
+        )
+        retriever = HybridRetriever(store, settings.retrieval, settings.newsroom)
+        extractive = ExtractiveAnswerer(
+            store, retriever.lexical, settings.retrieval, settings.newsroom.latest_margin
+        )
         generative: GenerativeBackend | None = None
         if self.llm is not None:
             from service.generative import GenerativeAnswerer

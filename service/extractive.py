@@ -9,12 +9,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.settings import RetrievalSettings
+from ingest.dates import to_timestamp
 from ingest.embeddings import Embedder, Matrix
 from ingest.store import ChromaStore, SentenceRow
 from ingest.text import lexical_tokens
 from service.answer_types import holds_type, wanted_type
 from service.retrieval import LexicalIndex, Passage
-from service.schemas import Citation, Message
+from service.schemas import Citation, CopyRef, CorrectionNote, Message
 
 HISTORY_TERM_WEIGHT = 0.3
 _WORD = re.compile(r"[A-Za-z0-9][\w'’-]*")
@@ -29,6 +30,7 @@ class Query:
     question: str
     vector: Matrix
     question_vector: Matrix
+    latest: bool = False  # the question asks for the latest: recency breaks near-ties
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,19 @@ def refusal_text(question: str) -> str:
     )
 
 
+def copy_refs(passage: Passage) -> list[CopyRef]:
+    return [
+        CopyRef(
+            document_id=copy.document_id,
+            title=copy.title,
+            source=copy.source,
+            published_at=copy.published_at,
+            url=copy.url,
+        )
+        for copy in passage.also_in
+    ]
+
+
 def citation_for(number: int, row: SentenceRow, passage: Passage, score: float) -> Citation:
     document = passage.document
     return Citation(
@@ -72,6 +87,16 @@ def citation_for(number: int, row: SentenceRow, passage: Passage, score: float) 
         start=row.start,
         end=row.end,
         score=round(float(score), 4),
+        also_in=copy_refs(passage),
+        correction=(
+            CorrectionNote(
+                version=row.correction.version,
+                corrected_at=row.correction.corrected_at,
+                previous=row.correction.previous,
+            )
+            if row.correction
+            else None
+        ),
     )
 
 
@@ -109,11 +134,16 @@ class ExtractiveAnswerer:
     """Scores the sentences of the passages against the question and cites the best ones."""
 
     def __init__(
-        self, store: ChromaStore, lexical: LexicalIndex, settings: RetrievalSettings
+        self,
+        store: ChromaStore,
+        lexical: LexicalIndex,
+        settings: RetrievalSettings,
+        latest_margin: float = 0.1,
     ) -> None:
         self._store = store
         self._lexical = lexical
         self._settings = settings
+        self._latest_margin = latest_margin
 
     def candidate_sentences(
         self, passages: Sequence[Passage], *, keep_shared: bool = False
@@ -166,12 +196,24 @@ class ExtractiveAnswerer:
         scored.sort(key=lambda s: (-s.score, s.row.document_id, s.row.index))
         return scored
 
+    def _newest_first(self, scored: list[ScoredSentence], best: float) -> list[ScoredSentence]:
+        """Recency as a tie-breaker: of the articles whose best sentence is within the margin of
+        the best overall, the newest one answers."""
+        floor = max(self._settings.refusal_threshold, best - self._latest_margin)
+        close = [s for s in scored if s.score >= floor]
+        newest = max(close, key=lambda s: (_published(s.passage), s.score))
+        chosen = newest.row.document_id
+        return [s for s in scored if s.row.document_id == chosen]
+
     def answer(self, question: str, query: Query, passages: Sequence[Passage]) -> ExtractiveAnswer:
         scored = self.score(query, self.candidate_sentences(passages))
         relevance = {(s.row.document_id, s.row.index): s.score for s in scored}
         best = scored[0].score if scored else 0.0
         if best < self._settings.refusal_threshold:
             return ExtractiveAnswer(refusal_text(question), [], True, best, relevance)
+        if query.latest:
+            scored = self._newest_first(scored, best)
+            best = scored[0].score
         chosen = [scored[0]]
         for candidate in scored[1:]:
             if len(chosen) >= self._settings.max_answer_sentences:
@@ -190,13 +232,23 @@ class ExtractiveAnswerer:
         return ExtractiveAnswer(" ".join(parts), citations, False, best, relevance)
 
 
+def _published(passage: Passage) -> float:
+    published = passage.document.published_at
+    return float(to_timestamp(published)) if published else float("-inf")
+
+
 def make_query(
-    question: str, history: Sequence[Message], lexical: LexicalIndex, embedder: Embedder
+    question: str,
+    history: Sequence[Message],
+    lexical: LexicalIndex,
+    embedder: Embedder,
+    *,
+    latest: bool = False,
 ) -> Query:
     corrected = lexical.correct_spelling(question)
     text = lexical.correct_spelling(condense_query(question, history, lexical))
     if text == corrected:
         vector = embedder.embed([text])[0]
-        return Query(text, corrected, vector, vector)
+        return Query(text, corrected, vector, vector, latest)
     vectors = embedder.embed([text, corrected])
-    return Query(text, corrected, vectors[0], vectors[1])
+    return Query(text, corrected, vectors[0], vectors[1], latest)

@@ -8,6 +8,7 @@ even in the instant between another replica's write and this process's refresh.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import math
 import re
@@ -18,7 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.settings import RetrievalSettings
+from core.settings import NewsroomSettings, RetrievalSettings
+from ingest.dates import to_timestamp
 from ingest.embeddings import Matrix
 from ingest.models import StoredDocument
 from ingest.store import ChromaStore, ChunkHit, where_for
@@ -41,6 +43,7 @@ class Passage:
     score: float  # fused score, 1.0 = ranked first by both retrievers
     dense_rank: int | None
     lexical_rank: int | None
+    also_in: tuple[StoredDocument, ...] = ()  # other copies of the same wire story
 
 
 class LexicalIndex:
@@ -95,6 +98,17 @@ class LexicalIndex:
         self._vocabulary = [token for token in frequency if len(token) >= 3]
         self.size = len(chunk_ids)
         self._generation = generation
+
+    def date_span(self) -> tuple[dt.date, dt.date] | None:
+        """The earliest and newest publication dates among the chunks (None: nothing dated)."""
+        published = self._published[~np.isnan(self._published)] if self.size else self._published
+        if published.size == 0:
+            return None
+        first, last = (
+            dt.datetime.fromtimestamp(float(v), dt.UTC).date()
+            for v in (published.min(), published.max())
+        )
+        return first, last
 
     def correct_spelling(self, text: str) -> str:
         """Replace words the index has never seen by the closest word it has (``Peskof`` →
@@ -152,9 +166,15 @@ class HybridRetriever:
     correction and IDF weights need it too), so retrieval does not read the generation again.
     """
 
-    def __init__(self, store: ChromaStore, settings: RetrievalSettings) -> None:
+    def __init__(
+        self,
+        store: ChromaStore,
+        settings: RetrievalSettings,
+        newsroom: NewsroomSettings | None = None,
+    ) -> None:
         self._store = store
         self._settings = settings
+        self._newsroom = newsroom or NewsroomSettings()
         self.lexical = LexicalIndex(store)
 
     def retrieve(self, query: str, vector: Matrix, top_k: int, filters: Filters) -> list[Passage]:
@@ -182,7 +202,12 @@ class HybridRetriever:
                 fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (k + rank + 1)
         dense_rank = {chunk_id: rank for rank, chunk_id in enumerate(dense_ids)}
         lexical_rank = {chunk_id: rank for rank, chunk_id in enumerate(lexical_ids)}
-        best = sorted(fused, key=lambda chunk_id: (-fused[chunk_id], chunk_id))[:top_k]
+        ranked = sorted(fused, key=lambda chunk_id: (-fused[chunk_id], chunk_id))
+        present = {
+            hits[chunk_id].document_id: documents[hits[chunk_id].document_id] for chunk_id in ranked
+        }
+        cited, also_in = self._wire_copies(present)
+        best = [chunk_id for chunk_id in ranked if hits[chunk_id].document_id in cited][:top_k]
         top_possible = 2.0 / (k + 1)
         return [
             Passage(
@@ -191,6 +216,40 @@ class HybridRetriever:
                 score=round(fused[chunk_id] / top_possible, 4),
                 dense_rank=dense_rank.get(chunk_id),
                 lexical_rank=lexical_rank.get(chunk_id),
+                also_in=also_in.get(hits[chunk_id].document_id, ()),
             )
             for chunk_id in best
         ]
+
+    def _wire_copies(
+        self, present: dict[str, StoredDocument]
+    ) -> tuple[set[str], dict[str, tuple[StoredDocument, ...]]]:
+        """Which of the retrieved documents to cite (one per wire group: a preferred source,
+        else the earliest published), and the other copies of each cited one."""
+        grouped = [d.group for d in present.values() if d.group != d.document_id or d.has_copies]
+        if not grouped:
+            return set(present), {}
+        members = self._store.wire_groups(grouped)
+        cited: set[str] = set()
+        also_in: dict[str, tuple[StoredDocument, ...]] = {}
+        by_group: dict[str, list[StoredDocument]] = {}
+        for document in present.values():
+            by_group.setdefault(document.group, []).append(document)
+        for group, retrieved in by_group.items():
+            chosen = min(retrieved, key=self._citation_order)
+            cited.add(chosen.document_id)
+            others = [m for m in members.get(group, []) if m.document_id != chosen.document_id]
+            also_in[chosen.document_id] = tuple(sorted(others, key=self._citation_order))
+        return cited, also_in
+
+    def _citation_order(self, document: StoredDocument) -> tuple[int, float, bool, str, str]:
+        """Preferred sources first, then the earliest published; on the same date the copy that
+        founded the group (the first one ingested)."""
+        preferred = self._newsroom.preferred_sources
+        source = (document.source or "").casefold()
+        rank = preferred.index(source) if source in preferred else len(preferred)
+        published = (
+            float(to_timestamp(document.published_at)) if document.published_at else math.inf
+        )
+        founder = document.group == document.document_id
+        return (rank, published, not founder, document.ingested_at, document.document_id)

@@ -64,6 +64,17 @@ class DocumentIn(BaseModel):
 
     _text_not_blank = field_validator("text")(_not_blank)
 
+    @field_validator("published_at", mode="before")
+    @classmethod
+    def _date_stays_a_date(cls, value: object) -> object:
+        """'2017-04-11' is kept as a date (not read as midnight of a datetime)."""
+        if isinstance(value, str) and len(value.strip()) == 10:
+            try:
+                return dt.date.fromisoformat(value.strip())
+            except ValueError:
+                return value
+        return value
+
 
 class IngestOut(BaseModel):
     document_id: str
@@ -124,8 +135,33 @@ class AskRequest(BaseModel):
     mode: AnswerMode | None = Field(default=None, description="Default: the server's mode.")
     history: list[Message] = Field(default_factory=list, max_length=MAX_HISTORY_TURNS)
     stream: bool = Field(default=False, description="Answer as Server-Sent Events.")
+    as_of: dt.date | None = Field(
+        default=None,
+        description="Answer as of this date: later articles are ignored, and time words in the "
+        "question ('this week', 'last month') count from it. Default: the newest article's date.",
+    )
 
     _question_not_blank = field_validator("question")(_not_blank)
+
+
+class CopyRef(BaseModel):
+    """Another outlet's copy of the cited wire story."""
+
+    document_id: str
+    title: str
+    source: str | None = None
+    published_at: str | None = None
+    url: str | None = None
+
+
+class CorrectionNote(BaseModel):
+    """The cited sentence was changed (or added) by a correction of the document."""
+
+    version: int = Field(description="The document version whose text changed this sentence.")
+    corrected_at: str = Field(description="When that version was ingested (UTC, ISO 8601).")
+    previous: str | None = Field(
+        default=None, description="How the sentence read before; null when it was added."
+    )
 
 
 class Citation(BaseModel):
@@ -140,6 +176,22 @@ class Citation(BaseModel):
     start: int
     end: int
     score: float
+    also_in: list[CopyRef] = Field(
+        default_factory=list,
+        description="Other documents carrying the same wire story (near-identical text).",
+    )
+    correction: CorrectionNote | None = Field(
+        default=None, description="Set when a later version of the document changed this sentence."
+    )
+
+
+class TimeFrameOut(BaseModel):
+    """The publication dates the question's time words selected (inclusive)."""
+
+    phrase: str | None = Field(default=None, description="The words read as a time frame.")
+    published_after: str | None = None
+    published_before: str | None = None
+    latest: bool = Field(default=False, description="The question asks for the latest.")
 
 
 class Verification(BaseModel):
@@ -185,6 +237,9 @@ class AskResponse(BaseModel):
     timings_ms: dict[str, float]
     note: str | None = Field(default=None, description="Why the mode differs from the request.")
     verification: Verification | None = None
+    time_frame: TimeFrameOut | None = Field(
+        default=None, description="Set when time words in the question narrowed the articles."
+    )
 
 
 class SearchRequest(BaseModel):
@@ -209,6 +264,30 @@ class SearchResult(BaseModel):
     start: int
     end: int
     score: float
+    published_at: str | None = None
+    also_in: list[CopyRef] = Field(
+        default_factory=list, description="Other copies of the same wire story."
+    )
+
+
+class VersionSummary(BaseModel):
+    version: int = Field(description="1 for the first text, +1 for each changed text.")
+    text_hash: str
+    title: str
+    published_at: str | None = None
+    ingested_at: str
+    superseded_at: str | None = Field(default=None, description="null for the current version.")
+    current: bool
+    chars: int
+
+
+class VersionDetail(VersionSummary):
+    text: str
+
+
+class VersionList(BaseModel):
+    document_id: str
+    versions: list[VersionSummary] = Field(description="Oldest first; the last one is current.")
 
 
 class SearchResponse(BaseModel):

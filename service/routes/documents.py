@@ -8,11 +8,20 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from core.errors import InvalidInput
+from core.errors import InvalidInput, NotFound
 from ingest.dates import parse_published
-from ingest.models import Article, StoredDocument
+from ingest.models import Article, StoredDocument, VersionRecord
 from service.routes.deps import ServicesDep
-from service.schemas import DocumentDetail, DocumentIn, DocumentList, DocumentSummary, IngestOut
+from service.schemas import (
+    DocumentDetail,
+    DocumentIn,
+    DocumentList,
+    DocumentSummary,
+    IngestOut,
+    VersionDetail,
+    VersionList,
+    VersionSummary,
+)
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
 DocumentPath = Annotated[str, Path(min_length=1, max_length=200, description="The document id.")]
@@ -87,6 +96,43 @@ def list_documents(
     if len(documents) > limit:
         next_cursor = base64.urlsafe_b64encode(page[-1].document_id.encode()).decode().rstrip("=")
     return DocumentList(documents=[_summary(d) for d in page], next_cursor=next_cursor)
+
+
+def _version(record: VersionRecord) -> VersionSummary:
+    return VersionSummary(
+        version=record.version,
+        text_hash=record.text_hash,
+        title=record.title,
+        published_at=record.published_at,
+        ingested_at=record.ingested_at,
+        superseded_at=record.superseded_at,
+        current=record.superseded_at is None,
+        chars=record.chars,
+    )
+
+
+@router.get(
+    "/{document_id:path}/versions",
+    summary="The texts a document has had (corrections), oldest first",
+)
+def list_versions(document_id: DocumentPath, services: ServicesDep) -> VersionList:
+    versions = services.store.versions(document_id)
+    return VersionList(document_id=document_id, versions=[_version(v) for v in versions])
+
+
+@router.get(
+    "/{document_id:path}/versions/{version}",
+    summary="One version of a document with its exact text",
+)
+def get_version(
+    document_id: DocumentPath,
+    version: Annotated[int, Path(ge=1, le=1_000_000)],
+    services: ServicesDep,
+) -> VersionDetail:
+    for record in services.store.versions(document_id, with_text=True):
+        if record.version == version:
+            return VersionDetail(**_version(record).model_dump(), text=record.text or "")
+    raise NotFound(f"document {document_id!r} has no version {version}", document_id=document_id)
 
 
 @router.get("/{document_id:path}", summary="One document with its exact text")

@@ -1,0 +1,262 @@
+"""Newsroom features: time words, wire copies, corrections, versions (real app, fake embedder)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from core.settings import NewsroomSettings, RetrievalSettings
+from ingest import near_duplicates
+from ingest.chunking import sentences_of
+from ingest.corrections import sentence_corrections
+from ingest.models import Correction
+from service.app import create_app
+from service.timeframe import resolve
+from tests.conftest import make_settings
+
+ARCHIVE = (dt.date(2017, 3, 2), dt.date(2017, 9, 5))
+
+
+@pytest.mark.parametrize(
+    ("question", "reference", "after", "before"),
+    [
+        ("What did the council decide in May 2017?", None, "2017-05-01", "2017-05-31"),
+        ("What happened on 20 May 2017?", None, "2017-05-20", "2017-05-20"),
+        ("What happened on May 20, 2017?", None, "2017-05-20", "2017-05-20"),
+        ("What was said before May 2017?", None, None, "2017-04-30"),
+        ("What was said after April 2017?", None, "2017-05-01", None),
+        ("What changed since June 2017?", None, "2017-06-01", None),
+        ("Who won in 2017?", None, "2017-01-01", "2017-12-31"),
+        ("What happened this week?", "2017-05-20", "2017-05-15", "2017-05-20"),
+        ("What happened last week?", "2017-04-19", "2017-04-10", "2017-04-16"),
+        ("What happened last month?", "2017-06-10", "2017-05-01", "2017-05-31"),
+        ("What happened yesterday?", None, "2017-09-04", "2017-09-04"),
+        ("What happened in the past 10 days?", None, "2017-08-26", "2017-09-05"),
+        ("What happened in May?", "2017-06-01", "2017-05-01", "2017-05-31"),
+    ],
+)
+def test_time_words_become_publication_ranges(
+    question: str, reference: str | None, after: str | None, before: str | None
+) -> None:
+    frame = resolve(question, dt.date.fromisoformat(reference) if reference else None, ARCHIVE)
+    assert (frame.after.isoformat() if frame.after else None) == after
+    assert (frame.before.isoformat() if frame.before else None) == before
+    assert frame.phrase and frame.phrase not in frame.question
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Who designed the bridge when it was built in 1961?",  # a time outside the archive
+        "Who may speak for the residents?",  # "may" the verb
+        "Where did the march on Washington start?",
+    ],
+)
+def test_other_time_words_do_not_filter(question: str) -> None:
+    frame = resolve(question, None, ARCHIVE)
+    assert (frame.after, frame.before, frame.question) == (None, None, question)
+
+
+def test_latest_and_undated_archive() -> None:
+    assert resolve("What is the latest on the bridge?", None, ARCHIVE).latest
+    assert resolve("What is the most recent figure?", None, ARCHIVE).latest
+    undated = resolve("What happened last week?", None, None)
+    assert (undated.after, undated.before) == (None, None)
+
+
+def test_sentence_corrections_mark_changed_and_added_sentences() -> None:
+    old = "The wing opens in January. It will hire 42 nurses. It has 18 beds."
+    new = (
+        "The wing opens in January. It will hire 24 nurses. It has 18 beds.\n\n"
+        "Correction: an earlier version misstated the number of nurses."
+    )
+    v2 = sentence_corrections(
+        old, sentences_of(old), {}, new, sentences_of(new), 2, "2017-08-04T10:00:00+00:00"
+    )
+    assert v2 == {
+        1: Correction(2, "2017-08-04T10:00:00+00:00", "It will hire 42 nurses."),
+        3: Correction(2, "2017-08-04T10:00:00+00:00", None),
+    }
+    newer = new.replace("18 beds", "20 beds")
+    v3 = sentence_corrections(
+        new, sentences_of(new), v2, newer, sentences_of(newer), 3, "2017-08-05T10:00:00+00:00"
+    )
+    assert v3[1] == v2[1]  # unchanged since version 2: the earlier correction is carried
+    assert v3[2] == Correction(3, "2017-08-05T10:00:00+00:00", "It has 18 beds.")
+
+
+STORY = (
+    "Ferry runs aground off Port Brannick\n\n"
+    "A passenger ferry carrying 143 passengers and nine crew ran aground on a sandbank in the "
+    "Tarrow Estuary on Monday night, the coastal safety authority said. Eleven people were "
+    "taken to Brannick General Hospital with minor injuries. The ferry's captain, Aled Fenwick, "
+    "has worked on the route for more than 20 years. All passengers were brought ashore by "
+    "lifeboats within four hours. Sailings between Port Brannick and Inchmore are suspended "
+    "until Friday while divers inspect the hull. The operator said it would cooperate fully "
+    "with the investigation into the grounding."
+)
+
+
+def wire_copy(headline: str, dateline: str, footer: str) -> str:
+    body = STORY.split("\n\n", 1)[1].replace("on Monday night", "Monday night")
+    return f"{headline}\n\n{dateline}\n\n{body}\n\n{footer}"
+
+
+def test_minhash_separates_copies_from_other_stories() -> None:
+    original = near_duplicates.signature(STORY)
+    copy = near_duplicates.signature(
+        wire_copy("Inchmore ferry grounds", "By Harbour Gazette staff", "Reporting by MPA.")
+    )
+    other = near_duplicates.signature(
+        "Questions over sandbank after ferry grounding\n\nResidents asked why the Gullet Bank "
+        "was not marked. Eleven people were taken to Brannick General Hospital with minor "
+        "injuries. The harbour master said the buoys had been inspected in March."
+    )
+    threshold = NewsroomSettings().wire_threshold
+    assert near_duplicates.similarity(original, copy) >= threshold
+    assert near_duplicates.similarity(original, other) < threshold
+    assert near_duplicates.decode(near_duplicates.encode(original)) is not None
+
+
+@pytest.fixture
+def newsroom_client(tmp_path: Path) -> Iterator[TestClient]:
+    settings = make_settings(tmp_path / "data", retrieval=RetrievalSettings(refusal_threshold=0.05))
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def ingest(client: TestClient, document_id: str, text: str, **fields: Any) -> Any:
+    body = {"document_id": document_id, "text": text, "title": document_id, **fields}
+    response = client.post("/v1/documents", json=body)
+    assert response.status_code in (200, 201), response.text
+    return response.json()
+
+
+def test_wire_copies_are_cited_once_with_the_others_listed(newsroom_client: TestClient) -> None:
+    client = newsroom_client
+    ingest(client, "mpa-ferry", STORY, source="Meridian Press Agency", published_at="2017-06-12")
+    ingest(
+        client,
+        "gazette-ferry",
+        wire_copy("Inchmore ferry grounds", "By Harbour Gazette staff", "Reporting by MPA."),
+        source="Harbour Gazette",
+        published_at="2017-06-12",
+    )
+    ingest(
+        client,
+        "courier-ferry",
+        wire_copy("Ferry hits sandbank", "PORT BRANNICK (Valley Courier)", "First in MPA."),
+        source="Valley Courier",
+        published_at="2017-06-13",
+    )
+    answer = client.post("/v1/ask", json={"question": "Who was the captain of the ferry?"}).json()
+    assert not answer["refused"]
+    assert {c["document_id"] for c in answer["citations"]} == {"mpa-ferry"}
+    listed = {copy["document_id"] for copy in answer["citations"][0]["also_in"]}
+    assert listed == {"gazette-ferry", "courier-ferry"}
+    results = client.post("/v1/search", json={"query": "ferry captain", "top_k": 5}).json()
+    assert {r["document_id"] for r in results["results"]} == {"mpa-ferry"}
+
+
+def test_preferred_source_is_cited_first(tmp_path: Path) -> None:
+    settings = make_settings(
+        tmp_path / "data",
+        retrieval=RetrievalSettings(refusal_threshold=0.05),
+        newsroom=NewsroomSettings(prefer_sources="Valley Courier"),
+    )
+    with TestClient(create_app(settings)) as client:
+        ingest(client, "mpa-ferry", STORY, source="MPA", published_at="2017-06-12")
+        copy = wire_copy("Ferry hits sandbank", "PORT BRANNICK (Valley Courier)", "From MPA.")
+        ingest(client, "courier-ferry", copy, source="Valley Courier", published_at="2017-06-13")
+        answer = client.post("/v1/ask", json={"question": "Who was the captain?"}).json()
+        assert {c["document_id"] for c in answer["citations"]} == {"courier-ferry"}
+        assert [c["document_id"] for c in answer["citations"][0]["also_in"]] == ["mpa-ferry"]
+
+
+V1 = STORY.replace("Eleven people", "Twelve people")
+V2 = STORY + "\n\nCorrection: an earlier version of this article misstated the number injured."
+
+
+def test_corrections_keep_history_and_flag_cited_sentences(newsroom_client: TestClient) -> None:
+    client = newsroom_client
+    ingest(client, "ferry", V1, published_at="2017-06-12")
+    assert ingest(client, "ferry", V2, published_at="2017-06-12")["status"] == "updated"
+
+    versions = client.get("/v1/documents/ferry/versions").json()
+    assert [(v["version"], v["current"]) for v in versions["versions"]] == [(1, False), (2, True)]
+    assert versions["versions"][0]["superseded_at"] is not None
+    assert client.get("/v1/documents/ferry/versions/1").json()["text"] == V1
+    assert client.get("/v1/documents/ferry/versions/2").json()["text"] == V2
+    assert client.get("/v1/documents/ferry/versions/3").status_code == 404
+    assert client.get("/v1/documents/nope/versions").status_code == 404
+
+    answer = client.post(
+        "/v1/ask", json={"question": "How many people were taken to hospital with injuries?"}
+    ).json()
+    assert "Eleven people" in answer["answer"] and "Twelve" not in answer["answer"]
+    cited = next(c for c in answer["citations"] if "Eleven people" in c["quote"])
+    assert cited["correction"]["version"] == 2
+    assert cited["correction"]["previous"].startswith("Twelve people were taken")
+
+    client.delete("/v1/documents/ferry")
+    assert client.get("/v1/documents/ferry/versions").status_code == 404
+    ingest(client, "ferry", V2)
+    assert len(client.get("/v1/documents/ferry/versions").json()["versions"]) == 1
+
+
+def test_ids_ending_in_versions_are_reserved(newsroom_client: TestClient) -> None:
+    response = newsroom_client.post(
+        "/v1/documents", json={"document_id": "a/versions", "text": STORY}
+    )
+    assert response.status_code == 422 and "document_id" in response.json()["detail"]
+
+
+BRIDGE = {
+    "bridge-march": (
+        "2017-03-02",
+        "The Mill Street Bridge repair is expected to cost $3.8 million.",
+    ),
+    "bridge-april": (
+        "2017-04-11",
+        "The Mill Street Bridge repair is now expected to cost $4.6 million.",
+    ),
+    "bridge-may": (
+        "2017-05-20",
+        "The Mill Street Bridge repair will cost $4.35 million, the council decided.",
+    ),
+}
+
+
+def test_time_words_select_articles_by_date(newsroom_client: TestClient) -> None:
+    client = newsroom_client
+    for document_id, (published, text) in BRIDGE.items():
+        ingest(client, document_id, f"Bridge news\n\n{text}", published_at=published)
+
+    def cited(question: str, **fields: Any) -> set[str]:
+        body = client.post("/v1/ask", json={"question": question, **fields}).json()
+        return {c["document_id"] for c in body["citations"]}
+
+    assert cited("How much will the bridge repair cost in April 2017?") == {"bridge-april"}
+    assert cited("How much will the bridge repair cost before April 2017?") == {"bridge-march"}
+    assert cited("What is the latest bridge repair cost?") == {"bridge-may"}
+    assert cited("What is the latest bridge repair cost?", as_of="2017-04-30") == {"bridge-april"}
+    assert cited("How much did the bridge repair cost last month?", as_of="2017-05-03") == {
+        "bridge-april"
+    }
+    body = client.post(
+        "/v1/ask", json={"question": "How much will the bridge cost in April 2017?"}
+    ).json()
+    assert body["time_frame"] == {
+        "phrase": "in April 2017",
+        "published_after": "2017-04-01",
+        "published_before": "2017-04-30",
+        "latest": False,
+    }
+    assert body["citations"][0]["published_at"] == "2017-04-11"
+    nothing = client.post("/v1/ask", json={"question": "What did the bridge cost in June 2017?"})
+    assert nothing.json()["refused"] is True
