@@ -83,7 +83,7 @@ class NewsroomSettings(BaseSettings):
     model_config = _config("NEWSRAG_NEWSROOM_")
 
     wire_threshold: float = Field(
-        default=0.5,
+        default=0.25,
         gt=0.0,
         le=1.0,
         description="Estimated Jaccard similarity of word 5-shingles at which two documents are "
@@ -95,7 +95,7 @@ class NewsroomSettings(BaseSettings):
         "from other sources are ordered by earliest publication.",
     )
     latest_margin: float = Field(
-        default=0.1,
+        default=0.15,
         ge=0.0,
         le=1.0,
         description="For 'latest' questions: a newer article wins when its best sentence scores "

@@ -154,6 +154,8 @@ class Ingestor:
 
     def _wire_group(self, ready: PreparedDocument) -> str:
         """The group of the most similar stored copy, or a group of its own."""
+        if ready.signature is None:
+            return ready.document_id
         copy = self._store.find_copy(
             ready.signature, ready.document_id, self._newsroom.wire_threshold
         )

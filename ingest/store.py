@@ -83,7 +83,7 @@ class PreparedDocument:
     chunk_vectors: Matrix
     sentences: list[Sentence]
     sentence_vectors: Matrix
-    signature: near_duplicates.Signature
+    signature: near_duplicates.Signature | None  # None: too short to be a wire copy
     ingested_at: str
     # sentences that a correction changed or added, by index (empty for a first version)
     corrections: dict[int, Correction] = field(default_factory=dict)
@@ -471,11 +471,12 @@ class ChromaStore:
             "ingested_at": prepared.ingested_at,
             "metadata_json": json.dumps(article.metadata, sort_keys=True),
             "wire_group": prepared.wire_group or document_id,
-            "minhash": near_duplicates.encode(prepared.signature),
             "has_copies": prepared.has_copies,
         }
-        for band, key in enumerate(near_duplicates.band_keys(prepared.signature)):
-            record[near_duplicates.band_field(band)] = key
+        if prepared.signature is not None:
+            record["minhash"] = near_duplicates.encode(prepared.signature)
+            for band, key in enumerate(near_duplicates.band_keys(prepared.signature)):
+                record[near_duplicates.band_field(band)] = key
         for key, value in (
             ("url", article.url),
             ("source", article.source),

@@ -8,6 +8,8 @@ falls back to the extractive answer or refuses, and says what was dropped.
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import logging
 import time
 from collections.abc import Iterator
@@ -18,7 +20,9 @@ from core.errors import LLMUnavailable
 from core.settings import Settings
 from ingest.chunking import ENCODING_NAME
 from ingest.embeddings import Embedder
+from ingest.models import StoredDocument
 from ingest.store import SentenceRow
+from ingest.text import STOPWORDS
 from prompts import render, text
 from service.answering import elapsed_ms
 from service.extractive import ExtractiveAnswerer, citation_for, refusal_text
@@ -199,7 +203,7 @@ class GenerativeAnswerer:
                 verification,
             )
         numbering = _Numbering()
-        parts = [f"{verdict.claim.text} [{numbering.number(verdict)}]" for verdict in kept]
+        parts = [numbering.sentence(verdict) for verdict in kept]
         return AskResponse(
             answer=" ".join(parts),
             refused=False,
@@ -239,9 +243,8 @@ class GenerativeAnswerer:
             for verdict in result.kept:
                 kept.append(verdict)
                 known = len(numbering.citations)
-                number = numbering.number(verdict)
                 prefix = " " if len(kept) > 1 else ""
-                yield "token", {"text": f"{prefix}{verdict.claim.text} [{number}]"}
+                yield "token", {"text": f"{prefix}{numbering.sentence(verdict)}"}
                 if len(numbering.citations) > known:
                     yield "citation", numbering.citations[-1].model_dump()
 
@@ -267,12 +270,39 @@ class GenerativeAnswerer:
             yield "done", response.model_dump()
 
 
+def attribution(document: StoredDocument) -> str | None:
+    """'According to PinkNews (April 2017)': who published what a sentence rests on, and when."""
+    when = None
+    if document.published_at:
+        published = dt.date.fromisoformat(document.published_at[:10])
+        when = f"{calendar.month_name[published.month]} {published.year}"
+    if document.source:
+        return f"According to {document.source}" + (f" ({when})" if when else "")
+    return f"According to an article of {when}" if when else None
+
+
 class _Numbering:
-    """One citation per distinct supporting span, numbered in order of first use."""
+    """One citation per distinct supporting span, numbered in order of first use; the first
+    sentence resting on each document says its source and date."""
 
     def __init__(self) -> None:
         self.citations: list[Citation] = []
         self._by_span: dict[tuple[str, int, int], int] = {}
+        self._attributed: set[str] = set()
+
+    def sentence(self, verdict: Verdict) -> str:
+        number = self.number(verdict)
+        text = verdict.claim.text
+        assert verdict.passage is not None
+        document = verdict.passage.document
+        lead = attribution(document) if document.document_id not in self._attributed else None
+        self._attributed.add(document.document_id)
+        if lead:
+            first, _, rest = text.partition(" ")
+            if first.casefold() in STOPWORDS and rest:
+                text = first.lower() + " " + rest
+            text = f"{lead}, {text}"
+        return f"{text} [{number}]"
 
     def number(self, verdict: Verdict) -> int:
         assert verdict.evidence is not None and verdict.passage is not None

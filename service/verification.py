@@ -72,9 +72,22 @@ def parse_claims(answer: str) -> list[Claim]:
         ]
         opening = _LEADING.match(sentence)
         leading = [int(n) for n in re.findall(r"\d+", opening.group())] if opening else []
-        text = _MARKERS.sub("", sentence).strip()
+        text = _without_attribution(_MARKERS.sub("", sentence).strip())
         claims.append(Claim(text, list(dict.fromkeys(markers)), leading))
     return _merge_trailing_markers(claims)
+
+
+_ATTRIBUTION = re.compile(r"^(?:according to|as reported by)\s+[^,:]{1,80}[,:]\s+(?=\S)", re.I)
+
+
+def _without_attribution(text: str) -> str:
+    """The claim without a lead-in such as "According to PinkNews (April 2017), ": the answer
+    states the source and date of what it cites itself (see service.generative), so the model's
+    own attribution, right or wrong, is neither verified nor shown."""
+    rest = _ATTRIBUTION.sub("", text, count=1)
+    if rest == text or len(rest.split()) < 3:
+        return text
+    return rest[0].upper() + rest[1:]
 
 
 def _merge_trailing_markers(claims: list[Claim]) -> list[Claim]:

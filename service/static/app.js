@@ -326,7 +326,19 @@ function citationList(citations) {
     const button = el("button", { type: "button", class: "passage", onclick: (e) => openSource(c, e.currentTarget) },
       el("q", { class: "quote", text: c.quote || "" }),
       el("span", { class: "passage-meta", text: `— ${meta}` }));
-    list.append(el("li", { value: String(c.id) }, button));
+    const item = el("li", { value: String(c.id) }, button);
+    if (c.correction) {
+      const when = String(c.correction.corrected_at || "").slice(0, 10);
+      const before = c.correction.previous ? ` Previously: “${c.correction.previous}”` : " (added)";
+      item.append(el("p", { class: "passage-note correction",
+        text: `Corrected in version ${c.correction.version}${when ? ` (${when})` : ""}.${before}` }));
+    }
+    const copies = Array.isArray(c.also_in) ? c.also_in : [];
+    if (copies.length) {
+      const names = copies.map((copy) => joinParts([copy.source || copy.title, copy.published_at], " "));
+      item.append(el("p", { class: "passage-note", text: `Also in: ${names.join("; ")}` }));
+    }
+    list.append(item);
   }
   return el("section", { class: "sources", "aria-label": "Cited passages" },
     el("h3", { class: "sources-heading", text: "Cited passages" }), list);

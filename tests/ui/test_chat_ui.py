@@ -362,3 +362,50 @@ def test_phone_width_has_no_horizontal_scroll(ui_page: Page) -> None:
     expect(source_region(page).locator("mark")).to_be_visible()
     assert_no_horizontal_scroll(page, width)
     expect(send).to_be_visible()
+
+
+FERRY_STORY = (
+    "Ferry runs aground off Port Brannick\n\n"
+    "A passenger ferry carrying 143 passengers and nine crew ran aground on a sandbank in the "
+    "Tarrow Estuary on Monday night, the coastal safety authority said. Twelve people were "
+    "taken to Brannick General Hospital with minor injuries. The ferry's captain, Aled Fenwick, "
+    "has worked on the route for more than 20 years. All passengers were brought ashore by "
+    "lifeboats within four hours. Sailings between Port Brannick and Inchmore are suspended "
+    "until Friday while divers inspect the hull."
+)
+FERRY_CORRECTED = FERRY_STORY.replace("Twelve people", "Eleven people")
+FERRY_COPY = FERRY_CORRECTED.replace(
+    "Ferry runs aground off Port Brannick", "Inchmore ferry grounds\n\nBy Harbour Gazette staff"
+)
+
+
+@pytest.fixture
+def newsroom_documents(api: httpx.Client) -> Iterator[None]:
+    ids = ["ui-ferry-agency", "ui-ferry-gazette"]
+    for document_id, text, source in (
+        ("ui-ferry-agency", FERRY_STORY, "Meridian Press Agency"),
+        ("ui-ferry-agency", FERRY_CORRECTED, "Meridian Press Agency"),
+        ("ui-ferry-gazette", FERRY_COPY, "Harbour Gazette"),
+    ):
+        body = {"document_id": document_id, "text": text, "source": source}
+        response = api.post("/v1/documents", json={**body, "published_at": "2017-06-12"})
+        assert response.status_code in (200, 201), response.text
+    yield
+    for document_id in ids:
+        api.delete(f"/v1/documents/{document_id}")
+
+
+def test_cited_passage_shows_correction_and_other_copies(
+    app_page: Page, newsroom_documents: None
+) -> None:
+    page = app_page
+    page.reload()
+    article = ask(page, "How many people were taken to Brannick General Hospital?", 1)
+    expect(article).to_have_attribute("data-refused", "false")
+    expect(article).to_contain_text("Eleven people")
+    notes = article.locator(".citations .passage-note")
+    expect(notes.filter(has_text="Corrected in version 2")).to_contain_text(
+        "Previously: “Twelve people were taken"
+    )
+    expect(notes.filter(has_text="Also in:")).to_contain_text("Harbour Gazette 2017-06-12")
+    expect(article.locator(".passage-meta").first).to_contain_text("2017-06-12")

@@ -227,3 +227,28 @@ def test_openai_sdk_and_langchain_work_unchanged(client: TestClient, script: Scr
     assert (
         chat.invoke("How many Democrats signed?").content == completion.choices[0].message.content
     )
+
+
+def test_answer_says_source_and_date_of_what_it_cites(client: TestClient, script: Script) -> None:
+    client.post(
+        "/v1/documents",
+        json={
+            "text": ARTICLE,
+            "document_id": "letter",
+            "source": "PinkNews",
+            "published_at": "2017-04-14",
+        },
+    )
+    # the model's own attribution (here a wrong one) is replaced by the cited document's
+    script.replies = [
+        "According to The Times, the letter was signed by 47 Democrats [1]. "
+        "The Kremlin spokesman Dmitry Peskov said there was no reliable information [1]."
+    ]
+    body = client.post("/v1/ask", json=QUESTION).json()
+    assert body["mode"] == "generative", body
+    assert body["answer"].startswith(
+        "According to PinkNews (April 2017), the letter was signed by 47 Democrats. ["
+    )
+    assert body["answer"].count("According to") == 1 and "Times" not in body["answer"]
+    assert body["citations"][0]["published_at"] == "2017-04-14"
+    assert_exact(client, body)

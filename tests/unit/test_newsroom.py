@@ -112,15 +112,21 @@ def test_minhash_separates_copies_from_other_stories() -> None:
     copy = near_duplicates.signature(
         wire_copy("Inchmore ferry grounds", "By Harbour Gazette staff", "Reporting by MPA.")
     )
-    other = near_duplicates.signature(
-        "Questions over sandbank after ferry grounding\n\nResidents asked why the Gullet Bank "
-        "was not marked. Eleven people were taken to Brannick General Hospital with minor "
-        "injuries. The harbour master said the buoys had been inspected in March."
+    follow_up = near_duplicates.signature(
+        "Questions over sandbank after ferry grounding\n\nResidents of Inchmore asked on "
+        "Wednesday why the Gullet Bank, a sandbank every skipper on the estuary knows, was not "
+        "better marked. Eleven people were taken to Brannick General Hospital with minor "
+        "injuries. The harbour master said the buoys had been inspected in March and found in "
+        "good order, and that a new survey of the channel would be ordered this summer. Island "
+        "councillors want the survey brought forward and the ferry timetable published weekly."
     )
+    assert original is not None and copy is not None and follow_up is not None
     threshold = NewsroomSettings().wire_threshold
     assert near_duplicates.similarity(original, copy) >= threshold
-    assert near_duplicates.similarity(original, other) < threshold
-    assert near_duplicates.decode(near_duplicates.encode(original)) is not None
+    assert near_duplicates.similarity(original, follow_up) < threshold
+    decoded = near_duplicates.decode(near_duplicates.encode(original))
+    assert decoded is not None and near_duplicates.similarity(original, decoded) == 1.0
+    assert near_duplicates.signature("Council meets on Tuesday.") is None  # too short to group
 
 
 @pytest.fixture
