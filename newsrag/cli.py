@@ -130,6 +130,10 @@ def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
     elif args.docs_command == "show":
         document = store.get_document(args.document_id)
         print(json.dumps(dataclasses.asdict(document), ensure_ascii=False, indent=2))
+    elif args.docs_command == "versions":
+        for version in store.versions(args.document_id):
+            state = "current" if version.superseded_at is None else f"until {version.superseded_at}"
+            print(f"v{version.version}\t{version.ingested_at}\t{state}\t{version.chars} chars")
     else:
         store.delete_document(args.document_id)
         print(f"deleted {args.document_id}")
@@ -174,10 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--document", action="append", help="restrict to this document id")
     ask.set_defaults(handler=cmd_ask)
 
-    docs = sub.add_parser("docs", help="list, show or delete stored documents")
+    docs = sub.add_parser("docs", help="list, show, list versions of or delete stored documents")
     docs_sub = docs.add_subparsers(dest="docs_command", required=True)
     docs_sub.add_parser("list")
-    for name in ("show", "delete"):
+    for name in ("show", "versions", "delete"):
         docs_sub.add_parser(name).add_argument("document_id")
     docs.set_defaults(handler=cmd_docs)
 

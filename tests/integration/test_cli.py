@@ -48,6 +48,12 @@ def test_ingest_reports_bad_files_and_continues(tmp_path: Path) -> None:
     assert again.returncode == 0 and "unchanged 1" in again.stdout
     listed = newsrag("docs", "list", data_dir=tmp_path / "data")
     assert "good\t" in listed.stdout
+    (folder / "good.txt").write_text("Harbour reopens\n\nThe harbour reopened on Tuesday.\n")
+    corrected = newsrag("ingest", str(folder / "good.txt"), data_dir=tmp_path / "data")
+    assert corrected.returncode == 0 and "updated 1" in corrected.stdout
+    versions = newsrag("docs", "versions", "good", data_dir=tmp_path / "data")
+    lines = versions.stdout.strip().splitlines()
+    assert [line.split("\t")[0] for line in lines] == ["v1", "v2"] and "current" in lines[1]
 
 
 def test_bad_configuration_is_one_line(tmp_path: Path) -> None:
