@@ -203,6 +203,9 @@ def _jsonl(path: Path) -> list[dict[str, Any]]:
     ]
 
 
+SET_NAMES = ("article", "squad", "newsroom", "bipia")
+
+
 def load_sets(names: list[str] | None = None) -> list[EvalSet]:
     loaders = {
         "article": load_article_set,

@@ -181,8 +181,14 @@ class ChromaStore:
     def _open_collections(self) -> None:
         stamp = {"embedder": self.embedder_name, "dimension": self.dimension}
         cosine: Any = {"hnsw": {"space": "cosine"}}
+        # One insertion thread and a wide search beam: the HNSW graph then does not depend on
+        # thread scheduling, and on a busy machine the same question retrieves the same chunks.
+        searched: Any = {"hnsw": {"space": "cosine", "ef_search": 200, "num_threads": 1}}
         self._chunks = self._client.get_or_create_collection(
-            f"{self._prefix}_chunks", embedding_function=None, configuration=cosine, metadata=stamp
+            f"{self._prefix}_chunks",
+            embedding_function=None,
+            configuration=searched,
+            metadata=stamp,
         )
         found = self._chunks.metadata or {}
         if found.get("embedder") != self.embedder_name or found.get("dimension") != self.dimension:

@@ -141,9 +141,19 @@ def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from eval.dataset import SET_NAMES
     from eval.runner import run_cli
 
-    return run_cli(args.sets, args.report_dir, settings, args.local_llm)
+    names = [n for value in args.sets or [] for n in value.split(",") if n.strip()] or None
+    unknown = [name for name in names or [] if name not in SET_NAMES]
+    if unknown:
+        print(
+            f"newsrag eval: unknown set(s) {', '.join(unknown)}; choose from "
+            f"{', '.join(SET_NAMES)}",
+            file=sys.stderr,
+        )
+        return 2
+    return run_cli(names, args.report_dir, settings, args.local_llm)
 
 
 def cmd_llm(args: argparse.Namespace, settings: Settings) -> int:
@@ -186,7 +196,12 @@ def build_parser() -> argparse.ArgumentParser:
     docs.set_defaults(handler=cmd_docs)
 
     evaluate = sub.add_parser("eval", help="run the eval sets; non-zero exit below thresholds")
-    evaluate.add_argument("--sets", nargs="*", default=None, help="article, squad (default all)")
+    evaluate.add_argument(
+        "--sets",
+        nargs="*",
+        default=None,
+        help="article, squad, newsroom, bipia (space- or comma-separated; default all)",
+    )
     evaluate.add_argument("--report-dir", type=Path, default=None)
     evaluate.add_argument(
         "--local-llm",

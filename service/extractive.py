@@ -177,7 +177,7 @@ class ExtractiveAnswerer:
         own = set(lexical_tokens(query.question))
         weights = {
             token: self._lexical.idf(token) * (1.0 if token in own else HISTORY_TERM_WEIGHT)
-            for token in own | set(lexical_tokens(query.text))
+            for token in sorted(own | set(lexical_tokens(query.text)))
         }
         total = sum(weights.values()) or 1.0
         matrix = np.stack([row.vector for row, _ in candidates])
@@ -188,7 +188,7 @@ class ExtractiveAnswerer:
         scored = []
         for (row, passage), similarity in zip(candidates, dense, strict=True):
             overlap = weights.keys() & set(lexical_tokens(row.text))
-            lexical = sum(weights[token] for token in overlap) / total
+            lexical = sum(weights[token] for token in sorted(overlap)) / total
             score = dense_weight * float(similarity) + (1 - dense_weight) * lexical
             if not holds_type(row.text, kind):
                 score -= settings.type_weight

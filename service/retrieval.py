@@ -79,7 +79,8 @@ class LexicalIndex:
         published: list[float] = []
         corpus: list[list[str]] = []
         frequency: Counter[str] = Counter()
-        for row in self._store.iter_chunk_rows():
+        # sorted by id, so that the index does not depend on the order the store returns rows in
+        for row in sorted(self._store.iter_chunk_rows(), key=lambda row: row.chunk_id):
             tokens = lexical_tokens(row.text)
             chunk_ids.append(row.chunk_id)
             document_ids.append(row.document_id)
@@ -95,7 +96,12 @@ class LexicalIndex:
         self._published = np.array(published, dtype=np.float64)
         self._bm25 = bm25
         self._document_frequency = frequency
-        self._vocabulary = [token for token in frequency if len(token) >= 3]
+        # most frequent first: of equally close corrections, the commoner word wins, whatever the
+        # order the chunks were indexed in
+        self._vocabulary = sorted(
+            (token for token in frequency if len(token) >= 3),
+            key=lambda token: (-frequency[token], token),
+        )
         self.size = len(chunk_ids)
         self._generation = generation
 
@@ -159,6 +165,19 @@ class LexicalIndex:
         return [(self._chunk_ids[i], float(scores[i])) for i in best]
 
 
+def _ranks(scored: list[tuple[str, float]]) -> dict[str, int]:
+    """Competition ranks of a best-first list: equal scores share a rank, so the fusion does not
+    depend on how the store or the index happened to order ties."""
+    ranks: dict[str, int] = {}
+    previous: float | None = None
+    rank = 0
+    for position, (chunk_id, score) in enumerate(scored):
+        if previous is None or score != previous:
+            rank, previous = position, score
+        ranks[chunk_id] = rank
+    return ranks
+
+
 class HybridRetriever:
     """Dense + lexical candidates, fused with RRF, filtered to current document versions.
 
@@ -193,15 +212,17 @@ class HybridRetriever:
             document = documents.get(hit.document_id) if hit else None
             return hit is not None and document is not None and document.text_hash == hit.version
 
-        dense_ids = [hit.chunk_id for hit in dense if current(hit.chunk_id)]
-        lexical_ids = [chunk_id for chunk_id, _ in lexical if current(chunk_id)]
+        dense_rank = _ranks(
+            [(hit.chunk_id, hit.similarity) for hit in dense if current(hit.chunk_id)]
+        )
+        lexical_rank = _ranks(
+            [(chunk_id, score) for chunk_id, score in lexical if current(chunk_id)]
+        )
         k = self._settings.rrf_k
         fused: dict[str, float] = {}
-        for ranking in (dense_ids, lexical_ids):
-            for rank, chunk_id in enumerate(ranking):
+        for ranks in (dense_rank, lexical_rank):
+            for chunk_id, rank in ranks.items():
                 fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (k + rank + 1)
-        dense_rank = {chunk_id: rank for rank, chunk_id in enumerate(dense_ids)}
-        lexical_rank = {chunk_id: rank for rank, chunk_id in enumerate(lexical_ids)}
         ranked = sorted(fused, key=lambda chunk_id: (-fused[chunk_id], chunk_id))
         present = {
             hits[chunk_id].document_id: documents[hits[chunk_id].document_id] for chunk_id in ranked
