@@ -61,6 +61,12 @@ class RetrievalSettings(BaseSettings):
 
     top_k: int = Field(default=5, ge=1, le=20)
     candidates: int = Field(default=30, ge=1, le=200, description="Per-retriever pool for RRF.")
+    dense_in_process_max_chunks: int = Field(
+        default=200_000,
+        ge=0,
+        description="Up to this many chunks, each process keeps their vectors (refreshed with the "
+        "BM25 index) and searches them exactly; above it, or at 0, Chroma's HNSW index answers.",
+    )
     rrf_k: int = Field(default=60, ge=1)
     max_answer_sentences: int = Field(default=3, ge=1, le=5)
     answer_margin: float = Field(

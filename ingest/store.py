@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
 import numpy as np
+from cachetools import LRUCache
 
 from core.errors import EmbedderMismatch, NewsragError, NotFound, StoreUnavailable
 from ingest import near_duplicates
@@ -54,6 +56,7 @@ log = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
 WRITE_BATCH = 512
+ROW_CACHE_SIZE = 50_000  # chunk and sentence rows, ~80 MB at 384 dimensions
 
 
 def _store_call(func: Callable[P, R]) -> Callable[P, R]:
@@ -124,6 +127,7 @@ class ChunkRow:
     version: str
     text: str
     published_ts: int | None
+    vector: Matrix | None = None
 
 
 def where_for(
@@ -149,7 +153,21 @@ class ChromaStore:
         self._prefix = prefix
         self.embedder_name = embedder_name
         self.dimension = dimension
+        # Chunk and sentence rows never change under their id (the id holds the text's hash), so
+        # a per-process cache of them can never be stale: whether a row is current is decided by
+        # the document records, which are not cached here.
+        self._rows: LRUCache[str, ChunkHit | SentenceRow] = LRUCache(maxsize=ROW_CACHE_SIZE)
+        self._rows_lock = threading.Lock()
         self._open_collections()
+
+    def _cached(self, ids: Sequence[str]) -> dict[str, ChunkHit | SentenceRow]:
+        with self._rows_lock:
+            return {row_id: row for row_id in ids if (row := self._rows.get(row_id)) is not None}
+
+    def _remember(self, rows: dict[str, ChunkHit] | dict[str, SentenceRow]) -> None:
+        with self._rows_lock:
+            for row_id, row in rows.items():
+                self._rows[row_id] = row
 
     @classmethod
     def connect(
@@ -542,24 +560,39 @@ class ChromaStore:
     def get_chunks(self, chunk_ids: Sequence[str]) -> dict[str, ChunkHit]:
         if not chunk_ids:
             return {}
-        got = self._chunks.get(ids=list(chunk_ids), include=["documents", "metadatas"])
-        docs = got.get("documents") or []
-        metas = got.get("metadatas") or []
-        return {
-            chunk_id: _chunk_hit(chunk_id, text or "", dict(meta or {}), 0.0)
-            for chunk_id, text, meta in zip(got["ids"], docs, metas, strict=True)
+        found = {
+            chunk_id: hit
+            for chunk_id, hit in self._cached(chunk_ids).items()
+            if isinstance(hit, ChunkHit)
         }
+        missing = [chunk_id for chunk_id in chunk_ids if chunk_id not in found]
+        if missing:
+            got = self._chunks.get(ids=missing, include=["documents", "metadatas"])
+            docs = got.get("documents") or []
+            metas = got.get("metadatas") or []
+            fetched = {
+                chunk_id: _chunk_hit(chunk_id, text or "", dict(meta or {}), 0.0)
+                for chunk_id, text, meta in zip(got["ids"], docs, metas, strict=True)
+            }
+            self._remember(fetched)
+            found.update(fetched)
+        return found
 
     @_store_call
-    def iter_chunk_rows(self, page: int = 5000) -> Iterator[ChunkRow]:
-        """Every chunk row (text and version), paged, for building the lexical index."""
+    def iter_chunk_rows(
+        self, page: int = 5000, *, with_vectors: bool = False
+    ) -> Iterator[ChunkRow]:
+        """Every chunk row (text, version and optionally vector), paged, for the per-process
+        index (see service.retrieval)."""
         offset = 0
+        include: Any = ["documents", "metadatas", *(["embeddings"] if with_vectors else [])]
         while True:
-            got = self._chunks.get(include=["documents", "metadatas"], limit=page, offset=offset)
+            got = self._chunks.get(include=include, limit=page, offset=offset)
             ids = got["ids"]
             docs = got.get("documents") or []
             metas = got.get("metadatas") or []
-            for chunk_id, text, meta in zip(ids, docs, metas, strict=True):
+            vectors = got.get("embeddings") if with_vectors else None
+            for position, (chunk_id, text, meta) in enumerate(zip(ids, docs, metas, strict=True)):
                 meta = meta or {}
                 ts = meta.get("published_ts")
                 yield ChunkRow(
@@ -568,6 +601,7 @@ class ChromaStore:
                     str(meta.get("version", "")),
                     text or "",
                     int(ts) if isinstance(ts, int | float) else None,
+                    np.asarray(vectors[position], np.float32) if vectors is not None else None,
                 )
             if len(ids) < page:
                 return
@@ -582,16 +616,20 @@ class ChromaStore:
         ids = [sentence_id(document_id, version, i) for i in indices]
         if not ids:
             return []
-        got = self._sentences.get(ids=ids, include=["documents", "metadatas", "embeddings"])
-        vectors = got.get("embeddings")
-        docs = got.get("documents") or []
-        metas = got.get("metadatas") or []
-        rows = []
-        for position, (row_id, text, meta) in enumerate(zip(got["ids"], docs, metas, strict=True)):
-            meta = meta or {}
-            vector = np.asarray(vectors[position] if vectors is not None else [], np.float32)
-            rows.append(
-                SentenceRow(
+        rows = [row for row in self._cached(ids).values() if isinstance(row, SentenceRow)]
+        missing = list(set(ids) - {row.sentence_id for row in rows})
+        if missing:
+            got = self._sentences.get(ids=missing, include=["documents", "metadatas", "embeddings"])
+            vectors = got.get("embeddings")
+            docs = got.get("documents") or []
+            metas = got.get("metadatas") or []
+            fetched: dict[str, SentenceRow] = {}
+            for position, (row_id, text, meta) in enumerate(
+                zip(got["ids"], docs, metas, strict=True)
+            ):
+                meta = meta or {}
+                vector = np.asarray(vectors[position] if vectors is not None else [], np.float32)
+                fetched[row_id] = SentenceRow(
                     row_id,
                     document_id,
                     int(cast(int, meta.get("index", 0))),
@@ -601,7 +639,8 @@ class ChromaStore:
                     vector,
                     _correction_from(meta),
                 )
-            )
+            self._remember(fetched)
+            rows.extend(fetched.values())
         rows.sort(key=lambda row: row.index)
         return rows
 

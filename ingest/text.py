@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 # A sentence ends at ., ! or ? (possibly followed by closing quotes or brackets) when white space
 # and the start of a new sentence follow. Line breaks always end a sentence: news copy puts
@@ -101,10 +102,15 @@ def _stem(token: str) -> str:
 
 def lexical_tokens(text: str, *, keep_stopwords: bool = False) -> list[str]:
     """Lower-cased, lightly stemmed word tokens for BM25 and overlap scores."""
+    return list(_lexical_tokens(text, keep_stopwords))
+
+
+@lru_cache(maxsize=65536)  # the same sentences are scored again and again across questions
+def _lexical_tokens(text: str, keep_stopwords: bool) -> tuple[str, ...]:
     tokens = []
     for match in _WORD.finditer(normalize_for_match(text)):
         token = match.group()
         if not keep_stopwords and token in STOPWORDS:
             continue
         tokens.append(_stem(token))
-    return tokens
+    return tuple(tokens)

@@ -15,7 +15,7 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -47,10 +47,15 @@ class Passage:
 
 
 class LexicalIndex:
-    """BM25 over all current chunks, refreshed when the store's generation changes."""
+    """The per-process index of all chunks, rebuilt when the store's generation changes: BM25,
+    the vocabulary for spelling correction and, while the archive has at most
+    ``dense_max_chunks`` chunks, their vectors for exact dense search without a store round trip
+    (larger archives are searched by Chroma's HNSW index)."""
 
-    def __init__(self, store: ChromaStore) -> None:
+    def __init__(self, store: ChromaStore, dense_max_chunks: int = 0) -> None:
         self._store = store
+        self._dense_max_chunks = dense_max_chunks
+        self._vectors: Matrix | None = None
         self._lock = threading.Lock()
         self._generation: str | None = None
         self._chunk_ids: list[str] = []
@@ -60,6 +65,11 @@ class LexicalIndex:
         self._document_frequency: Counter[str] = Counter()
         self._vocabulary: list[str] = []
         self.size = 0
+
+    @property
+    def generation(self) -> str | None:
+        """The store generation the index was last refreshed at."""
+        return self._generation
 
     def refresh(self) -> None:
         generation = self._store.generation()
@@ -78,9 +88,14 @@ class LexicalIndex:
         document_ids: list[str] = []
         published: list[float] = []
         corpus: list[list[str]] = []
+        vectors: list[Matrix] = []
         frequency: Counter[str] = Counter()
+        with_vectors = 0 < self._store.counts()[1] <= self._dense_max_chunks
+        rows = self._store.iter_chunk_rows(with_vectors=with_vectors)
         # sorted by id, so that the index does not depend on the order the store returns rows in
-        for row in sorted(self._store.iter_chunk_rows(), key=lambda row: row.chunk_id):
+        for row in sorted(rows, key=lambda row: row.chunk_id):
+            if row.vector is not None:
+                vectors.append(row.vector)
             tokens = lexical_tokens(row.text)
             chunk_ids.append(row.chunk_id)
             document_ids.append(row.document_id)
@@ -95,6 +110,11 @@ class LexicalIndex:
         self._document_ids = np.array(document_ids, dtype=object)
         self._published = np.array(published, dtype=np.float64)
         self._bm25 = bm25
+        self._vectors = None
+        if with_vectors and len(vectors) == len(chunk_ids):
+            matrix = np.vstack(vectors).astype(np.float32)
+            norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+            self._vectors = (matrix / np.where(norms > 0, norms, 1.0)).astype(np.float32)
         self._document_frequency = frequency
         # most frequent first: of equally close corrections, the commoner word wins, whatever the
         # order the chunks were indexed in
@@ -146,12 +166,29 @@ class LexicalIndex:
         frequency = self._document_frequency.get(token, 0)
         return math.log(1.0 + (self.size - frequency + 0.5) / (frequency + 0.5))
 
+    @property
+    def dense_ready(self) -> bool:
+        return self._vectors is not None
+
+    def dense_search(self, vector: Matrix, n: int, filters: Filters) -> list[tuple[str, float]]:
+        """Exact cosine search over the cached chunk vectors (see ``dense_ready``)."""
+        vectors = self._vectors
+        if vectors is None or not len(vectors):
+            return []
+        norm = float(np.linalg.norm(vector)) or 1.0
+        scores = (vectors @ (vector.astype(np.float32) / norm)).astype(np.float64)
+        return self._best(scores, np.ones(len(scores), dtype=bool), n, filters)
+
     def search(self, tokens: Sequence[str], n: int, filters: Filters) -> list[tuple[str, float]]:
         bm25 = self._bm25
         if bm25 is None or not tokens:
             return []
         scores = np.asarray(bm25.get_scores(list(tokens)), dtype=np.float64)  # type: ignore[attr-defined]
-        mask = scores > 0
+        return self._best(scores, scores > 0, n, filters)
+
+    def _best(
+        self, scores: np.ndarray, mask: np.ndarray, n: int, filters: Filters
+    ) -> list[tuple[str, float]]:
         if filters.document_ids:
             mask &= np.isin(self._document_ids, list(filters.document_ids))
         if filters.after_ts is not None:
@@ -194,18 +231,48 @@ class HybridRetriever:
         self._store = store
         self._settings = settings
         self._newsroom = newsroom or NewsroomSettings()
-        self.lexical = LexicalIndex(store)
+        self.lexical = LexicalIndex(store, settings.dense_in_process_max_chunks)
+        # document records as of the lexical index's generation; any write anywhere changes the
+        # generation, which every request reads first, so a deleted or replaced document is
+        # never served from here
+        self._records: dict[str, StoredDocument] = {}
+        self._records_generation: str | None = None
+        self._records_lock = threading.Lock()
+
+    def documents(self, document_ids: Sequence[str]) -> dict[str, StoredDocument]:
+        generation = self.lexical.generation
+        with self._records_lock:
+            if generation != self._records_generation or generation is None:
+                self._records, self._records_generation = {}, generation
+            found = {i: self._records[i] for i in document_ids if i in self._records}
+        missing = [i for i in document_ids if i not in found]
+        if missing:
+            fetched = self._store.get_documents(missing)
+            with self._records_lock:
+                if self._records_generation == generation:
+                    self._records.update(fetched)
+            found.update(fetched)
+        return found
 
     def retrieve(self, query: str, vector: Matrix, top_k: int, filters: Filters) -> list[Passage]:
         pool = max(self._settings.candidates, top_k)
         where = where_for(filters.document_ids, filters.after_ts, filters.before_ts)
-        dense = self._store.query_chunks(vector, pool, where)
+        if self.lexical.dense_ready:
+            nearest = self.lexical.dense_search(vector, pool, filters)
+            rows = self._store.get_chunks([chunk_id for chunk_id, _ in nearest])
+            dense = [
+                replace(rows[chunk_id], similarity=similarity)
+                for chunk_id, similarity in nearest
+                if chunk_id in rows
+            ]
+        else:
+            dense = self._store.query_chunks(vector, pool, where)
         lexical = self.lexical.search(lexical_tokens(query), pool, filters)
 
         hits: dict[str, ChunkHit] = {hit.chunk_id: hit for hit in dense}
         missing = [chunk_id for chunk_id, _ in lexical if chunk_id not in hits]
         hits.update(self._store.get_chunks(missing))
-        documents = self._store.get_documents(sorted({hit.document_id for hit in hits.values()}))
+        documents = self.documents(sorted({hit.document_id for hit in hits.values()}))
 
         def current(chunk_id: str) -> bool:
             hit = hits.get(chunk_id)

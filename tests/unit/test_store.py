@@ -144,3 +144,25 @@ def test_rerun_finishes_a_cleanup_cut_short(
     assert ingestor.ingest(Article(NEW, "Bridge", "bridge")).status == "unchanged"
     assert store.get_document("bridge").clean
     assert store.counts()[1] == document.chunks
+
+
+@pytest.mark.parametrize("in_process_limit", [200_000, 0], ids=["in-process", "chroma-hnsw"])
+def test_a_long_lived_retriever_never_serves_replaced_or_deleted_text(
+    ingestor: Ingestor, store: ChromaStore, in_process_limit: int
+) -> None:
+    settings = RetrievalSettings(dense_in_process_max_chunks=in_process_limit)
+    retriever = HybridRetriever(store, settings)
+
+    def texts(query: str) -> str:
+        retriever.lexical.refresh()
+        vector = HashingEmbedder().embed([query])[0]
+        return " ".join(p.chunk.text for p in retriever.retrieve(query, vector, 5, Filters()))
+
+    ingestor.ingest(Article(OLD, "Bridge", "bridge"))
+    assert "May" in texts("When will the bridge open")  # records and rows now cached
+    assert retriever.lexical.dense_ready is (in_process_limit > 0)
+    ingestor.ingest(Article(NEW, "Bridge", "bridge"))
+    found = texts("When will the bridge open May October")
+    assert "October" in found and "May" not in found
+    store.delete_document("bridge")
+    assert texts("When will the bridge open May October") == ""
