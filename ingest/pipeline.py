@@ -127,10 +127,11 @@ class Ingestor:
 
     def _as_new_version(
         self, ready: PreparedDocument, previous: StoredDocument
-    ) -> PreparedDocument:
-        """Number the version and mark the sentences this correction changed or added."""
+    ) -> tuple[PreparedDocument, StoredDocument]:
+        """Number the version and mark the sentences this correction changed or added; also
+        the previous record with its text, which the store archives."""
         if previous.text_hash == ready.version:
-            return replace(ready, version_number=previous.version)
+            return replace(ready, version_number=previous.version), previous
         old = self._store.get_document(previous.document_id, with_text=True)
         old_text = old.text or ""
         old_sentences = sentences_of(old_text)
@@ -148,9 +149,10 @@ class Ingestor:
             number,
             ready.ingested_at,
         )
-        return replace(
+        numbered = replace(
             ready, version_number=number, corrections=corrections, has_copies=previous.has_copies
         )
+        return numbered, old
 
     def _wire_group(self, ready: PreparedDocument) -> str:
         """The group of the most similar stored copy, or a group of its own."""
@@ -194,7 +196,7 @@ class Ingestor:
             for (position, _, document_id), ready in zip(to_write, prepared, strict=True):
                 previous = existing.get(document_id)
                 if previous is not None:
-                    ready = self._as_new_version(ready, previous)
+                    ready, previous = self._as_new_version(ready, previous)
                 # looked up only now, so that copies within one batch find each other
                 ready = replace(ready, wire_group=self._wire_group(ready))
                 results[position] = self._store.write_document(ready, previous)

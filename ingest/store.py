@@ -366,9 +366,11 @@ class ChromaStore:
     def _archive(self, previous: StoredDocument, superseded_at: str) -> None:
         """Keep the text being replaced as history. Idempotent: a rerun after a crash writes the
         same row, and a history row equal to the current text is ignored when listing."""
-        got = self._documents.get(ids=[previous.document_id], include=["documents"])
-        texts = got.get("documents") or []
-        text = texts[0] if texts else None
+        text = previous.text
+        if text is None:
+            got = self._documents.get(ids=[previous.document_id], include=["documents"])
+            texts = got.get("documents") or []
+            text = texts[0] if texts else None
         if text is None:
             return
         record: dict[str, MetadataValue] = {

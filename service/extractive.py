@@ -138,7 +138,7 @@ class ExtractiveAnswerer:
         store: ChromaStore,
         lexical: LexicalIndex,
         settings: RetrievalSettings,
-        latest_margin: float = 0.15,
+        latest_margin: float,
     ) -> None:
         self._store = store
         self._lexical = lexical

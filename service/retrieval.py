@@ -256,7 +256,6 @@ class HybridRetriever:
 
     def retrieve(self, query: str, vector: Matrix, top_k: int, filters: Filters) -> list[Passage]:
         pool = max(self._settings.candidates, top_k)
-        where = where_for(filters.document_ids, filters.after_ts, filters.before_ts)
         if self.lexical.dense_ready:
             nearest = self.lexical.dense_search(vector, pool, filters)
             rows = self._store.get_chunks([chunk_id for chunk_id, _ in nearest])
@@ -266,6 +265,7 @@ class HybridRetriever:
                 if chunk_id in rows
             ]
         else:
+            where = where_for(filters.document_ids, filters.after_ts, filters.before_ts)
             dense = self._store.query_chunks(vector, pool, where)
         lexical = self.lexical.search(lexical_tokens(query), pool, filters)
 
