@@ -77,6 +77,19 @@ class RetrievalSettings(BaseSettings):
     # wants (a number for "how many", a time for "when"). Fitted by `python -m eval.calibrate`.
     dense_weight: float = Field(default=0.4, ge=0.0, le=1.0)
     type_weight: float = Field(default=0.15, ge=0.0, le=1.0)
+    fragment_weight: float = Field(
+        default=0.1,
+        ge=0.0,
+        le=1.0,
+        description="Subtracted from a line without closing punctuation (headline, caption).",
+    )
+    negation_weight: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=1.0,
+        description="Subtracted from a sentence without negation when the question is negated "
+        '(at 1.0 only a negated sentence can answer "What is not …?").',
+    )
     refusal_threshold: float = Field(
         default=0.33,
         description="Evidence score below which the answer is refused (see eval/calibrate.py).",

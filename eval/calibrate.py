@@ -16,10 +16,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.settings import ChromaSettings, Settings, load_settings
+from core.settings import ChromaSettings, RetrievalSettings, Settings, load_settings
 from eval.dataset import EvalSet, load_sets
 from eval.metrics import facts_present, squad_contains
-from service.answer_types import holds_type, wanted_type
+from service.answer_types import holds_type, is_fragment, wanted_type
 from service.schemas import AskRequest, Message
 
 
@@ -29,6 +29,7 @@ class Candidate:
     lexical: float
     type_ok: bool
     correct: bool
+    fragment: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +77,10 @@ def collect(eval_set: EvalSet, base: Settings) -> list[Sample]:
                     correct = case.answerable and squad_contains(text, case.expect[0])
                 else:
                     correct = case.answerable and facts_present(text, case.expect)
-                type_ok = holds_type(text, wanted_type(case.question))
-                candidates.append(Candidate(sentence.dense, sentence.lexical, type_ok, correct))
+                type_ok = holds_type(text, wanted_type(case.question), case.question)
+                candidates.append(
+                    Candidate(sentence.dense, sentence.lexical, type_ok, correct, is_fragment(text))
+                )
             samples.append(
                 Sample(
                     eval_set.name,
@@ -90,6 +93,7 @@ def collect(eval_set: EvalSet, base: Settings) -> list[Sample]:
 
 
 MARGIN = 0.1
+FRAGMENT_WEIGHT = RetrievalSettings().fragment_weight  # held at its default, not searched
 
 
 Params = tuple[float, float, float]  # dense weight, type weight, refusal threshold
@@ -101,7 +105,10 @@ def evaluate(samples: list[Sample], params: Params, keep: int) -> tuple[float, f
     correct = refused_ok = false_refusals = answerable = unanswerable = 0
     for sample in samples:
         scores = [
-            dense_w * c.dense + (1 - dense_w) * c.lexical - (0 if c.type_ok else type_w)
+            dense_w * c.dense
+            + (1 - dense_w) * c.lexical
+            - (0 if c.type_ok else type_w)
+            - (FRAGMENT_WEIGHT if c.fragment else 0)
             for c in sample.candidates
         ]
         order = sorted(range(len(scores)), key=lambda i: -scores[i])

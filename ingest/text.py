@@ -10,6 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 # A sentence ends at ., ! or ? (possibly followed by closing quotes or brackets) when white space
 # and the start of a new sentence follow. Line breaks always end a sentence: news copy puts
@@ -93,15 +94,20 @@ def normalize_for_match(text: str) -> str:
     return " ".join(text.lower().split())
 
 
+@lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    import Stemmer  # PyStemmer: the Snowball English stemmer in C
+
+    return Stemmer.Stemmer("english")
+
+
 def _stem(token: str) -> str:
-    for suffix, minimum in (("ies", 5), ("ing", 6), ("ed", 5), ("es", 5), ("s", 4)):
-        if token.endswith(suffix) and len(token) >= minimum and not token.endswith("ss"):
-            return token[: -len(suffix)] + ("y" if suffix == "ies" else "")
-    return token
+    stem: str = _stemmer().stemWord(token)
+    return stem
 
 
 def lexical_tokens(text: str, *, keep_stopwords: bool = False) -> list[str]:
-    """Lower-cased, lightly stemmed word tokens for BM25 and overlap scores."""
+    """Lower-cased, Snowball-stemmed word tokens for BM25 and overlap scores."""
     return list(_lexical_tokens(text, keep_stopwords))
 
 
@@ -114,3 +120,22 @@ def _lexical_tokens(text: str, keep_stopwords: bool) -> tuple[str, ...]:
             continue
         tokens.append(_stem(token))
     return tuple(tokens)
+
+
+def surface_words(text: str) -> list[str]:
+    """Lower-cased words as written (no stemming, no stopwords): what a correction may become."""
+    words = (match.group() for match in _WORD.finditer(normalize_for_match(text)))
+    return [word for word in words if word not in STOPWORDS]
+
+
+@lru_cache(maxsize=1)
+def _english_dictionary() -> Any:
+    from spellchecker import SpellChecker  # pyspellchecker's English word list, loaded on first use
+
+    return SpellChecker(distance=1)
+
+
+@lru_cache(maxsize=8192)
+def is_english_word(word: str) -> bool:
+    """True for a word of the English dictionary, in any case."""
+    return normalize_for_match(word) in _english_dictionary()

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from ingest.text import is_english_word, normalize_for_match
+
 _NUMBER_QUESTION = re.compile(
     r"\b(how (many|much|old|long|far)|what (number|percentage|proportion|share)|number of)\b", re.I
 )
@@ -40,7 +42,14 @@ _TIME = re.compile(
 )
 
 
+_PERSON_QUESTION = re.compile(r"^\s*(who|whom|whose)\b", re.I)
+_CAPITALISED = re.compile(r"\b[A-Z][\w’'-]*")
+_POSSESSIVE = re.compile(r"['’]s$")
+
+
 def wanted_type(question: str) -> str | None:
+    if _PERSON_QUESTION.search(question):
+        return "name"
     if _NUMBER_QUESTION.search(question):
         return "number"
     if _TIME_QUESTION.search(question):
@@ -50,7 +59,21 @@ def wanted_type(question: str) -> str | None:
     return None
 
 
-def holds_type(sentence: str, kind: str | None) -> bool:
+def _names(text: str) -> set[str]:
+    return {_POSSESSIVE.sub("", match.group()).lower() for match in _CAPITALISED.finditer(text)}
+
+
+def holds_type(sentence: str, kind: str | None, question: str = "") -> bool:
+    """Whether ``sentence`` can hold the answer type. For "who" questions that is a name the
+    question does not already give: a capitalised word other than an English word opening it."""
+    if kind == "name":
+        asked = _names(question) | set(normalize_for_match(question).split())
+        for match in _CAPITALISED.finditer(sentence):
+            name = _POSSESSIVE.sub("", match.group()).lower()
+            if name in asked or (match.start() == 0 and is_english_word(name)):
+                continue
+            return True
+        return False
     if kind == "number":
         return bool(_NUMBER.search(sentence))
     if kind == "time":
@@ -58,3 +81,21 @@ def holds_type(sentence: str, kind: str | None) -> bool:
     if kind == "statement":
         return bool(_STATEMENT.search(sentence))
     return True
+
+
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*\s*$")
+
+
+def is_fragment(sentence: str) -> bool:
+    """A headline, caption, byline or link line: no closing punctuation. It restates what the body
+    says (or nothing), so a body sentence with the same words is the better citation."""
+    return not _SENTENCE_END.search(sentence)
+
+
+_NEGATION = re.compile(r"\b(not|never|no|none|nor|neither|cannot|without)\b|n[’']t\b", re.I)
+
+
+def polarity_matches(sentence: str, question: str) -> bool:
+    """False when the question is negated ("What is not …?") and the sentence is not: a sentence
+    stating X does not say what is *not* X."""
+    return not _NEGATION.search(question) or bool(_NEGATION.search(sentence))

@@ -13,7 +13,7 @@ from ingest.dates import to_timestamp
 from ingest.embeddings import Embedder, Matrix
 from ingest.store import ChromaStore, SentenceRow
 from ingest.text import lexical_tokens
-from service.answer_types import holds_type, wanted_type
+from service.answer_types import holds_type, is_fragment, polarity_matches, wanted_type
 from service.retrieval import LexicalIndex, Passage
 from service.schemas import Citation, CopyRef, CorrectionNote, Message
 
@@ -190,8 +190,12 @@ class ExtractiveAnswerer:
             overlap = weights.keys() & set(lexical_tokens(row.text))
             lexical = sum(weights[token] for token in sorted(overlap)) / total
             score = dense_weight * float(similarity) + (1 - dense_weight) * lexical
-            if not holds_type(row.text, kind):
+            if not holds_type(row.text, kind, query.question):
                 score -= settings.type_weight
+            if is_fragment(row.text):
+                score -= settings.fragment_weight
+            if not polarity_matches(row.text, query.question):
+                score -= settings.negation_weight
             scored.append(ScoredSentence(row, passage, float(similarity), lexical, score))
         scored.sort(key=lambda s: (-s.score, s.row.document_id, s.row.index))
         return scored

@@ -24,7 +24,7 @@ from ingest.dates import to_timestamp
 from ingest.embeddings import Matrix
 from ingest.models import StoredDocument
 from ingest.store import ChromaStore, ChunkHit, where_for
-from ingest.text import lexical_tokens
+from ingest.text import is_english_word, lexical_tokens, normalize_for_match, surface_words
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -63,7 +63,10 @@ class LexicalIndex:
         self._published: np.ndarray = np.array([], dtype=np.float64)
         self._bm25: object | None = None
         self._document_frequency: Counter[str] = Counter()
-        self._vocabulary: list[str] = []
+        self._vocabulary: list[str] = []  # stems, commonest first
+        self._words: list[str] = []  # lower-cased words as written, commonest first
+        self._word_set: frozenset[str] = frozenset()
+        self._spelling: dict[str, str] = {}  # stem -> its commonest word as written
         self.size = 0
 
     @property
@@ -90,6 +93,7 @@ class LexicalIndex:
         corpus: list[list[str]] = []
         vectors: list[Matrix] = []
         frequency: Counter[str] = Counter()
+        words: Counter[str] = Counter()
         with_vectors = 0 < self._store.counts()[1] <= self._dense_max_chunks
         rows = self._store.iter_chunk_rows(with_vectors=with_vectors)
         # sorted by id, so that the index does not depend on the order the store returns rows in
@@ -102,6 +106,7 @@ class LexicalIndex:
             published.append(math.nan if row.published_ts is None else float(row.published_ts))
             corpus.append(tokens or ["<empty>"])
             frequency.update(set(tokens))
+            words.update(set(surface_words(row.text)))
         bm25 = None
         if corpus:
             bm25 = bm25s.BM25()
@@ -122,6 +127,15 @@ class LexicalIndex:
             (token for token in frequency if len(token) >= 3),
             key=lambda token: (-frequency[token], token),
         )
+        self._words = sorted(
+            (word for word in words if len(word) >= 3), key=lambda word: (-words[word], word)
+        )
+        self._word_set = frozenset(words)
+        spelling: dict[str, str] = {}
+        for word in self._words:
+            for token in lexical_tokens(word)[:1]:
+                spelling.setdefault(token, word)
+        self._spelling = spelling
         self.size = len(chunk_ids)
         self._generation = generation
 
@@ -137,8 +151,10 @@ class LexicalIndex:
         return first, last
 
     def correct_spelling(self, text: str) -> str:
-        """Replace words the index has never seen by the closest word it has (``Peskof`` →
-        ``peskov``), so that misspelt names still match; unknown words with no close match stay."""
+        """Replace words that are neither in the index nor English by the closest word the index
+        has, as written there (``Peskof`` → ``peskov``, ``criticise`` → ``criticised``), so that
+        misspelt names still match. English words stay as asked: "roughly" is not a misspelling
+        of "thoroughly". Unknown words with no close match stay too."""
         from rapidfuzz import fuzz, process
 
         vocabulary = self._vocabulary
@@ -150,12 +166,28 @@ class LexicalIndex:
             tokens = lexical_tokens(word)
             if len(tokens) != 1 or len(tokens[0]) < 4 or tokens[0].isdigit():
                 return word
-            if tokens[0] in self._document_frequency:
+            if normalize_for_match(word) in self._word_set:
                 return word
+            # A capitalised word inside the question is a name ("Jonson"): only the index knows
+            # it. Other English words stay as asked: "Roughly" is no misspelling of "thoroughly".
+            looks_like_name = word[0].isupper() and match.start() > 0
+            if not looks_like_name and is_english_word(word):
+                return word
+            # closest word as written ("resolushun" → "resolution"), else closest stem
+            # ("tweeet" → "tweet", written "tweeted")
+            found = process.extractOne(
+                normalize_for_match(word),
+                self._words,
+                scorer=fuzz.ratio,
+                score_cutoff=80,
+                processor=None,
+            )
+            if found:
+                return str(found[0])
             found = process.extractOne(
                 tokens[0], vocabulary, scorer=fuzz.ratio, score_cutoff=80, processor=None
             )
-            return str(found[0]) if found else word
+            return self._spelling.get(str(found[0]), str(found[0])) if found else word
 
         return _WORD.sub(replace, text)
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.answer_types import holds_type, wanted_type
+from service.answer_types import holds_type, is_fragment, polarity_matches, wanted_type
 
 
 @pytest.mark.parametrize(
@@ -13,7 +13,8 @@ from service.answer_types import holds_type, wanted_type
         ("In what year was it founded?", "time"),
         ("What did the Kremlin say about the reports?", "statement"),
         ("What did Boris Johnson tweet?", "statement"),
-        ("Who signed the letter?", None),
+        ("Who signed the letter?", "name"),
+        ("Whose thesis is it?", "name"),
         ("Why did Farron criticise Johnson?", None),
     ],
 )
@@ -30,3 +31,30 @@ def test_holds_type() -> None:
     )
     assert not holds_type("Mr Tillerson travelled to the Kremlin.", "statement")
     assert holds_type("Anything at all.", None)
+
+
+def test_a_who_question_wants_a_name_it_does_not_already_give() -> None:
+    question = "Who is leading the Safety Authority's investigation?"
+    assert holds_type("An investigation led by inspector Ruth Okonkwo-Hale.", "name", question)
+    assert not holds_type(
+        "The Safety Authority said it would report within 28 days.", "name", question
+    )
+    # an English word opening the sentence is no name; a name opening it is
+    assert not holds_type("Officials said little.", "name", "Who said it?")
+    assert holds_type("Peskov said little.", "name", "Who said it?")
+
+
+def test_headlines_and_captions_are_fragments() -> None:
+    assert is_fragment("Kremlin says there is no ‘reliable information’ on anti-gay purge")
+    assert is_fragment("Related: Journalist forced into hiding")
+    assert not is_fragment("Russian leaders have said there is no “reliable information”.")
+    assert not is_fragment("“It is disappointing,” he said.”")
+    assert not is_fragment("Is it?")
+
+
+def test_a_negated_question_needs_a_negated_sentence() -> None:
+    question = "What kind of statement is not made in the effort?"
+    assert not polarity_matches("A statement is made in the effort.", question)
+    assert polarity_matches("No statement is made without effort.", question)
+    assert polarity_matches("It isn't made.", question)
+    assert polarity_matches("A statement is made.", "What kind of statement is made?")

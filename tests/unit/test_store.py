@@ -166,3 +166,24 @@ def test_a_long_lived_retriever_never_serves_replaced_or_deleted_text(
     assert "October" in found and "May" not in found
     store.delete_document("bridge")
     assert texts("When will the bridge open May October") == ""
+
+
+def test_spelling_correction_fixes_names_and_leaves_english_alone(
+    ingestor: Ingestor, store: ChromaStore
+) -> None:
+    ingestor.ingest(
+        Article(
+            "Dmitry Peskov said the Kremlin had no reliable information. Boris Johnson tweeted "
+            "his outrage. Thoroughly checked reports were criticised by Amnesty.",
+            "Kremlin",
+            "kremlin",
+        )
+    )
+    retriever = HybridRetriever(store, RetrievalSettings())
+    retriever.lexical.refresh()
+    correct = retriever.lexical.correct_spelling
+    assert correct("What did Peskof say?") == "What did peskov say?"
+    assert correct("What did Boris Jonson tweeet?") == "What did Boris johnson tweeted?"
+    assert correct("Why was it criticise by Amnesti?") == "Why was it criticised by amnesty?"
+    # English words are not misspellings of the corpus's words
+    assert correct("Roughly how many were held?") == "Roughly how many were held?"
