@@ -268,14 +268,21 @@ class HybridRetriever:
         # generation, which every request reads first, so a deleted or replaced document is
         # never served from here
         self._records: dict[str, StoredDocument] = {}
+        self._groups: dict[str, list[StoredDocument]] = {}  # wire group -> its members
         self._records_generation: str | None = None
         self._records_lock = threading.Lock()
 
-    def documents(self, document_ids: Sequence[str]) -> dict[str, StoredDocument]:
+    def _current(self) -> str | None:
+        """The generation the caches hold; emptied first when the store moved on."""
         generation = self.lexical.generation
+        if generation != self._records_generation or generation is None:
+            self._records, self._groups = {}, {}
+            self._records_generation = generation
+        return generation
+
+    def documents(self, document_ids: Sequence[str]) -> dict[str, StoredDocument]:
         with self._records_lock:
-            if generation != self._records_generation or generation is None:
-                self._records, self._records_generation = {}, generation
+            generation = self._current()
             found = {i: self._records[i] for i in document_ids if i in self._records}
         missing = [i for i in document_ids if i not in found]
         if missing:
@@ -283,6 +290,20 @@ class HybridRetriever:
             with self._records_lock:
                 if self._records_generation == generation:
                     self._records.update(fetched)
+            found.update(fetched)
+        return found
+
+    def wire_groups(self, groups: Sequence[str]) -> dict[str, list[StoredDocument]]:
+        """The members of each wire group, cached per generation like the records."""
+        with self._records_lock:
+            generation = self._current()
+            found = {g: self._groups[g] for g in groups if g in self._groups}
+        missing = [g for g in dict.fromkeys(groups) if g not in found]
+        if missing:
+            fetched = self._store.wire_groups(missing)
+            with self._records_lock:
+                if self._records_generation == generation:
+                    self._groups.update(fetched)
             found.update(fetched)
         return found
 
@@ -349,7 +370,7 @@ class HybridRetriever:
         grouped = [d.group for d in present.values() if d.group != d.document_id or d.has_copies]
         if not grouped:
             return set(present), {}
-        members = self._store.wire_groups(grouped)
+        members = self.wire_groups(grouped)
         cited: set[str] = set()
         also_in: dict[str, tuple[StoredDocument, ...]] = {}
         by_group: dict[str, list[StoredDocument]] = {}
