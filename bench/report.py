@@ -193,7 +193,9 @@ def query_section(server: ServerRun, cold: ColdStart | None) -> list[str]:
         "",
         f"{server.documents} documents ({_n(server.document_chars)} chars) ingested over HTTP; "
         f"{server.questions} fixed questions; 1 client: {any_seq.requests} requests per endpoint; "
-        f"{any_conc.concurrency} concurrent clients: {any_conc.requests} requests per endpoint.",
+        f"{any_conc.concurrency} concurrent clients: {any_conc.requests} requests per endpoint. "
+        "The question-vector cache is off (`NEWSRAG_EMBEDDINGS_QUERY_CACHE_SIZE=0`): every request "
+        "embeds its question.",
         "",
         *table(
             [

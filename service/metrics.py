@@ -34,6 +34,12 @@ class Metrics:
         self.llm_errors = Counter(
             "newsrag_llm_errors", "Failed calls to the LLM endpoint.", registry=self.registry
         )
+        self.query_cache = Counter(
+            "newsrag_query_embedding_cache",
+            "Question vectors served from the per-process cache (hit) or embedded (miss).",
+            ["result"],
+            registry=self.registry,
+        )
         self.documents = Gauge("newsrag_documents", "Documents stored.", registry=self.registry)
         self.chunks = Gauge("newsrag_chunks", "Chunks stored.", registry=self.registry)
 

@@ -61,6 +61,7 @@ class LexicalIndex:
         self._chunk_ids: list[str] = []
         self._document_ids: np.ndarray = np.array([], dtype=object)
         self._published: np.ndarray = np.array([], dtype=np.float64)
+        self._date_span: tuple[dt.date, dt.date] | None = None
         self._bm25: object | None = None
         self._document_frequency: Counter[str] = Counter()
         self._vocabulary: list[str] = []  # stems, commonest first
@@ -114,6 +115,7 @@ class LexicalIndex:
         self._chunk_ids = chunk_ids
         self._document_ids = np.array(document_ids, dtype=object)
         self._published = np.array(published, dtype=np.float64)
+        self._date_span = self._span_of(self._published)
         self._bm25 = bm25
         self._vectors = None
         if with_vectors and len(vectors) == len(chunk_ids):
@@ -141,12 +143,14 @@ class LexicalIndex:
 
     def date_span(self) -> tuple[dt.date, dt.date] | None:
         """The earliest and newest publication dates among the chunks (None: nothing dated)."""
-        published = self._published[~np.isnan(self._published)] if self.size else self._published
-        if published.size == 0:
+        return self._date_span
+
+    def _span_of(self, published: np.ndarray) -> tuple[dt.date, dt.date] | None:
+        dated = published[~np.isnan(published)] if published.size else published
+        if dated.size == 0:
             return None
         first, last = (
-            dt.datetime.fromtimestamp(float(v), dt.UTC).date()
-            for v in (published.min(), published.max())
+            dt.datetime.fromtimestamp(float(v), dt.UTC).date() for v in (dated.min(), dated.max())
         )
         return first, last
 
