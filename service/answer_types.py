@@ -1,16 +1,17 @@
 """What kind of answer a question asks for, and whether a sentence can hold one.
 
-Classic QA answer typing, cheap and language-specific (English): "How many…" wants a number,
-"When…" a time, "What did … say?" a quotation or a reported statement. A sentence without the
-wanted type is weaker evidence, which both ranks it lower and helps refuse questions the
-documents cannot answer ("When will Tillerson visit Chechnya?").
+Classic QA answer typing, cheap and language-specific (English): "How many nurses…" wants a
+number (not a year) in a sentence that names nurses, "How much did it cost?" an amount of money,
+"Who…" a name the question does not give, "When…" a time, "What did … say?" a quotation or a
+reported statement. A sentence without the wanted type is weaker evidence, which both ranks it
+lower and helps refuse questions the documents cannot answer ("How many women were detained?").
 """
 
 from __future__ import annotations
 
 import re
 
-from ingest.text import is_english_word, normalize_for_match
+from ingest.text import is_english_word, lexical_tokens, normalize_for_match
 
 _NUMBER_QUESTION = re.compile(
     r"\b(how (many|much|old|long|far)|what (number|percentage|proportion|share)|number of)\b", re.I
@@ -26,12 +27,17 @@ _STATEMENT = re.compile(
     r"according to|statement|responded|commented|replied|called for|urged)\b",
     re.I,
 )
+# A count or an amount: digits or number words, but not a year ("in 2018") or a duration
+# adjective ("a five-year wait"), which answer "when" and "how long", not "how many".
 _NUMBER = re.compile(
-    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
-    r"fifty|hundreds?|thousands?|millions?|billions?|dozens?|several|many|few|half|no one|none|"
-    r"single|both|all)\b",
+    r"(?<![\w-])(?!(?:19|20)\d\d\b)(\d[\d,.]*|(one|two|three|four|five|six|seven|eight|nine|ten|"
+    r"eleven|twelve|twenty|thirty|forty|fifty|hundreds?|thousands?|millions?|billions?|dozens?|"
+    r"several|many|few|half|no one|none|single|both|all))\b"
+    r"(?!-(year|month|week|day|hour|minute)s?\b)",
     re.I,
 )
+# "How many nurses…": the thing counted, which the answer sentence names too
+_COUNTED = re.compile(r"\bhow many\s+(?:new\s+|more\s+|other\s+)?([A-Za-z][\w'’-]*)", re.I)
 _TIME = re.compile(
     r"\b(1\d{3}|20\d{2}|\d{1,2}(st|nd|rd|th)|(early|late|mid)[- ]\w+|january|february|march|"
     r"april|may|june|july|august|september|october|november|december|monday|tuesday|wednesday|"
@@ -42,6 +48,15 @@ _TIME = re.compile(
 )
 
 
+_MONEY_QUESTION = re.compile(
+    r"\bhow much\b.*\b(cost|costs|pay|paid|pays|spend|spent|price|priced|worth|raise|raised|"
+    r"charge|charged|earn|earned|budget|fund|funded|owe|owed)\b|\bwhat\b.*\b(salary|salaries|"
+    r"fee|fees|wage|wages)\b",
+    re.I,
+)
+_MONEY = re.compile(
+    r"[$£€¥]|\b(dollars?|pounds?|euros?|cents?|pence|rubles?|roubles?|yen|francs?)\b", re.I
+)
 _PERSON_QUESTION = re.compile(r"^\s*(who|whom|whose)\b", re.I)
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'-]*")
 _POSSESSIVE = re.compile(r"['’]s$")
@@ -50,6 +65,8 @@ _POSSESSIVE = re.compile(r"['’]s$")
 def wanted_type(question: str) -> str | None:
     if _PERSON_QUESTION.search(question):
         return "name"
+    if _MONEY_QUESTION.search(question):
+        return "money"
     if _NUMBER_QUESTION.search(question):
         return "number"
     if _TIME_QUESTION.search(question):
@@ -74,7 +91,12 @@ def holds_type(sentence: str, kind: str | None, question: str = "") -> bool:
                 continue
             return True
         return False
+    if kind == "money":
+        return bool(_MONEY.search(sentence))
     if kind == "number":
+        counted = _COUNTED.search(question)
+        if counted and not set(lexical_tokens(counted.group(1))) <= set(lexical_tokens(sentence)):
+            return False
         return bool(_NUMBER.search(sentence))
     if kind == "time":
         return bool(_TIME.search(sentence))

@@ -58,3 +58,27 @@ def test_a_negated_question_needs_a_negated_sentence() -> None:
     assert polarity_matches("No statement is made without effort.", question)
     assert polarity_matches("It isn't made.", question)
     assert polarity_matches("A statement is made.", "What kind of statement is made?")
+
+
+def test_a_count_is_not_a_year_and_names_what_is_counted() -> None:
+    question = "How many beds will the new wing have?"
+    assert not holds_type(
+        "The hospital will open a new wing in January 2018, ending a five-year wait.",
+        "number",
+        question,
+    )
+    assert holds_type("The wing will have 24 beds.", "number", question)
+    assert not holds_type(
+        "More than 100 gay men have been detained.", "number", "How many women were detained?"
+    )
+    assert holds_type(
+        "More than 100 gay men have been detained.", "number", "How many men were detained?"
+    )
+
+
+def test_a_cost_question_wants_an_amount_of_money() -> None:
+    assert wanted_type("How much did the wing cost to build?") == "money"
+    assert wanted_type("What salary will the nurses be paid?") == "money"
+    assert wanted_type("How much self-government does Chechnya have?") == "number"
+    assert holds_type("It cost $11.7 million to build.", "money")
+    assert not holds_type("It was built in 2017 by 40 workers.", "money")
