@@ -19,7 +19,7 @@ from pathlib import Path
 from core.settings import ChromaSettings, RetrievalSettings, Settings, load_settings
 from eval.dataset import EvalSet, load_sets
 from eval.metrics import facts_present, squad_contains
-from service.answer_types import holds_type, is_fragment, wanted_type
+from service.answer_types import holds_type, is_fragment, polarity_matches, wanted_type
 from service.schemas import AskRequest, Message
 
 
@@ -30,6 +30,7 @@ class Candidate:
     type_ok: bool
     correct: bool
     fragment: bool = False
+    polarity_ok: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +80,14 @@ def collect(eval_set: EvalSet, base: Settings) -> list[Sample]:
                     correct = case.answerable and facts_present(text, case.expect)
                 type_ok = holds_type(text, wanted_type(case.question), case.question)
                 candidates.append(
-                    Candidate(sentence.dense, sentence.lexical, type_ok, correct, is_fragment(text))
+                    Candidate(
+                        sentence.dense,
+                        sentence.lexical,
+                        type_ok,
+                        correct,
+                        is_fragment(text),
+                        polarity_matches(text, case.question),
+                    )
                 )
             samples.append(
                 Sample(
@@ -93,7 +101,9 @@ def collect(eval_set: EvalSet, base: Settings) -> list[Sample]:
 
 
 MARGIN = 0.1
-FRAGMENT_WEIGHT = RetrievalSettings().fragment_weight  # held at its default, not searched
+# held at their defaults, not searched
+FRAGMENT_WEIGHT = RetrievalSettings().fragment_weight
+NEGATION_WEIGHT = RetrievalSettings().negation_weight
 
 
 Params = tuple[float, float, float]  # dense weight, type weight, refusal threshold
@@ -109,6 +119,7 @@ def evaluate(samples: list[Sample], params: Params, keep: int) -> tuple[float, f
             + (1 - dense_w) * c.lexical
             - (0 if c.type_ok else type_w)
             - (FRAGMENT_WEIGHT if c.fragment else 0)
+            - (0 if c.polarity_ok else NEGATION_WEIGHT)
             for c in sample.candidates
         ]
         order = sorted(range(len(scores)), key=lambda i: -scores[i])

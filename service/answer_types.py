@@ -57,7 +57,7 @@ _MONEY_QUESTION = re.compile(
 _MONEY = re.compile(
     r"[$£€¥]|\b(dollars?|pounds?|euros?|cents?|pence|rubles?|roubles?|yen|francs?)\b", re.I
 )
-_PERSON_QUESTION = re.compile(r"^\s*(who|whom|whose)\b", re.I)
+_PERSON_QUESTION = re.compile(r"^\s*(who|whom|whose)\b|\bnames? of\b", re.I)
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'-]*")
 _POSSESSIVE = re.compile(r"['’]s$")
 

@@ -15,6 +15,7 @@ from service.answer_types import holds_type, is_fragment, polarity_matches, want
         ("What did Boris Johnson tweet?", "statement"),
         ("Who signed the letter?", "name"),
         ("Whose thesis is it?", "name"),
+        ("What are the names of the experts?", "name"),
         ("Why did Farron criticise Johnson?", None),
     ],
 )
