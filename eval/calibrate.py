@@ -19,7 +19,7 @@ from pathlib import Path
 from core.settings import ChromaSettings, RetrievalSettings, Settings, load_settings
 from eval.dataset import EvalSet, load_sets
 from eval.metrics import facts_present, squad_contains
-from service.answer_types import holds_type, is_fragment, polarity_matches, wanted_type
+from service.answer_types import expectation, is_fragment
 from service.schemas import AskRequest, Message
 
 
@@ -71,6 +71,7 @@ def collect(eval_set: EvalSet, base: Settings) -> list[Sample]:
             scored = extractive.score(
                 retrieval.query, extractive.candidate_sentences(retrieval.passages)
             )
+            expected = expectation(case.question)
             candidates = []
             for sentence in sorted(scored, key=lambda s: -(s.dense + s.lexical))[:8]:
                 text = sentence.row.text
@@ -78,15 +79,14 @@ def collect(eval_set: EvalSet, base: Settings) -> list[Sample]:
                     correct = case.answerable and squad_contains(text, case.expect[0])
                 else:
                     correct = case.answerable and facts_present(text, case.expect)
-                type_ok = holds_type(text, wanted_type(case.question), case.question)
                 candidates.append(
                     Candidate(
                         sentence.dense,
                         sentence.lexical,
-                        type_ok,
+                        expected.holds(text),
                         correct,
                         is_fragment(text),
-                        polarity_matches(text, case.question),
+                        expected.polarity_matches(text),
                     )
                 )
             samples.append(

@@ -10,6 +10,7 @@ lower and helps refuse questions the documents cannot answer ("How many women we
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from ingest.text import is_english_word, lexical_tokens, normalize_for_match
 
@@ -57,6 +58,7 @@ _MONEY_QUESTION = re.compile(
 _MONEY = re.compile(
     r"[$£€¥]|\b(dollars?|pounds?|euros?|cents?|pence|rubles?|roubles?|yen|francs?)\b", re.I
 )
+_NEGATION = re.compile(r"\b(not|never|no|none|nor|neither|cannot|without)\b|n[’']t\b", re.I)
 _PERSON_QUESTION = re.compile(r"^\s*(who|whom|whose)\b|\bnames? of\b", re.I)
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'-]*")
 _POSSESSIVE = re.compile(r"['’]s$")
@@ -80,29 +82,62 @@ def _names(text: str) -> set[str]:
     return {_POSSESSIVE.sub("", match.group()).lower() for match in _CAPITALISED.finditer(text)}
 
 
-def holds_type(sentence: str, kind: str | None, question: str = "") -> bool:
-    """Whether ``sentence`` can hold the answer type. For "who" questions that is a name the
-    question does not already give: a capitalised word other than an English word opening it."""
-    if kind == "name":
-        asked = _names(question) | set(normalize_for_match(question).split())
-        for match in _CAPITALISED.finditer(sentence):
-            name = _POSSESSIVE.sub("", match.group()).lower()
-            if name in asked or (match.start() == 0 and is_english_word(name)):
-                continue
-            return True
-        return False
-    if kind == "money":
-        return bool(_MONEY.search(sentence))
-    if kind == "number":
+@dataclass(frozen=True, slots=True)
+class Expectation:
+    """What a question wants of an answer sentence, worked out once per question (the scorer
+    checks every candidate sentence against it)."""
+
+    kind: str | None
+    asked: frozenset[str] = frozenset()  # words and names the question already gives
+    counted: frozenset[str] = frozenset()  # "how many nurses": the stem of what is counted
+    negated: bool = False
+
+    @classmethod
+    def of(cls, question: str, kind: str | None = None) -> Expectation:
         counted = _COUNTED.search(question)
-        if counted and not set(lexical_tokens(counted.group(1))) <= set(lexical_tokens(sentence)):
+        return cls(
+            kind=kind,
+            asked=frozenset(_names(question) | set(normalize_for_match(question).split())),
+            counted=frozenset(lexical_tokens(counted.group(1))) if counted else frozenset(),
+            negated=bool(_NEGATION.search(question)),
+        )
+
+    def holds(self, sentence: str) -> bool:
+        """Whether ``sentence`` can hold the answer type. For "who" questions that is a name the
+        question does not already give: a capitalised word other than an English word opening
+        it."""
+        kind = self.kind
+        if kind == "name":
+            for match in _CAPITALISED.finditer(sentence):
+                name = _POSSESSIVE.sub("", match.group()).lower()
+                if name in self.asked or (match.start() == 0 and is_english_word(name)):
+                    continue
+                return True
             return False
-        return bool(_NUMBER.search(sentence))
-    if kind == "time":
-        return bool(_TIME.search(sentence))
-    if kind == "statement":
-        return bool(_STATEMENT.search(sentence))
-    return True
+        if kind == "money":
+            return bool(_MONEY.search(sentence))
+        if kind == "number":
+            if not self.counted <= set(lexical_tokens(sentence)):
+                return False
+            return bool(_NUMBER.search(sentence))
+        if kind == "time":
+            return bool(_TIME.search(sentence))
+        if kind == "statement":
+            return bool(_STATEMENT.search(sentence))
+        return True
+
+    def polarity_matches(self, sentence: str) -> bool:
+        """False when the question is negated ("What is not …?") and the sentence is not: a
+        sentence stating X does not say what is *not* X."""
+        return not self.negated or bool(_NEGATION.search(sentence))
+
+
+def expectation(question: str) -> Expectation:
+    return Expectation.of(question, wanted_type(question))
+
+
+def holds_type(sentence: str, kind: str | None, question: str = "") -> bool:
+    return Expectation.of(question, kind).holds(sentence)
 
 
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*\s*$")
@@ -114,10 +149,5 @@ def is_fragment(sentence: str) -> bool:
     return not _SENTENCE_END.search(sentence)
 
 
-_NEGATION = re.compile(r"\b(not|never|no|none|nor|neither|cannot|without)\b|n[’']t\b", re.I)
-
-
 def polarity_matches(sentence: str, question: str) -> bool:
-    """False when the question is negated ("What is not …?") and the sentence is not: a sentence
-    stating X does not say what is *not* X."""
-    return not _NEGATION.search(question) or bool(_NEGATION.search(sentence))
+    return Expectation.of(question).polarity_matches(sentence)

@@ -13,7 +13,7 @@ from ingest.dates import to_timestamp
 from ingest.embeddings import Embedder, Matrix
 from ingest.store import ChromaStore, SentenceRow
 from ingest.text import lexical_tokens
-from service.answer_types import holds_type, is_fragment, polarity_matches, wanted_type
+from service.answer_types import expectation, is_fragment
 from service.retrieval import LexicalIndex, Passage
 from service.schemas import Citation, CopyRef, CorrectionNote, Message
 
@@ -173,7 +173,7 @@ class ExtractiveAnswerer:
         if not candidates:
             return []
         settings = self._settings
-        kind = wanted_type(query.question)
+        expected = expectation(query.question)
         own = set(lexical_tokens(query.question))
         weights = {
             token: self._lexical.idf(token) * (1.0 if token in own else HISTORY_TERM_WEIGHT)
@@ -190,11 +190,11 @@ class ExtractiveAnswerer:
             overlap = weights.keys() & set(lexical_tokens(row.text))
             lexical = sum(weights[token] for token in sorted(overlap)) / total
             score = dense_weight * float(similarity) + (1 - dense_weight) * lexical
-            if not holds_type(row.text, kind, query.question):
+            if not expected.holds(row.text):
                 score -= settings.type_weight
             if is_fragment(row.text):
                 score -= settings.fragment_weight
-            if not polarity_matches(row.text, query.question):
+            if not expected.polarity_matches(row.text):
                 score -= settings.negation_weight
             scored.append(ScoredSentence(row, passage, float(similarity), lexical, score))
         scored.sort(key=lambda s: (-s.score, s.row.document_id, s.row.index))

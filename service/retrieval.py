@@ -14,8 +14,9 @@ import math
 import re
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 import numpy as np
 
@@ -27,6 +28,7 @@ from ingest.store import ChromaStore, ChunkHit, where_for
 from ingest.text import is_english_word, lexical_tokens, normalize_for_match, surface_words
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
+V = TypeVar("V")
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,34 +282,35 @@ class HybridRetriever:
         """The generation the caches hold; emptied first when the store moved on."""
         generation = self.lexical.generation
         if generation != self._records_generation or generation is None:
-            self._records, self._groups = {}, {}
+            self._records.clear()
+            self._groups.clear()
             self._records_generation = generation
         return generation
 
     def documents(self, document_ids: Sequence[str]) -> dict[str, StoredDocument]:
-        with self._records_lock:
-            generation = self._current()
-            found = {i: self._records[i] for i in document_ids if i in self._records}
-        missing = [i for i in document_ids if i not in found]
-        if missing:
-            fetched = self._store.get_documents(missing)
-            with self._records_lock:
-                if self._records_generation == generation:
-                    self._records.update(fetched)
-            found.update(fetched)
-        return found
+        return self._read_through(self._records, document_ids, self._store.get_documents)
 
     def wire_groups(self, groups: Sequence[str]) -> dict[str, list[StoredDocument]]:
         """The members of each wire group, cached per generation like the records."""
+        return self._read_through(self._groups, groups, self._store.wire_groups)
+
+    def _read_through(
+        self,
+        cache: dict[str, V],
+        keys: Sequence[str],
+        fetch: Callable[[list[str]], dict[str, V]],
+    ) -> dict[str, V]:
+        """``keys`` from ``cache`` (one of this generation's caches), the rest fetched and kept
+        unless the generation moved on meanwhile."""
         with self._records_lock:
             generation = self._current()
-            found = {g: self._groups[g] for g in groups if g in self._groups}
-        missing = [g for g in dict.fromkeys(groups) if g not in found]
+            found = {key: cache[key] for key in keys if key in cache}
+        missing = [key for key in dict.fromkeys(keys) if key not in found]
         if missing:
-            fetched = self._store.wire_groups(missing)
+            fetched = fetch(missing)
             with self._records_lock:
                 if self._records_generation == generation:
-                    self._groups.update(fetched)
+                    cache.update(fetched)
             found.update(fetched)
         return found
 
