@@ -26,6 +26,11 @@ def sentence_id(document_id: str, version: str, index: int) -> str:
     return f"{document_id}#{version[:12]}-s{index:05d}"
 
 
+def sentence_pack_id(document_id: str, version: str) -> str:
+    """The one row that holds every sentence of a document version (see ingest.store)."""
+    return f"{document_id}#{version[:12]}-sentences"
+
+
 def is_valid_document_id(value: str) -> bool:
     """Ids are opaque strings (never paths): printable, no spaces, at most 200 characters."""
     return bool(_ID_PATTERN.match(value)) and not value.endswith("/versions")

@@ -3,15 +3,18 @@
 Three collections share a prefix:
 
 * ``<prefix>_chunks``    retrieval windows with their vectors (the embedder stamp lives here);
-* ``<prefix>_sentences`` sentence spans with vectors, used to compose and verify answers;
+* ``<prefix>_sentence_packs`` one row per document version holding all its sentences (spans,
+  texts, corrections) and their vectors as float16, used to compose and verify answers. Sentences
+  are only ever read by document, never searched by vector, and a row each (10,000 for a 500 kB
+  corpus) made Chroma's per-row write cost the largest part of an ingest;
 * ``<prefix>_documents`` one record per document: exact text, metadata, the ``text_hash`` and
   number of the current version, its wire-copy group and MinHash bands. Writing this record is
   the commit point of an ingest;
 * ``<prefix>_versions``  the texts a document had before a correction replaced them (history
   only: nothing in it is retrieved or cited).
 
-Chunks and sentences carry the ``version`` (text hash) they were cut from; readers keep only rows
-whose version equals the document record's ``text_hash``. A crash part-way through an ingest
+Chunks and sentence packs carry the ``version`` (text hash) they were cut from; readers keep only
+rows whose version equals the document record's ``text_hash``. A crash part-way through an ingest
 therefore leaves the previous version the only one visible, and a deleted document vanishes the
 moment its record does. Every write also stamps a fresh ``generation`` on the documents
 collection so other processes can tell their caches are stale.
@@ -19,6 +22,7 @@ collection so other processes can tell their caches are stale.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import threading
@@ -35,6 +39,7 @@ from cachetools import LRUCache
 from core.errors import EmbedderMismatch, NewsragError, NotFound, StoreUnavailable
 from ingest import near_duplicates
 from ingest.dates import to_timestamp
+from ingest.ids import sentence_id, sentence_pack_id
 from ingest.models import (
     Article,
     Chunk,
@@ -56,7 +61,9 @@ log = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
 WRITE_BATCH = 512
-ROW_CACHE_SIZE = 50_000  # chunk and sentence rows, ~80 MB at 384 dimensions
+ROW_CACHE_SIZE = 50_000  # chunk rows, and separately sentences; ~80 MB each at 384 dimensions
+# The layout of the collections: a store written under another layout is refused at open.
+LAYOUT = 2
 
 
 def _store_call(func: Callable[P, R]) -> Callable[P, R]:
@@ -156,15 +163,19 @@ class ChromaStore:
         # Chunk and sentence rows never change under their id (the id holds the text's hash), so
         # a per-process cache of them can never be stale: whether a row is current is decided by
         # the document records, which are not cached here.
-        self._rows: LRUCache[str, ChunkHit | SentenceRow] = LRUCache(maxsize=ROW_CACHE_SIZE)
+        self._rows: LRUCache[str, ChunkHit] = LRUCache(maxsize=ROW_CACHE_SIZE)
+        # sentence packs by id, sized by their number of sentences
+        self._packs: LRUCache[str, dict[int, SentenceRow]] = LRUCache(
+            maxsize=ROW_CACHE_SIZE, getsizeof=len
+        )
         self._rows_lock = threading.Lock()
         self._open_collections()
 
-    def _cached(self, ids: Sequence[str]) -> dict[str, ChunkHit | SentenceRow]:
+    def _cached(self, ids: Sequence[str]) -> dict[str, ChunkHit]:
         with self._rows_lock:
             return {row_id: row for row_id in ids if (row := self._rows.get(row_id)) is not None}
 
-    def _remember(self, rows: dict[str, ChunkHit] | dict[str, SentenceRow]) -> None:
+    def _remember(self, rows: dict[str, ChunkHit]) -> None:
         with self._rows_lock:
             for row_id, row in rows.items():
                 self._rows[row_id] = row
@@ -197,8 +208,7 @@ class ChromaStore:
 
     @_store_call
     def _open_collections(self) -> None:
-        stamp = {"embedder": self.embedder_name, "dimension": self.dimension}
-        cosine: Any = {"hnsw": {"space": "cosine"}}
+        stamp = {"embedder": self.embedder_name, "dimension": self.dimension, "layout": LAYOUT}
         # One insertion thread and a wide search beam: the HNSW graph then does not depend on
         # thread scheduling, and on a busy machine the same question retrieves the same chunks.
         searched: Any = {"hnsw": {"space": "cosine", "ef_search": 200, "num_threads": 1}}
@@ -217,8 +227,14 @@ class ChromaStore:
                 "NEWSRAG_DATA_DIR (or NEWSRAG_CHROMA_COLLECTION_PREFIX) or switch "
                 "NEWSRAG_EMBEDDINGS back"
             )
+        if found.get("layout") != LAYOUT:
+            raise EmbedderMismatch(
+                f"the store was written by another version of newsrag (layout "
+                f"{found.get('layout', 1)}, this one reads layout {LAYOUT}); re-index into a new "
+                "NEWSRAG_DATA_DIR (or NEWSRAG_CHROMA_COLLECTION_PREFIX)"
+            )
         self._sentences = self._client.get_or_create_collection(
-            f"{self._prefix}_sentences", embedding_function=None, configuration=cosine
+            f"{self._prefix}_sentence_packs", embedding_function=None
         )
         self._documents = self._client.get_or_create_collection(
             f"{self._prefix}_documents", embedding_function=None
@@ -328,26 +344,11 @@ class ChromaStore:
                     for i in rows
                 ],
             )
-        from ingest.ids import sentence_id
-
-        for rows in _batches(list(range(len(prepared.sentences))), WRITE_BATCH):
+        if prepared.sentences:
             self._sentences.upsert(
-                ids=[sentence_id(document_id, version, prepared.sentences[i].index) for i in rows],
-                embeddings=prepared.sentence_vectors[rows],
-                documents=[
-                    article.text[prepared.sentences[i].start : prepared.sentences[i].end]
-                    for i in rows
-                ],
-                metadatas=[
-                    {
-                        **common,
-                        "index": prepared.sentences[i].index,
-                        "start": prepared.sentences[i].start,
-                        "end": prepared.sentences[i].end,
-                        **_correction_metadata(prepared.corrections.get(i)),
-                    }
-                    for i in rows
-                ],
+                ids=[sentence_pack_id(document_id, version)],
+                embeddings=np.ones((1, 1), dtype=np.float32),
+                metadatas=[{**common, **_sentence_pack(prepared)}],
             )
         if previous is not None and previous.text_hash != version:
             self._archive(previous, superseded_at=prepared.ingested_at)
@@ -613,38 +614,64 @@ class ChromaStore:
     def get_sentences(
         self, document_id: str, version: str, indices: Sequence[int]
     ) -> list[SentenceRow]:
-        from ingest.ids import sentence_id
-
-        ids = [sentence_id(document_id, version, i) for i in indices]
-        if not ids:
+        """The sentences of a document version with these indices, in order."""
+        if not indices:
             return []
-        rows = [row for row in self._cached(ids).values() if isinstance(row, SentenceRow)]
-        missing = list(set(ids) - {row.sentence_id for row in rows})
-        if missing:
-            got = self._sentences.get(ids=missing, include=["documents", "metadatas", "embeddings"])
-            vectors = got.get("embeddings")
-            docs = got.get("documents") or []
+        pack_id = sentence_pack_id(document_id, version)
+        with self._rows_lock:
+            pack = self._packs.get(pack_id)
+        if pack is None:
+            got = self._sentences.get(ids=[pack_id], include=["metadatas"])
             metas = got.get("metadatas") or []
-            fetched: dict[str, SentenceRow] = {}
-            for position, (row_id, text, meta) in enumerate(
-                zip(got["ids"], docs, metas, strict=True)
-            ):
-                meta = meta or {}
-                vector = np.asarray(vectors[position] if vectors is not None else [], np.float32)
-                fetched[row_id] = SentenceRow(
-                    row_id,
-                    document_id,
-                    int(cast(int, meta.get("index", 0))),
-                    int(cast(int, meta.get("start", 0))),
-                    int(cast(int, meta.get("end", 0))),
-                    text or "",
-                    vector,
-                    _correction_from(meta),
-                )
-            self._remember(fetched)
-            rows.extend(fetched.values())
-        rows.sort(key=lambda row: row.index)
-        return rows
+            meta = dict(metas[0] or {}) if metas else {}
+            pack = _sentence_rows(document_id, version, meta) if meta else {}
+            if len(pack) <= ROW_CACHE_SIZE:
+                with self._rows_lock:
+                    self._packs[pack_id] = pack
+        return [pack[index] for index in sorted(set(indices)) if index in pack]
+
+
+def _sentence_pack(prepared: PreparedDocument) -> dict[str, MetadataValue]:
+    """A document version's sentences as two metadata values: spans, texts and corrections as
+    JSON, vectors as base64 float16 (cosine error ~1e-4, half the bytes of float32)."""
+    text = prepared.article.text
+    sentences = []
+    for position, sentence in enumerate(prepared.sentences):
+        row: dict[str, Any] = {
+            "index": sentence.index,
+            "start": sentence.start,
+            "end": sentence.end,
+            "text": text[sentence.start : sentence.end],
+        }
+        row.update(_correction_metadata(prepared.corrections.get(position)))
+        sentences.append(row)
+    vectors = np.ascontiguousarray(prepared.sentence_vectors, dtype=np.float16)
+    return {
+        "sentences": json.dumps(sentences, ensure_ascii=False),
+        "vectors": base64.b64encode(vectors.tobytes()).decode("ascii"),
+        "dimension": int(vectors.shape[1]) if vectors.ndim == 2 else 0,
+    }
+
+
+def _sentence_rows(document_id: str, version: str, meta: dict[str, Any]) -> dict[int, SentenceRow]:
+    """Decode a sentence pack into rows by sentence index."""
+    sentences: list[dict[str, Any]] = json.loads(str(meta.get("sentences", "[]")))
+    dimension = int(meta.get("dimension", 0))
+    raw = np.frombuffer(base64.b64decode(str(meta.get("vectors", ""))), dtype=np.float16)
+    vectors = raw.astype(np.float32).reshape(len(sentences), dimension)
+    return {
+        int(row["index"]): SentenceRow(
+            sentence_id(document_id, version, int(row["index"])),
+            document_id,
+            int(row["index"]),
+            int(row["start"]),
+            int(row["end"]),
+            str(row["text"]),
+            vectors[position],
+            _correction_from(row),
+        )
+        for position, row in enumerate(sentences)
+    }
 
 
 def _correction_metadata(correction: Correction | None) -> dict[str, MetadataValue]:

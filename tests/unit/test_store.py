@@ -187,3 +187,37 @@ def test_spelling_correction_fixes_names_and_leaves_english_alone(
     assert correct("Why was it criticise by Amnesti?") == "Why was it criticised by amnesty?"
     # English words are not misspellings of the corpus's words
     assert correct("Roughly how many were held?") == "Roughly how many were held?"
+
+
+def test_sentences_come_back_from_their_pack(ingestor: Ingestor, store: ChromaStore) -> None:
+    ingestor.ingest(Article(OLD, "Bridge", "bridge"))
+    version = store.get_document("bridge", with_text=False).text_hash
+    rows = store.get_sentences("bridge", version, [1, 0, 7])  # 7 does not exist
+    assert [row.index for row in rows] == [0, 1]
+    assert [OLD[row.start : row.end] for row in rows] == [row.text for row in rows]
+    assert rows[1].text == "Residents welcomed the news."
+    exact = HashingEmbedder().embed([row.text for row in rows])
+    for row, vector in zip(rows, exact, strict=True):
+        assert row.vector.dtype.name == "float32"
+        assert float(row.vector @ vector) > 0.999  # stored as float16
+    assert store.get_sentences("bridge", "not-a-version", [0]) == []
+
+
+def test_a_store_of_another_layout_is_refused(tmp_path: Path) -> None:
+    import chromadb
+    from chromadb.config import Settings as ClientSettings
+
+    from core.settings import ChromaSettings
+
+    client = chromadb.PersistentClient(
+        path=str(tmp_path / "chroma"), settings=ClientSettings(anonymized_telemetry=False)
+    )
+    embedder = HashingEmbedder()
+    client.create_collection(
+        "newsrag_chunks",
+        embedding_function=None,
+        metadata={"embedder": embedder.name, "dimension": embedder.dimension},
+    )
+    del client
+    with pytest.raises(EmbedderMismatch, match="layout 1"):
+        ChromaStore.connect(ChromaSettings(), tmp_path, embedder.name, embedder.dimension)
