@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
                 ingest[kind] = run_ingest(kind, corpus_file, workdir)
                 progress(f"ingest: {kind} took {ingest[kind].seconds:.1f} s")
         if "floor" in args.only:
-            progress("floor: ONNX int8 and sentence-transformers fp32 on the stock chunks")
+            progress("floor: ONNX int8 and float compute, sentence-transformers fp32, stock chunks")
             floor = run_floor(corpus_file, workdir, args.floor_chunks)
         if "query" in args.only:
             served = split_documents(base_documents(quick=args.quick), args.query_docs)

@@ -32,6 +32,8 @@ class FloorRun:
     wordpiece_tokens: int
     onnx_load_s: float
     onnx_s: float
+    onnx_float_load_s: float
+    onnx_float_s: float
     st_load_s: float
     st_s: float
     torch_threads: int
@@ -108,6 +110,8 @@ def run_floor(corpus_file: Path, workdir: Path, max_texts: int) -> FloorRun:
         wordpiece_tokens=int(result["wordpiece_tokens"]),
         onnx_load_s=float(result["onnx"]["load_s"]),
         onnx_s=float(result["onnx"]["seconds"]),
+        onnx_float_load_s=float(result["onnx_float"]["load_s"]),
+        onnx_float_s=float(result["onnx_float"]["seconds"]),
         st_load_s=float(result["sentence_transformers"]["load_s"]),
         st_s=float(result["sentence_transformers"]["seconds"]),
         torch_threads=int(result["torch_threads"]),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -154,22 +154,39 @@ class Ingestor:
         )
         return numbered, old
 
-    def _wire_group(self, ready: PreparedDocument) -> str:
-        """The group of the most similar stored copy, or a group of its own."""
+    def _wire_group(self, ready: PreparedDocument, batch: Sequence[PreparedDocument]) -> str:
+        """The group of the most similar stored copy, else of the most similar earlier document
+        of the same batch (not stored yet), or a group of its own."""
         if ready.signature is None:
             return ready.document_id
-        copy = self._store.find_copy(
-            ready.signature, ready.document_id, self._newsroom.wire_threshold
-        )
-        return copy.group if copy is not None else ready.document_id
+        threshold = self._newsroom.wire_threshold
+        copy = self._store.find_copy(ready.signature, ready.document_id, threshold)
+        if copy is not None:
+            return copy.group
+        best: tuple[float, str] | None = None
+        for other in batch:
+            if other.signature is None or other.document_id == ready.document_id:
+                continue
+            score = near_duplicates.similarity(ready.signature, other.signature)
+            if score >= threshold and (best is None or score > best[0]):
+                best = (score, other.wire_group or other.document_id)
+        return best[1] if best else ready.document_id
 
     def ingest(self, article: Article) -> IngestResult:
         return self._ingest_batch([article])[0]
 
     def _ingest_batch(self, articles: list[Article]) -> list[IngestResult]:
-        """Ingest articles with one store read and one embedding call for the whole batch; each
-        document is still written (and committed) on its own. Raises on the first invalid one."""
+        """Ingest articles with one store read, one embedding call and one batched write for
+        the whole batch; each document is still committed atomically on its own. Raises on the
+        first invalid one."""
         ids = [self.validate(article) for article in articles]
+        seen: set[str] = set()
+        for position, document_id in enumerate(ids):
+            if document_id in seen:  # the second copy must see the first one stored
+                return self._ingest_batch(articles[:position]) + self._ingest_batch(
+                    articles[position:]
+                )
+            seen.add(document_id)
         existing = self._store.get_documents(ids)
         results: dict[int, IngestResult] = {}
         to_write: list[tuple[int, Article, str]] = []
@@ -193,13 +210,17 @@ class Ingestor:
             to_write.append((position, article, document_id))
         if to_write:
             prepared = self.prepare_many([(article, doc_id) for _, article, doc_id in to_write])
-            for (position, _, document_id), ready in zip(to_write, prepared, strict=True):
+            writes: list[tuple[PreparedDocument, StoredDocument | None]] = []
+            for (_, _, document_id), ready in zip(to_write, prepared, strict=True):
                 previous = existing.get(document_id)
                 if previous is not None:
                     ready, previous = self._as_new_version(ready, previous)
-                # looked up only now, so that copies within one batch find each other
-                ready = replace(ready, wire_group=self._wire_group(ready))
-                results[position] = self._store.write_document(ready, previous)
+                batch = [written for written, _ in writes]
+                ready = replace(ready, wire_group=self._wire_group(ready, batch))
+                writes.append((ready, previous))
+            written = self._store.write_documents(writes)
+            for (position, _, _), result in zip(to_write, written, strict=True):
+                results[position] = result
         return [results[position] for position in range(len(articles))]
 
     def _metadata_only(self, article: Article, found: StoredDocument) -> PreparedDocument:

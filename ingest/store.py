@@ -62,6 +62,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 WRITE_BATCH = 512
 ROW_CACHE_SIZE = 50_000  # chunk rows, and separately sentences; ~80 MB each at 384 dimensions
+PACK_BATCH_BYTES = 8_000_000
 # The layout of the collections: a store written under another layout is refused at open.
 LAYOUT = 2
 
@@ -317,52 +318,114 @@ class ChromaStore:
         ]
 
     @_store_call
+    def write_documents(
+        self, items: Sequence[tuple[PreparedDocument, StoredDocument | None]]
+    ) -> list[IngestResult]:
+        """Write new versions of several documents, each atomically (see the module docstring
+        for the order of writes): every document's chunks and sentence pack first, then the
+        history of replaced texts, then the records, each of which commits its document. The
+        writes are batched across documents because a Chroma write costs about 5 ms whatever
+        it holds. Document ids must be distinct."""
+        if len({prepared.document_id for prepared, _ in items}) != len(items):
+            raise ValueError("write_documents: a document id appears twice")
+        self._write_chunks([prepared for prepared, _ in items])
+        self._write_sentence_packs([prepared for prepared, _ in items])
+        for prepared, previous in items:
+            if previous is not None and previous.text_hash != prepared.version:
+                self._archive(previous, superseded_at=prepared.ingested_at)
+        self._commit([(prepared, len(prepared.chunks)) for prepared, _ in items])
+        founders = {
+            prepared.wire_group
+            for prepared, _ in items
+            if prepared.wire_group and prepared.wire_group != prepared.document_id
+        }
+        if founders:
+            stored = self._documents.get(ids=sorted(founders), include=[])["ids"]
+            if stored:
+                self._documents.update(ids=stored, metadatas=[{"has_copies": True}] * len(stored))
+        return [
+            IngestResult(
+                prepared.document_id,
+                "created" if previous is None else "updated",
+                len(prepared.chunks),
+                prepared.article.title,
+            )
+            for prepared, previous in items
+        ]
+
     def write_document(
         self, prepared: PreparedDocument, previous: StoredDocument | None
     ) -> IngestResult:
-        """Write a new version atomically (see the module docstring for the order of writes)."""
-        article, document_id, version = prepared.article, prepared.document_id, prepared.version
-        published_ts = to_timestamp(article.published_at) if article.published_at else None
-        common: dict[str, MetadataValue] = {"document_id": document_id, "version": version}
-        if published_ts is not None:
-            common["published_ts"] = published_ts
+        """Write a new version of one document atomically."""
+        return self.write_documents([(prepared, previous)])[0]
 
-        for rows in _batches(list(range(len(prepared.chunks))), WRITE_BATCH):
-            self._chunks.upsert(
-                ids=[prepared.chunks[i].chunk_id for i in rows],
-                embeddings=prepared.chunk_vectors[rows],
-                documents=[prepared.chunks[i].text for i in rows],
-                metadatas=[
+    def _write_chunks(self, documents: Sequence[PreparedDocument]) -> None:
+        ids: list[str] = []
+        texts: list[str] = []
+        metadatas: list[dict[str, MetadataValue]] = []
+        vectors: list[Matrix] = []
+        for prepared in documents:
+            common = _row_metadata(prepared)
+            for chunk in prepared.chunks:
+                ids.append(chunk.chunk_id)
+                texts.append(chunk.text)
+                metadatas.append(
                     {
                         **common,
-                        "position": prepared.chunks[i].position,
-                        "start": prepared.chunks[i].start,
-                        "end": prepared.chunks[i].end,
-                        "first_sentence": prepared.chunks[i].first_sentence,
-                        "last_sentence": prepared.chunks[i].last_sentence,
+                        "position": chunk.position,
+                        "start": chunk.start,
+                        "end": chunk.end,
+                        "first_sentence": chunk.first_sentence,
+                        "last_sentence": chunk.last_sentence,
                     }
-                    for i in rows
-                ],
+                )
+            vectors.append(prepared.chunk_vectors)
+        if not ids:
+            return
+        matrix = np.concatenate(vectors).astype(np.float32)
+        for offset in range(0, len(ids), WRITE_BATCH):
+            rows = slice(offset, offset + WRITE_BATCH)
+            self._chunks.upsert(
+                ids=ids[rows],
+                embeddings=matrix[rows],
+                documents=texts[rows],
+                metadatas=cast(Any, metadatas[rows]),
             )
-        if prepared.sentences:
-            self._sentences.upsert(
-                ids=[sentence_pack_id(document_id, version)],
-                embeddings=np.ones((1, 1), dtype=np.float32),
-                metadatas=[{**common, **_sentence_pack(prepared)}],
-            )
-        if previous is not None and previous.text_hash != version:
-            self._archive(previous, superseded_at=prepared.ingested_at)
-        self._commit(prepared, len(prepared.chunks))
-        founder = prepared.wire_group
-        if founder and founder != document_id and self._documents.get(ids=[founder])["ids"]:
-            self._documents.update(ids=[founder], metadatas=[{"has_copies": True}])
-        status = "created" if previous is None else "updated"
-        return IngestResult(document_id, status, len(prepared.chunks), article.title)
+
+    def _write_sentence_packs(self, documents: Sequence[PreparedDocument]) -> None:
+        """Upsert the packs in calls of at most ``PACK_BATCH_BYTES`` (a Chroma server takes
+        each call as one HTTP request)."""
+        ids: list[str] = []
+        metadatas: list[dict[str, MetadataValue]] = []
+        size = 0
+
+        def flush() -> None:
+            if ids:
+                self._sentences.upsert(
+                    ids=list(ids),
+                    embeddings=np.ones((len(ids), 1), dtype=np.float32),
+                    metadatas=cast(Any, list(metadatas)),
+                )
+            ids.clear()
+            metadatas.clear()
+
+        for prepared in documents:
+            if not prepared.sentences:
+                continue
+            pack = {**_row_metadata(prepared), **_sentence_pack(prepared)}
+            pack_size = sum(len(value) for value in pack.values() if isinstance(value, str))
+            if ids and size + pack_size > PACK_BATCH_BYTES:
+                flush()
+                size = 0
+            ids.append(sentence_pack_id(prepared.document_id, prepared.version))
+            metadatas.append(pack)
+            size += pack_size
+        flush()
 
     @_store_call
     def update_record(self, prepared: PreparedDocument, chunks: int) -> None:
         """Change a document's title or metadata without touching its chunks."""
-        self._commit(prepared, chunks)
+        self._commit([(prepared, chunks)])
 
     def _archive(self, previous: StoredDocument, superseded_at: str) -> None:
         """Keep the text being replaced as history. Idempotent: a rerun after a crash writes the
@@ -475,19 +538,27 @@ class ChromaStore:
     @_store_call
     def finish_cleanup(self, document: StoredDocument) -> None:
         """Remove the rows of other versions that an interrupted ingest left behind."""
-        self._remove_versions_except(document.document_id, document.text_hash)
+        self._remove_versions_except({document.document_id: document.text_hash})
         self._documents.update(ids=[document.document_id], metadatas=[{"clean": True}])
 
-    def _commit(self, prepared: PreparedDocument, chunks: int) -> None:
+    def _commit(self, documents: Sequence[tuple[PreparedDocument, int]]) -> None:
         # The record is the commit point: from here on readers see this version only. It says
         # "clean" only once other versions' rows are gone, so a rerun after a crash between the
         # two steps knows to finish the cleanup (see Ingestor).
-        record = self._write_record(prepared, chunks)
-        self._remove_versions_except(prepared.document_id, prepared.version)
-        self._documents.update(ids=[prepared.document_id], metadatas=[{**record, "clean": True}])
+        ids = [prepared.document_id for prepared, _ in documents]
+        self._documents.upsert(
+            ids=ids,
+            embeddings=np.ones((len(ids), 1), dtype=np.float32),
+            documents=[prepared.article.text for prepared, _ in documents],
+            metadatas=cast(Any, [self._record(prepared, chunks) for prepared, chunks in documents]),
+        )
+        self._remove_versions_except(
+            {prepared.document_id: prepared.version for prepared, _ in documents}
+        )
+        self._documents.update(ids=ids, metadatas=[{"clean": True}] * len(ids))
         self._bump_generation()
 
-    def _write_record(self, prepared: PreparedDocument, chunks: int) -> dict[str, MetadataValue]:
+    def _record(self, prepared: PreparedDocument, chunks: int) -> dict[str, MetadataValue]:
         article, document_id = prepared.article, prepared.document_id
         record: dict[str, MetadataValue] = {
             "clean": False,
@@ -513,18 +584,20 @@ class ChromaStore:
                 record[key] = value
         if article.published_at:
             record["published_ts"] = to_timestamp(article.published_at)
-        self._documents.upsert(
-            ids=[document_id],
-            embeddings=np.ones((1, 1), dtype=np.float32),
-            documents=[article.text],
-            metadatas=[record],
-        )
         return record
 
-    def _remove_versions_except(self, document_id: str, version: str | None) -> None:
-        where: dict[str, Any] = {"document_id": document_id}
-        if version is not None:
-            where = {"$and": [where, {"version": {"$ne": version}}]}
+    def _remove_versions_except(self, keep: dict[str, str | None]) -> None:
+        """Delete the chunk and sentence rows of each document except those of the version to
+        keep (of every version where that is None)."""
+        conditions: list[dict[str, Any]] = []
+        for document_id, version in keep.items():
+            condition: dict[str, Any] = {"document_id": document_id}
+            if version is not None:
+                condition = {"$and": [condition, {"version": {"$ne": version}}]}
+            conditions.append(condition)
+        if not conditions:
+            return
+        where: Any = conditions[0] if len(conditions) == 1 else {"$or": conditions}
         self._chunks.delete(where=where)
         self._sentences.delete(where=where)
 
@@ -533,7 +606,7 @@ class ChromaStore:
         if not self._documents.get(ids=[document_id], include=[])["ids"]:
             raise NotFound(f"no document with id {document_id!r}", document_id=document_id)
         self._documents.delete(ids=[document_id])  # invisible from here on
-        self._remove_versions_except(document_id, None)
+        self._remove_versions_except({document_id: None})
         self._versions.delete(where={"document_id": document_id})
         self._bump_generation()
 
@@ -629,6 +702,17 @@ class ChromaStore:
                 with self._rows_lock:
                     self._packs[pack_id] = pack
         return [pack[index] for index in sorted(set(indices)) if index in pack]
+
+
+def _row_metadata(prepared: PreparedDocument) -> dict[str, MetadataValue]:
+    """What every chunk row and sentence pack of a document version carries."""
+    found: dict[str, MetadataValue] = {
+        "document_id": prepared.document_id,
+        "version": prepared.version,
+    }
+    if prepared.article.published_at:
+        found["published_ts"] = to_timestamp(prepared.article.published_at)
+    return found
 
 
 def _sentence_pack(prepared: PreparedDocument) -> dict[str, MetadataValue]:

@@ -273,3 +273,33 @@ def test_time_words_select_articles_by_date(newsroom_client: TestClient) -> None
     assert body["citations"][0]["published_at"] == "2017-04-11"
     nothing = client.post("/v1/ask", json={"question": "What did the bridge cost in June 2017?"})
     assert nothing.json()["refused"] is True
+
+
+def test_copies_within_one_batch_join_one_group(tmp_path: Path) -> None:
+    from core.settings import ChromaSettings, ChunkSettings
+    from ingest.embeddings import HashingEmbedder
+    from ingest.models import Article
+    from ingest.pipeline import Ingestor
+    from ingest.store import ChromaStore
+
+    embedder = HashingEmbedder()
+    store = ChromaStore.connect(ChromaSettings(), tmp_path, embedder.name, embedder.dimension)
+    ingestor = Ingestor(store, embedder, ChunkSettings(size=64, overlap=8), 100_000)
+    copy = wire_copy("Inchmore ferry grounds", "By Harbour Gazette staff", "Reporting by MPA.")
+    other = " ".join(text for _, text in BRIDGE.values()) * 3
+    report = ingestor.ingest_many(
+        [
+            ("1", Article(STORY, "Ferry", "original")),
+            ("2", Article(copy, "Ferry copy", "copy")),
+            ("3", Article(other, "Other", "other")),
+            ("4", Article(STORY + "\n\nCorrection: 142 passengers.", "Ferry", "original")),
+        ]
+    )
+    assert not report.failures
+    # the same id twice in one batch: the second is written as the next version of the first
+    assert [r.status for r in report.results] == ["created", "created", "created", "updated"]
+    documents = store.get_documents(["original", "copy", "other"])
+    assert documents["copy"].group == "original" and documents["original"].has_copies
+    assert documents["other"].group == "other"
+    assert documents["original"].version == 2
+    assert len(store.versions("original")) == 2
