@@ -57,9 +57,15 @@ def test_kill_during_ingest_leaves_old_or_new(tmp_path: Path) -> None:
     versions = {"old": big_text("Old"), "new": big_text("New")}
     assert text_hash(versions["new"]) != text_hash(versions["old"])
     killed_mid_write = 0
-    # An update takes about 6 s here (start-up, chunking, embedding, then writes): kill it at
-    # several points, each time from a fresh store holding the old version.
-    for attempt, kill_after_s in enumerate([2.5, 3.5, 4.5, 5.5]):
+    # Kill the update at several points of its run (start-up, chunking, embedding, then writes),
+    # each time from a fresh store holding the old version. The points are fractions of how
+    # long an uninterrupted ingest of the same size takes on this machine.
+    article.write_text(versions["old"], encoding="utf-8")
+    started = time.perf_counter()
+    assert ingest(article, tmp_path / "data-timing").wait(timeout=300) == 0
+    duration = time.perf_counter() - started
+    for attempt, fraction in enumerate([0.5, 0.65, 0.8, 0.95]):
+        kill_after_s = fraction * duration
         data_dir = tmp_path / f"data-{attempt}"
         article.write_text(versions["old"], encoding="utf-8")
         assert ingest(article, data_dir).wait(timeout=300) == 0
