@@ -353,12 +353,6 @@ class ChromaStore:
             for prepared, previous in items
         ]
 
-    def write_document(
-        self, prepared: PreparedDocument, previous: StoredDocument | None
-    ) -> IngestResult:
-        """Write a new version of one document atomically."""
-        return self.write_documents([(prepared, previous)])[0]
-
     def _write_chunks(self, documents: Sequence[PreparedDocument]) -> None:
         ids: list[str] = []
         texts: list[str] = []
@@ -636,11 +630,7 @@ class ChromaStore:
     def get_chunks(self, chunk_ids: Sequence[str]) -> dict[str, ChunkHit]:
         if not chunk_ids:
             return {}
-        found = {
-            chunk_id: hit
-            for chunk_id, hit in self._cached(chunk_ids).items()
-            if isinstance(hit, ChunkHit)
-        }
+        found = self._cached(chunk_ids)
         missing = [chunk_id for chunk_id in chunk_ids if chunk_id not in found]
         if missing:
             got = self._chunks.get(ids=missing, include=["documents", "metadatas"])
