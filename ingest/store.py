@@ -784,8 +784,3 @@ def _chunk_hit(chunk_id: str, text: str, meta: dict[str, Any], similarity: float
         last_sentence=int(meta.get("last_sentence", 0)),
         similarity=similarity,
     )
-
-
-def _batches(items: list[int], size: int) -> Iterator[list[int]]:
-    for offset in range(0, len(items), size):
-        yield items[offset : offset + size]
