@@ -19,6 +19,8 @@ from service.schemas import Citation, CopyRef, CorrectionNote, Message
 
 HISTORY_TERM_WEIGHT = 0.3
 _WORD = re.compile(r"[A-Za-z0-9][\w'’-]*")
+_OPENING_QUOTE = re.compile(r"\s*[“\"]")
+_ANY_QUOTE = re.compile(r"[“”\"]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +228,10 @@ class ExtractiveAnswerer:
             close_enough = candidate.score >= floor
             if close_enough and candidate.row.text not in {c.row.text for c in chosen}:
                 chosen.append(candidate)
+        quoted = quotation_after(chosen[0], scored, self._settings.refusal_threshold)
+        if quoted is not None and quoted.row.text not in {c.row.text for c in chosen}:
+            # the quotation says what the attribution only announces; it outranks a third sentence
+            chosen = [*chosen[: self._settings.max_answer_sentences - 1], quoted]
         lead = chosen[0].row.document_id
         chosen.sort(key=lambda s: (s.row.document_id != lead, s.row.document_id, s.row.index))
         parts: list[str] = []
@@ -234,6 +240,29 @@ class ExtractiveAnswerer:
             parts.append(f"{sentence.row.text} [{number}]")
             citations.append(citation_for(number, sentence.row, sentence.passage, sentence.score))
         return ExtractiveAnswer(" ".join(parts), citations, False, best, relevance)
+
+
+def quotation_after(
+    lead: ScoredSentence, scored: Sequence[ScoredSentence], threshold: float
+) -> ScoredSentence | None:
+    """The quotation that follows the best sentence when that sentence only reports speech.
+
+    "UN experts called for action against the purge." is followed by "“We urge the authorities
+    to …”": the question "What did they urge?" is answered by the quotation, which scores lower
+    because the attribution carries the names. The next sentence joins the answer when it opens
+    a quotation, the best sentence holds none itself, and it is evidence on its own (at least the
+    refusal threshold)."""
+    if _ANY_QUOTE.search(lead.row.text):
+        return None
+    for candidate in scored:
+        row = candidate.row
+        if (
+            row.document_id == lead.row.document_id
+            and row.index == lead.row.index + 1
+            and _OPENING_QUOTE.match(row.text)
+        ):
+            return candidate if candidate.score >= threshold else None
+    return None
 
 
 def _published(passage: Passage) -> float:
