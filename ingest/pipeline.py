@@ -211,12 +211,13 @@ class Ingestor:
         if to_write:
             prepared = self.prepare_many([(article, doc_id) for _, article, doc_id in to_write])
             writes: list[tuple[PreparedDocument, StoredDocument | None]] = []
+            batch: list[PreparedDocument] = []
             for (_, _, document_id), ready in zip(to_write, prepared, strict=True):
                 previous = existing.get(document_id)
                 if previous is not None:
                     ready, previous = self._as_new_version(ready, previous)
-                batch = [written for written, _ in writes]
                 ready = replace(ready, wire_group=self._wire_group(ready, batch))
+                batch.append(ready)
                 writes.append((ready, previous))
             written = self._store.write_documents(writes)
             for (position, _, _), result in zip(to_write, written, strict=True):

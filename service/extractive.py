@@ -228,10 +228,11 @@ class ExtractiveAnswerer:
             close_enough = candidate.score >= floor
             if close_enough and candidate.row.text not in {c.row.text for c in chosen}:
                 chosen.append(candidate)
+        room = self._settings.max_answer_sentences - 1  # the attribution itself stays
         quoted = quotation_after(chosen[0], scored, self._settings.refusal_threshold)
-        if quoted is not None and quoted.row.text not in {c.row.text for c in chosen}:
+        if room and quoted is not None and quoted.row.text not in {c.row.text for c in chosen}:
             # the quotation says what the attribution only announces; it outranks a third sentence
-            chosen = [*chosen[: self._settings.max_answer_sentences - 1], quoted]
+            chosen = [*chosen[:room], quoted]
         lead = chosen[0].row.document_id
         chosen.sort(key=lambda s: (s.row.document_id != lead, s.row.document_id, s.row.index))
         parts: list[str] = []
