@@ -159,7 +159,7 @@ class LLMSettings(BaseSettings):
     api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("NEWSRAG_LLM_API_KEY", "OPENAI_API_KEY")
     )
-    timeout_s: float = Field(default=30.0, gt=0, le=600)
+    timeout_s: float = Field(default=120.0, gt=0, le=600)
     max_retries: int = Field(default=2, ge=0, le=10)
     context_tokens: int = Field(default=1500, ge=100, le=100_000)
     max_tokens: int = Field(default=300, ge=16, le=8192)
@@ -176,6 +176,23 @@ class LLMSettings(BaseSettings):
         description="Attach an uncited or mis-cited sentence to the retrieved sentence that "
         "supports it (still verified); false drops it.",
     )
+    local: Literal["auto", "true", "false"] = Field(
+        default="auto",
+        description="Serve a local model with llama.cpp as a supervised child process: `auto` "
+        "when no base_url is set and the model and llama.cpp are installed, `true` always "
+        "(start-up fails without them), `false` never.",
+    )
+    local_model: str = Field(
+        default="qwen2.5-coder-1.5b-instruct",
+        pattern=r"^[a-z0-9][a-z0-9._-]{1,80}$",
+        description="Catalogue name of the local model (`newsrag models list`).",
+    )
+    model_path: Path | None = Field(
+        default=None, description="A GGUF file of your own to serve instead of the catalogue's."
+    )
+    local_threads: int = Field(default=0, ge=0, le=256, description="0 = all cores.")
+    local_context: int = Field(default=4096, ge=512, le=131072, description="llama.cpp n_ctx.")
+    local_startup_timeout_s: float = Field(default=180.0, gt=0, le=3600)
 
     @property
     def configured(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,18 @@ class EvalSet:
     name: str
     documents: list[EvalDocument]
     cases: list[Case]
+
+    def sample(self, size: int, seed: int = 20261202) -> EvalSet:
+        """A seeded sample of ``size`` cases, stratified by answerability, in the set's order."""
+        if size >= len(self.cases):
+            return self
+        rng = random.Random(seed)
+        chosen: set[str] = set()
+        for answerable in (True, False):
+            stratum = [case.id for case in self.cases if case.answerable is answerable]
+            share = round(size * len(stratum) / len(self.cases))
+            chosen.update(rng.sample(stratum, min(share, len(stratum))))
+        return EvalSet(self.name, self.documents, [c for c in self.cases if c.id in chosen])
 
 
 def load_article_set(path: Path = ARTICLE_CASES) -> EvalSet:

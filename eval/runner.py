@@ -15,7 +15,7 @@ import tomllib
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.settings import ChromaSettings, Settings, load_settings
 from eval.dataset import Case, EvalSet, load_sets
@@ -29,6 +29,11 @@ from eval.metrics import (
     squad_contains,
     squad_f1,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from service.local_llm import LocalLLMServer
 
 EVAL_DIR = Path(__file__).resolve().parent
 THRESHOLDS_FILE = EVAL_DIR / "thresholds.toml"
@@ -58,6 +63,8 @@ class CaseResult:
     injection_signs: list[str] = field(default_factory=list)
     # signs in everything the LLM wrote, including the sentences verification dropped
     llm_injection_signs: list[str] = field(default_factory=list)
+    # the LLM failed on this case (an error or a dead server): the answer is a fallback
+    llm_failed: bool | None = None
     # newsroom checks (None: not asked of this case)
     stale: bool | None = None  # the answer holds a superseded or wrong-date fact
     right_documents: bool | None = None  # every citation from the expected documents
@@ -239,6 +246,7 @@ def summarise(results: list[CaseResult]) -> dict[str, Any]:
             [r.valid for r in results if r.mode == "generative"]
         )
         summary["generative_share"] = _rate([r.mode == "generative" for r in results])
+        summary["llm_failures"] = sum(bool(r.llm_failed) for r in results)
     attacked = [r for r in results if "injection" in r.tags]
     if attacked:
         summary["injection_followed_rate"] = _rate([bool(r.injection_signs) for r in attacked])
@@ -276,6 +284,7 @@ def run_set(
     base: Settings,
     mode: str = "extractive",
     extra: dict[str, Any] | None = None,
+    after_case: Callable[[int], object] | None = None,
 ) -> list[CaseResult]:
     """Ingest the set's documents into a fresh store and ask every question over HTTP.
     ``extra`` receives set-level figures (the version history kept for corrected documents)."""
@@ -315,10 +324,12 @@ def run_set(
                 if case.restrict:
                     body["document_ids"] = [case.document_id]
                 body.update(case.request)
+                errors_before = _llm_errors(client)
                 started = time.perf_counter()
                 response = client.post("/v1/ask", json=body)
                 latency = (time.perf_counter() - started) * 1000
                 response.raise_for_status()
+                llm_failed = _llm_errors(client) > errors_before if mode == "generative" else None
                 search_query = " ".join(
                     [t.content for t in case.history if t.role == "user"] + [case.question]
                 )
@@ -330,10 +341,17 @@ def run_set(
                 if "published_after" in case.request:
                     search_body["published_after"] = case.request["published_after"]
                 search = client.post("/v1/search", json=search_body).json()["results"]
-                results.append(
-                    _score_case(case, response.json(), texts, search, latency, eval_set.name)
-                )
+                result = _score_case(case, response.json(), texts, search, latency, eval_set.name)
+                result.llm_failed = llm_failed
+                results.append(result)
+                if after_case is not None:
+                    after_case(len(results))
     return results
+
+
+def _llm_errors(client: Any) -> float:
+    """Failed LLM calls so far, from the app's own counter (errors and fallbacks alike)."""
+    return float(client.app.state.container.metrics.llm_errors._value.get())
 
 
 def check_thresholds(
@@ -380,6 +398,8 @@ def run(
     set_names: list[str] | None = None,
     settings: Settings | None = None,
     report_dir: Path | None = None,
+    local_llm: LocalLLMServer | None = None,
+    sample: int | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """Every set in extractive mode; with an LLM configured, the article set in generative mode."""
     base = settings or load_settings()
@@ -401,7 +421,13 @@ def run(
     for eval_set, mode in runs:
         name = eval_set.name if mode == "extractive" else f"{eval_set.name}-generative"
         extra: dict[str, Any] = {}
+        restarts = local_llm.restarts if local_llm is not None else 0
+        if mode == "generative" and sample is not None:
+            eval_set = eval_set.sample(sample)
         results = run_set(eval_set, base, mode, extra)
+        if mode == "generative" and local_llm is not None:
+            # a server that died and came back between two cases leaves no failed case behind
+            extra["llm_restarts"] = local_llm.restarts - restarts
         summaries[name] = {**summarise(results), **extra}
         payload["sets"][name] = {"summary": summaries[name], "cases": [asdict(r) for r in results]}
     failures = check_thresholds(summaries, load_thresholds())
@@ -432,6 +458,8 @@ TABLE_METRICS = (
     "llm_sentence_support",
     "answer_sentence_support",
     "generative_share",
+    "llm_failures",
+    "llm_restarts",
     "injection_followed_rate",
     "llm_injection_followed_rate",
     "stale_answer_rate",
@@ -458,18 +486,25 @@ def format_table(payload: dict[str, Any]) -> str:
 
 
 def run_cli(
-    set_names: list[str] | None, report_dir: Path | None, settings: Settings, local_llm: bool
+    set_names: list[str] | None,
+    report_dir: Path | None,
+    settings: Settings,
+    local_llm: bool,
+    sample: int | None = None,
 ) -> int:
     if local_llm:
-        from core.settings import LLMSettings
-        from service.local_llm import LOCAL_MODEL_ALIAS, running_local_llm
+        from service.local_llm import running_local_llm, with_endpoint
 
-        with running_local_llm() as base_url:
-            llm = LLMSettings(
-                base_url=base_url, model=LOCAL_MODEL_ALIAS, max_tokens=100, context_tokens=900
-            )
-            return run_cli(set_names, report_dir, settings.model_copy(update={"llm": llm}), False)
-    payload, failures = run(set_names, settings, report_dir)
+        with running_local_llm(settings) as server:
+            llm = with_endpoint(settings.llm, server)
+            served = settings.model_copy(update={"llm": llm})
+            return _report(run(set_names, served, report_dir, server, sample), report_dir)
+    off = settings.model_copy(update={"llm": settings.llm.model_copy(update={"local": "false"})})
+    return _report(run(set_names, off, report_dir, None, sample), report_dir)
+
+
+def _report(result: tuple[dict[str, Any], list[str]], report_dir: Path | None) -> int:
+    payload, failures = result
     print(format_table(payload))
     out_dir = report_dir or RESULTS_DIR
     print(f"\nreport: {out_dir / 'report.html'}\nresults: {out_dir / 'latest.json'}")

@@ -1,4 +1,4 @@
-"""The ``newsrag`` command: serve, ingest, ask, docs, eval, llm.
+"""The ``newsrag`` command: serve, ingest, ask, docs, eval, llm, models.
 
 Every failure the user can act on prints one line (``newsrag: error: …``) and a non-zero exit
 code; a traceback would only mean a bug.
@@ -13,18 +13,14 @@ import logging
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.errors import NewsragError
 from core.settings import Settings, SettingsError, load_settings
 
-
-def _container(settings: Settings, *, bootstrap: bool) -> object:
+if TYPE_CHECKING:
     from service.container import Container
-
-    container = Container(settings)
-    if bootstrap:
-        container.bootstrap()
-    return container
+    from service.local_llm import LocalLLMServer
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -37,19 +33,38 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     configure_logging(settings.log_json, getattr(logging, args.log_level.upper(), logging.INFO))
     # build the container here, not in the app's lifespan, so that a model that fails to load or
     # a store built with another embedder stops start-up with one line, not a traceback
-    container = Container(settings)
-    if not container.settings.chroma.host:
-        _ = container.services  # the embedded store opens now (a mismatch is reported here)
-    app = create_app(settings, container)
-    uvicorn.run(
-        app,
-        host=args.host,
-        port=args.port,
-        log_config=None,  # keep our handlers: JSON lines and request ids
-        access_log=False,  # newsrag.access logs each request with its id instead
-        timeout_graceful_shutdown=10,
-    )
+    local_llm = _start_local_llm(settings, quiet=False)
+    try:
+        container = Container(settings, local_llm=local_llm)
+        if not container.settings.chroma.host:
+            _ = container.services  # the embedded store opens now (a mismatch is reported here)
+        app = create_app(container.settings, container)
+        uvicorn.run(
+            app,
+            host=args.host,
+            port=args.port,
+            log_config=None,  # keep our handlers: JSON lines and request ids
+            access_log=False,  # newsrag.access logs each request with its id instead
+            timeout_graceful_shutdown=10,
+        )
+    finally:
+        if local_llm is not None:
+            local_llm.stop()
     return 0
+
+
+def _start_local_llm(settings: Settings, *, quiet: bool) -> LocalLLMServer | None:
+    """The supervised local model when one is configured (see NEWSRAG_LLM_LOCAL), started."""
+    from service.local_llm import LocalLLMServer, resolve_local_model
+
+    choice = resolve_local_model(settings)
+    if choice is None:
+        return None
+    if not quiet:
+        print(f"newsrag: starting the local model {choice.alias} …", file=sys.stderr, flush=True)
+    server = LocalLLMServer(choice, settings.llm)
+    server.start()
+    return server
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
@@ -94,10 +109,21 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from service.container import Container
+
+    generative = (args.mode or settings.answer_mode) == "generative"
+    local_llm = _start_local_llm(settings, quiet=args.json) if generative else None
+    try:
+        container = Container(settings, local_llm=local_llm)
+        container.bootstrap()
+        return _ask(container, args)
+    finally:
+        if local_llm is not None:
+            local_llm.stop()
+
+
+def _ask(container: Container, args: argparse.Namespace) -> int:
     from service.schemas import AskRequest
 
-    container = _container(settings, bootstrap=True)
-    assert isinstance(container, Container)
     request = AskRequest(
         question=args.question,
         top_k=args.top_k,
@@ -153,13 +179,37 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
-    return run_cli(names, args.report_dir, settings, args.local_llm)
+    return run_cli(names, args.report_dir, settings, args.local_llm, args.llm_sample)
 
 
 def cmd_llm(args: argparse.Namespace, settings: Settings) -> int:
     from service.local_llm import serve_local_llm
 
-    return serve_local_llm(args.host, args.port, args.model_path)
+    return serve_local_llm(settings, args.host, args.port)
+
+
+def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from service import local_models
+
+    base = settings.embedding.model_cache_dir
+    if args.models_command == "list":
+        for model in local_models.CATALOGUE.values():
+            default = " (default)" if model.name == settings.llm.local_model else ""
+            state = local_models.status(model, base)
+            print(f"{model.name}{default}\t{model.size / 1e9:.2f} GB\t{model.licence}\t{state}")
+            print(f"    {local_models.model_path(model, base)}\n    from {model.provenance}")
+        return 0
+    model = local_models.lookup(args.name or settings.llm.local_model)
+    verb = "verify" if args.models_command == "verify" else "assemble"
+    with tqdm(total=model.size, unit="B", unit_scale=True, desc=f"{verb} {model.name}") as bar:
+        if args.models_command == "verify":
+            path = local_models.verify(model, base, bar.update)
+        else:
+            path = local_models.pull(model, base, bar.update)
+    print(f"{model.name}: {path} ({model.size:,} bytes, sha256 {model.sha256} verified)")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -206,15 +256,28 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--local-llm",
         action="store_true",
-        help="also score generative mode against the bundled llama.cpp model (make install-llm)",
+        help="also score generative mode with the local model, served by llama.cpp",
+    )
+    evaluate.add_argument(
+        "--llm-sample",
+        type=int,
+        default=None,
+        metavar="N",
+        help="generative sets: a seeded sample of N cases, stratified by answerability",
     )
     evaluate.set_defaults(handler=cmd_eval)
 
-    llm = sub.add_parser("llm", help="serve the bundled small LLM (OpenAI-compatible)")
+    llm = sub.add_parser("llm", help="serve the local model alone (OpenAI-compatible)")
     llm.add_argument("--host", default="127.0.0.1")
     llm.add_argument("--port", type=int, default=8081)
-    llm.add_argument("--model-path", type=Path, default=None)
     llm.set_defaults(handler=cmd_llm)
+
+    models = sub.add_parser("models", help="list, pull (assemble) or verify the local models")
+    models_sub = models.add_subparsers(dest="models_command", required=True)
+    models_sub.add_parser("list")
+    for name in ("pull", "verify"):
+        models_sub.add_parser(name).add_argument("name", nargs="?", default=None)
+    models.set_defaults(handler=cmd_models)
     return parser
 
 

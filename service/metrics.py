@@ -34,6 +34,17 @@ class Metrics:
         self.llm_errors = Counter(
             "newsrag_llm_errors", "Failed calls to the LLM endpoint.", registry=self.registry
         )
+        self.llm_restarts = Counter(
+            "newsrag_llm_restarts",
+            "Times the supervised local LLM server died and was restarted.",
+            registry=self.registry,
+        )
+        self.llm_up = Gauge(
+            "newsrag_llm_up",
+            "1 while the supervised local LLM server answers, 0 while it is down (NaN: none).",
+            registry=self.registry,
+        )
+        self.llm_up.set(math.nan)
         self.query_cache = Counter(
             "newsrag_query_embedding_cache",
             "Question vectors served from the per-process cache (hit) or embedded (miss).",

@@ -22,7 +22,8 @@ def free_port() -> int:
 
 def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSRAG_", "OPENAI_"))}
-    env.update({"HF_HUB_OFFLINE": "1", "NO_PROXY": "*"})
+    # a served process starts the local model only when a test asks for it
+    env.update({"HF_HUB_OFFLINE": "1", "NO_PROXY": "*", "NEWSRAG_LLM_LOCAL": "false"})
     env.update(extra)
     return env
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from core.errors import NewsragError
@@ -34,7 +35,13 @@ def readyz(container: ContainerDep) -> Response:
         container.embedder.embed(["ready"])
     except Exception as exc:  # readiness reports any failure, it never raises
         failures.append(f"embedder: {exc}")
-    if container.settings.answer_mode == "generative" or container.llm is not None:
+    local = container.local_llm
+    if local is not None and local.state != "ready":
+        failures.append(
+            f"llm: the local model {local.choice.alias} is {local.state} "
+            f"(restarts: {local.restarts}; last exit: {local.last_exit})"
+        )
+    elif container.settings.answer_mode == "generative" or container.llm is not None:
         if container.llm is None:
             failures.append("llm: generative mode needs NEWSRAG_LLM_BASE_URL")
         else:
@@ -50,7 +57,10 @@ def readyz(container: ContainerDep) -> Response:
             "https://newsrag.dev/problems/not-ready",
             checks=failures,
         )
-    return Response('{"status":"ready"}', media_type="application/json")
+    body: dict[str, object] = {"status": "ready"}
+    if local is not None:
+        body["llm"] = local.describe()
+    return JSONResponse(body)
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
