@@ -171,6 +171,22 @@ class LLMSettings(BaseSettings):
         default="extractive", description="No generated sentence verified: fallback or refusal."
     )
     support_threshold: float = Field(default=0.6, ge=0.0, le=1.0)
+    reader_sentences: int = Field(
+        default=12, ge=1, le=60, description="Sentences the model reads (best first, in budget)."
+    )
+    json_schema: bool = Field(
+        default=False,
+        description="Send the reply's JSON schema in response_format (llama.cpp, vLLM); else "
+        "plain JSON mode. The supervised local server always gets the schema.",
+    )
+    evidence_floor: float = Field(
+        default=0.2,
+        ge=0.0,
+        le=1.0,
+        description="Generative mode: the model reads the passages when the best sentence's "
+        "evidence score reaches this (below the extractive refusal threshold: the model can "
+        "refuse by itself), and a generated sentence may rest on a sentence scoring at least this.",
+    )
     recite: bool = Field(
         default=True,
         description="Attach an uncited or mis-cited sentence to the retrieved sentence that "

@@ -5,7 +5,15 @@ from __future__ import annotations
 import hashlib
 import re
 
-_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+=-]{0,199}$")
+# The one document-id rule, shared by the API schema (service.schemas) and the ingest pipeline.
+DOCUMENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/@+=-]{0,199}$"
+DOCUMENT_ID_RULE = (
+    "1-200 characters of letters, digits and ._:/@+=- (no spaces), starting with a letter or "
+    "digit, with no /versions segment"
+)
+_ID_PATTERN = re.compile(DOCUMENT_ID_PATTERN)
+# GET /v1/documents/{id}/versions[/{n}] would route "a/versions" and "a/versions/1" there.
+_VERSIONS_SEGMENT = re.compile(r"/versions(?:/|\Z)")
 
 
 def text_hash(text: str) -> str:
@@ -32,5 +40,6 @@ def sentence_pack_id(document_id: str, version: str) -> str:
 
 
 def is_valid_document_id(value: str) -> bool:
-    """Ids are opaque strings (never paths): printable, no spaces, at most 200 characters."""
-    return bool(_ID_PATTERN.match(value)) and not value.endswith("/versions")
+    """Ids are opaque strings (never paths): printable, no spaces, at most 200 characters, and
+    reachable: no ``/versions`` segment (see :data:`DOCUMENT_ID_RULE`)."""
+    return _ID_PATTERN.fullmatch(value) is not None and not _VERSIONS_SEGMENT.search(value)

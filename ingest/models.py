@@ -52,10 +52,16 @@ class StoredDocument:
     published_at: str | None = None
     metadata: dict[str, MetadataValue] = field(default_factory=dict)
     text: str | None = None
-    clean: bool = True  # False: an interrupted ingest may have left other versions' rows
     version: int = 1  # 1 for the first text ingested under this id, +1 for each changed text
     wire_group: str = ""  # the id shared by near-identical copies (see ingest.near_duplicates)
     has_copies: bool = False  # another document joined this one's wire group
+    # The commit protocol (see ingest.commit): the write whose chunk rows and sentence pack this
+    # record names, the write it replaced (whose rows are garbage once this one is committed),
+    # and the write of the previous text (the history chain).
+    write: str = ""
+    replaces: str = ""
+    previous_write: str = ""
+    sentences: int = 0
 
     @property
     def group(self) -> str:

@@ -11,7 +11,7 @@ import numpy as np
 
 from core.errors import InvalidInput, NewsragError
 from core.settings import ChunkSettings, NewsroomSettings
-from ingest import near_duplicates
+from ingest import commit, near_duplicates
 from ingest.chunking import chunk_text, sentences_of
 from ingest.corrections import sentence_corrections
 from ingest.embeddings import Embedder, Matrix
@@ -20,6 +20,8 @@ from ingest.models import Article, Chunk, IngestResult, Sentence, StoredDocument
 from ingest.store import ChromaStore, PreparedDocument
 
 log = logging.getLogger(__name__)
+# Stored documents whose text is read to confirm a MinHash match (most similar first).
+MAX_COPY_CANDIDATES = 5
 
 
 def chunk_vectors(chunks: list[Chunk], sentences: list[Sentence], vectors: Matrix) -> Matrix:
@@ -95,20 +97,21 @@ class Ingestor:
         texts: list[str] = []
         for article, document_id in batch:
             version = text_hash(article.text)
+            write = commit.new_write_id()
             sentences = sentences_of(article.text)
             chunks = chunk_text(
                 article.text,
                 document_id,
-                version,
+                write,  # chunk ids name the write (see ingest.rows)
                 sentences,
                 chunk_size=self._chunking.size,
                 overlap=self._chunking.overlap,
             )
-            cut.append((article, document_id, version, sentences, chunks, len(texts)))
+            cut.append((article, document_id, version, write, sentences, chunks, len(texts)))
             texts.extend(article.text[s.start : s.end] for s in sentences)
         vectors = self._embedder.embed(texts)
         prepared = []
-        for article, document_id, version, sentences, chunks, offset in cut:
+        for article, document_id, version, write, sentences, chunks, offset in cut:
             sentence_vectors = vectors[offset : offset + len(sentences)]
             prepared.append(
                 PreparedDocument(
@@ -121,23 +124,33 @@ class Ingestor:
                     sentence_vectors=sentence_vectors,
                     signature=near_duplicates.signature(article.text),
                     ingested_at=now,
+                    write=write,
                 )
             )
         return prepared
 
     def _as_new_version(
         self, ready: PreparedDocument, previous: StoredDocument
-    ) -> tuple[PreparedDocument, StoredDocument]:
-        """Number the version and mark the sentences this correction changed or added; also
-        the previous record with its text, which the store archives."""
-        if previous.text_hash == ready.version:
-            return replace(ready, version_number=previous.version), previous
-        old = self._store.get_document(previous.document_id, with_text=True)
-        old_text = old.text or ""
+    ) -> PreparedDocument:
+        """Number the version and chain it to the previous text (see ingest.history); mark the
+        sentences this correction changed or added. ``previous`` is the record being replaced,
+        with its text."""
+        if previous.text_hash == ready.version:  # new metadata, or a repair: the same version
+            corrections = ready.corrections
+            if not corrections and previous.version > 1:
+                rows = self._store.record_sentences(previous, range(len(ready.sentences)))
+                corrections = {row.index: row.correction for row in rows if row.correction}
+            return replace(
+                ready,
+                version_number=previous.version,
+                previous_write=previous.previous_write,
+                ingested_at=previous.ingested_at,
+                corrections=corrections,
+                has_copies=previous.has_copies,
+            )
+        old_text = previous.text or ""
         old_sentences = sentences_of(old_text)
-        rows = self._store.get_sentences(
-            previous.document_id, previous.text_hash, [s.index for s in old_sentences]
-        )
+        rows = self._store.record_sentences(previous, [s.index for s in old_sentences])
         old_corrections = {row.index: row.correction for row in rows if row.correction}
         number = previous.version + 1
         corrections = sentence_corrections(
@@ -149,28 +162,41 @@ class Ingestor:
             number,
             ready.ingested_at,
         )
-        numbered = replace(
-            ready, version_number=number, corrections=corrections, has_copies=previous.has_copies
+        return replace(
+            ready,
+            version_number=number,
+            previous_write=previous.write,
+            corrections=corrections,
+            has_copies=previous.has_copies,
         )
-        return numbered, old
 
     def _wire_group(self, ready: PreparedDocument, batch: Sequence[PreparedDocument]) -> str:
         """The group of the most similar stored copy, else of the most similar earlier document
-        of the same batch (not stored yet), or a group of its own."""
+        of the same batch (not stored yet), or a group of its own. MinHash proposes copies; one
+        whose aligned sentences disagree on names, numbers or quotes is another story that
+        shares boilerplate, not a copy (see ``near_duplicates.compare``)."""
         if ready.signature is None:
             return ready.document_id
         threshold = self._newsroom.wire_threshold
-        copy = self._store.find_copy(ready.signature, ready.document_id, threshold)
-        if copy is not None:
-            return copy.group
-        best: tuple[float, str] | None = None
+        text = ready.article.text
+        candidates = self._store.find_copies(ready.signature, ready.document_id, threshold)
+        candidates = candidates[:MAX_COPY_CANDIDATES]
+        texts = self._store.get_documents([c.document_id for c in candidates], with_text=True)
+        for copy in candidates:
+            found = texts.get(copy.document_id)
+            if found and found.text and near_duplicates.compare(text, found.text).same_story:
+                return copy.group
+        earlier: list[tuple[float, PreparedDocument]] = []
         for other in batch:
             if other.signature is None or other.document_id == ready.document_id:
                 continue
             score = near_duplicates.similarity(ready.signature, other.signature)
-            if score >= threshold and (best is None or score > best[0]):
-                best = (score, other.wire_group or other.document_id)
-        return best[1] if best else ready.document_id
+            if score >= threshold:
+                earlier.append((score, other))
+        for _, other in sorted(earlier, key=lambda item: -item[0]):
+            if near_duplicates.compare(text, other.article.text).same_story:
+                return other.wire_group or other.document_id
+        return ready.document_id
 
     def ingest(self, article: Article) -> IngestResult:
         return self._ingest_batch([article])[0]
@@ -187,44 +213,65 @@ class Ingestor:
                     articles[position:]
                 )
             seen.add(document_id)
+        # this process's other writers and deletes of these ids wait (see ingest.commit)
+        with self._store.locked(ids):
+            return self._ingest_locked(articles, ids)
+
+    def _ingest_locked(self, articles: list[Article], ids: list[str]) -> list[IngestResult]:
         existing = self._store.get_documents(ids)
+        same_text = [
+            found
+            for article, document_id in zip(articles, ids, strict=True)
+            if (found := existing.get(document_id)) and found.text_hash == text_hash(article.text)
+        ]
+        # "unchanged" only for a version that is all there; a broken one is written again
+        broken = self._store.incomplete(same_text)
+        self._store.settle([found for found in same_text if found.document_id not in broken])
         results: dict[int, IngestResult] = {}
-        to_write: list[tuple[int, Article, str]] = []
+        ready: list[tuple[int, PreparedDocument]] = []
+        to_prepare: list[tuple[int, Article, str]] = []
         for position, (article, document_id) in enumerate(zip(articles, ids, strict=True)):
-            version = text_hash(article.text)
             found = existing.get(document_id)
-            if found is not None and found.text_hash == version:
-                if not found.clean:
-                    self._store.finish_cleanup(found)
-                if _same_metadata(found, article):
-                    results[position] = IngestResult(
-                        document_id, "unchanged", found.chunks, found.title
-                    )
-                    continue
-                if found.published_at == article.published_at:  # chunks carry the date
-                    self._store.update_record(self._metadata_only(article, found), found.chunks)
-                    results[position] = IngestResult(
-                        document_id, "updated", found.chunks, article.title
-                    )
-                    continue
-            to_write.append((position, article, document_id))
-        if to_write:
-            prepared = self.prepare_many([(article, doc_id) for _, article, doc_id in to_write])
-            writes: list[tuple[PreparedDocument, StoredDocument | None]] = []
-            batch: list[PreparedDocument] = []
-            for (_, _, document_id), ready in zip(to_write, prepared, strict=True):
-                previous = existing.get(document_id)
-                if previous is not None:
-                    ready, previous = self._as_new_version(ready, previous)
-                ready = replace(ready, wire_group=self._wire_group(ready, batch))
-                batch.append(ready)
-                writes.append((ready, previous))
-            written = self._store.write_documents(writes)
-            for (position, _, _), result in zip(to_write, written, strict=True):
-                results[position] = result
+            if found is None or found.text_hash != text_hash(article.text) or document_id in broken:
+                to_prepare.append((position, article, document_id))
+            elif _same_metadata(found, article):
+                results[position] = IngestResult(
+                    document_id, "unchanged", found.chunks, found.title
+                )
+            elif (copy := self._store.copy_of(found, self._without_rows(article, found))) is None:
+                to_prepare.append((position, article, document_id))  # its rows just went
+            else:  # new title, metadata or date: the same chunks and vectors, rewritten
+                ready.append((position, copy))
+        if to_prepare:
+            prepared = self.prepare_many([(article, doc_id) for _, article, doc_id in to_prepare])
+            ready.extend(
+                (position, p) for (position, _, _), p in zip(to_prepare, prepared, strict=True)
+            )
+        if ready:
+            ready.sort(key=lambda item: item[0])
+            written = self._write([document for _, document in ready])
+            results.update(zip([position for position, _ in ready], written, strict=True))
         return [results[position] for position in range(len(articles))]
 
-    def _metadata_only(self, article: Article, found: StoredDocument) -> PreparedDocument:
+    def _write(self, documents: list[PreparedDocument]) -> list[IngestResult]:
+        """Write each document as the next version of its record as it is now (read again
+        here: another replica may have written it since it was first read)."""
+        read_at = commit.now()
+        current = self._store.get_documents([d.document_id for d in documents], with_text=True)
+        writes: list[tuple[PreparedDocument, StoredDocument | None]] = []
+        batch: list[PreparedDocument] = []
+        for ready in documents:
+            previous = current.get(ready.document_id)
+            if previous is not None:
+                ready = self._as_new_version(ready, previous)
+            if not ready.wire_group:
+                ready = replace(ready, wire_group=self._wire_group(ready, batch))
+            batch.append(ready)
+            writes.append((ready, previous))
+        return self._store.write_documents(writes, read_at)
+
+    def _without_rows(self, article: Article, found: StoredDocument) -> PreparedDocument:
+        """A new write of ``found``'s text with ``article``'s metadata; its rows are copied."""
         empty = np.zeros((0, self._embedder.dimension), dtype=np.float32)
         return PreparedDocument(
             article=article,
@@ -239,6 +286,7 @@ class Ingestor:
             version_number=found.version,
             wire_group=found.group,
             has_copies=found.has_copies,
+            write=commit.new_write_id(),
         )
 
     def ingest_many(

@@ -13,22 +13,31 @@ Three collections share a prefix:
 * ``<prefix>_versions``  the texts a document had before a correction replaced them (history
   only: nothing in it is retrieved or cited).
 
-Chunks and sentence packs carry the ``version`` (text hash) they were cut from; readers keep only
-rows whose version equals the document record's ``text_hash``. A crash part-way through an ingest
-therefore leaves the previous version the only one visible, and a deleted document vanishes the
-moment its record does. Every write also stamps a fresh ``generation`` on the documents
-collection so other processes can tell their caches are stale.
+* ``<prefix>_writes``    the ledger of recent writes, from which rows no record names any more
+  are collected (see ``ingest.commit``).
+
+Writes of one document, concurrent or not, from one process or from replicas sharing nothing but
+Chroma, follow the commit protocol of ``ingest.commit``. Every write's chunk rows and sentence
+pack carry its own write id; the record names the committed write, and readers keep only rows of
+that write. Cleanup deletes only rows of writes that can never be committed again. Guarantee:
+whatever the interleaving, a document's record, chunks and sentence pack belong to one write,
+the last to commit (last writer wins, whole), and its versions are numbered 1 to n without gaps
+or repeats (``ingest.history``); a delete racing an ingest lets the ingest win or lose whole. A
+crash at any point leaves the previous version or the new one, never a mix; the writes of a
+process that died are collected by the next write (of a process on the same machine at once,
+else after ``commit.GRACE_S``). Within one process, writers and deletes of the same document
+are in addition serialised (``locked``), so none of their writes is lost. Every write also
+stamps a fresh ``generation`` on the documents collection so other processes can tell their
+caches are stale.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import threading
-import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
@@ -37,19 +46,13 @@ import numpy as np
 from cachetools import LRUCache
 
 from core.errors import EmbedderMismatch, NewsragError, NotFound, StoreUnavailable
-from ingest import near_duplicates
-from ingest.dates import to_timestamp
-from ingest.ids import sentence_id, sentence_pack_id
-from ingest.models import (
-    Article,
-    Chunk,
-    Correction,
-    IngestResult,
-    MetadataValue,
-    Sentence,
-    StoredDocument,
-    VersionRecord,
-)
+from ingest import history, near_duplicates
+from ingest.commit import DocumentLocks, Ledger
+from ingest.ids import sentence_pack_id
+from ingest.models import IngestResult, StoredDocument, VersionRecord
+from ingest.rows import ChunkHit, ChunkRow, PreparedDocument, SentenceRow, chunk_hit, sentence_rows
+from ingest.rows import where_for as where_for
+from ingest.writer import DocumentWriter
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -60,11 +63,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
-WRITE_BATCH = 512
 ROW_CACHE_SIZE = 50_000  # chunk rows, and separately sentences; ~80 MB each at 384 dimensions
-PACK_BATCH_BYTES = 8_000_000
 # The layout of the collections: a store written under another layout is refused at open.
-LAYOUT = 2
+LAYOUT = 3
+__all__ = ["ChromaStore", "ChunkHit", "ChunkRow", "PreparedDocument", "SentenceRow", "where_for"]
 
 
 def _store_call(func: Callable[P, R]) -> Callable[P, R]:
@@ -81,76 +83,6 @@ def _store_call(func: Callable[P, R]) -> Callable[P, R]:
             raise StoreUnavailable(f"the vector store did not answer: {exc}") from exc
 
     return wrapper
-
-
-@dataclass(frozen=True, slots=True)
-class PreparedDocument:
-    """Everything an ingest writes, computed before the store is touched."""
-
-    article: Article
-    document_id: str
-    version: str
-    chunks: list[Chunk]
-    chunk_vectors: Matrix
-    sentences: list[Sentence]
-    sentence_vectors: Matrix
-    signature: near_duplicates.Signature | None  # None: too short to be a wire copy
-    ingested_at: str
-    # sentences that a correction changed or added, by index (empty for a first version)
-    corrections: dict[int, Correction] = field(default_factory=dict)
-    version_number: int = 1
-    wire_group: str = ""  # filled in just before writing (see Ingestor)
-    has_copies: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class ChunkHit:
-    chunk_id: str
-    document_id: str
-    version: str
-    text: str
-    start: int
-    end: int
-    first_sentence: int
-    last_sentence: int
-    similarity: float
-
-
-@dataclass(frozen=True, slots=True)
-class SentenceRow:
-    sentence_id: str
-    document_id: str
-    index: int
-    start: int
-    end: int
-    text: str
-    vector: Matrix
-    correction: Correction | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ChunkRow:
-    chunk_id: str
-    document_id: str
-    version: str
-    text: str
-    published_ts: int | None
-    vector: Matrix | None = None
-
-
-def where_for(
-    document_ids: Sequence[str] | None, after_ts: int | None, before_ts: int | None
-) -> dict[str, Any] | None:
-    clauses: list[dict[str, Any]] = []
-    if document_ids:
-        clauses.append({"document_id": {"$in": list(document_ids)}})
-    if after_ts is not None:
-        clauses.append({"published_ts": {"$gte": after_ts}})
-    if before_ts is not None:
-        clauses.append({"published_ts": {"$lte": before_ts}})
-    if not clauses:
-        return None
-    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
 class ChromaStore:
@@ -170,7 +102,16 @@ class ChromaStore:
             maxsize=ROW_CACHE_SIZE, getsizeof=len
         )
         self._rows_lock = threading.Lock()
+        # each document's committed (text hash, write) as last read, which names the sentence
+        # pack of a text hash without a store round trip (see get_sentences)
+        self._committed: LRUCache[str, tuple[str, str]] = LRUCache(maxsize=ROW_CACHE_SIZE)
+        self._locks = DocumentLocks()
         self._open_collections()
+
+    def locked(self, document_ids: Sequence[str]) -> AbstractContextManager[None]:
+        """Hold off this store's other writers and deletes of these documents (see
+        ``ingest.commit``; replicas are kept whole by the protocol, not by this lock)."""
+        return self._locks.hold(document_ids)
 
     def _cached(self, ids: Sequence[str]) -> dict[str, ChunkHit]:
         with self._rows_lock:
@@ -243,6 +184,17 @@ class ChromaStore:
         self._versions = self._client.get_or_create_collection(
             f"{self._prefix}_versions", embedding_function=None
         )
+        ledger = self._client.get_or_create_collection(
+            f"{self._prefix}_writes", embedding_function=None
+        )
+        self._writer = DocumentWriter(
+            self._chunks,
+            self._sentences,
+            self._documents,
+            self._versions,
+            Ledger(ledger),
+            self.dimension,
+        )
 
     # ----------------------------------------------------------------- health & generations
 
@@ -257,9 +209,6 @@ class ChromaStore:
             f"{self._prefix}_documents", embedding_function=None
         )
         return str((collection.metadata or {}).get("generation", "0"))
-
-    def _bump_generation(self) -> None:
-        self._documents.modify(metadata={"generation": uuid.uuid4().hex})
 
     @_store_call
     def counts(self) -> tuple[int, int]:
@@ -279,11 +228,14 @@ class ChromaStore:
             source=cast(str | None, meta.get("source")) or None,
             published_at=cast(str | None, meta.get("published_at")) or None,
             metadata=json.loads(str(meta.get("metadata_json", "{}"))),
-            clean=bool(meta.get("clean", True)),
             text=text,
             version=int(meta.get("version_number", 1)),
             wire_group=str(meta.get("wire_group", "")),
             has_copies=bool(meta.get("has_copies", False)),
+            write=str(meta.get("write", "")),
+            replaces=str(meta.get("replaces", "")),
+            previous_write=str(meta.get("previous_write", "")),
+            sentences=int(meta.get("sentences", 0)),
         )
 
     @_store_call
@@ -297,10 +249,17 @@ class ChromaStore:
         found_texts = got.get("documents")
         texts: list[str | None] = list(found_texts) if found_texts else [None] * len(got["ids"])
         metas = got.get("metadatas") or []
-        return {
+        found = {
             record_id: self._document_from(record_id, dict(meta or {}), text)
             for record_id, meta, text in zip(got["ids"], metas, texts, strict=True)
         }
+        with self._rows_lock:
+            for document_id in document_ids:
+                if (document := found.get(document_id)) is not None:
+                    self._committed[document_id] = (document.text_hash, document.write)
+                else:
+                    self._committed.pop(document_id, None)
+        return found
 
     def get_document(self, document_id: str, *, with_text: bool = True) -> StoredDocument:
         found = self.get_documents([document_id], with_text=with_text).get(document_id)
@@ -319,135 +278,34 @@ class ChromaStore:
 
     @_store_call
     def write_documents(
-        self, items: Sequence[tuple[PreparedDocument, StoredDocument | None]]
+        self,
+        items: Sequence[tuple[PreparedDocument, StoredDocument | None]],
+        read_at: float | None = None,
     ) -> list[IngestResult]:
-        """Write new versions of several documents, each atomically (see the module docstring
-        for the order of writes): every document's chunks and sentence pack first, then the
-        history of replaced texts, then the records, each of which commits its document. The
-        writes are batched across documents because a Chroma write costs about 5 ms whatever
-        it holds. Document ids must be distinct."""
+        """Write a new version of each document, each committed on its own by its record (see
+        ``ingest.commit``). ``previous`` is the record the write read, with its text if the
+        text changes (None: there was none), and ``read_at`` when it read it (default: now).
+        The writes are batched across documents because a Chroma write costs about 5 ms
+        whatever it holds. Document ids must be distinct."""
         if len({prepared.document_id for prepared, _ in items}) != len(items):
             raise ValueError("write_documents: a document id appears twice")
-        self._write_chunks([prepared for prepared, _ in items])
-        self._write_sentence_packs([prepared for prepared, _ in items])
-        for prepared, previous in items:
-            if previous is not None and previous.text_hash != prepared.version:
-                self._archive(previous, superseded_at=prepared.ingested_at)
-        self._commit([(prepared, len(prepared.chunks)) for prepared, _ in items])
-        founders = {
-            prepared.wire_group
-            for prepared, _ in items
-            if prepared.wire_group and prepared.wire_group != prepared.document_id
-        }
-        if founders:
-            stored = self._documents.get(ids=sorted(founders), include=[])["ids"]
-            if stored:
-                self._documents.update(ids=stored, metadatas=[{"has_copies": True}] * len(stored))
-        return [
-            IngestResult(
-                prepared.document_id,
-                "created" if previous is None else "updated",
-                len(prepared.chunks),
-                prepared.article.title,
-            )
-            for prepared, previous in items
-        ]
-
-    def _write_chunks(self, documents: Sequence[PreparedDocument]) -> None:
-        ids: list[str] = []
-        texts: list[str] = []
-        metadatas: list[dict[str, MetadataValue]] = []
-        vectors: list[Matrix] = []
-        for prepared in documents:
-            common = _row_metadata(prepared)
-            for chunk in prepared.chunks:
-                ids.append(chunk.chunk_id)
-                texts.append(chunk.text)
-                metadatas.append(
-                    {
-                        **common,
-                        "position": chunk.position,
-                        "start": chunk.start,
-                        "end": chunk.end,
-                        "first_sentence": chunk.first_sentence,
-                        "last_sentence": chunk.last_sentence,
-                    }
-                )
-            vectors.append(prepared.chunk_vectors)
-        if not ids:
-            return
-        matrix = np.concatenate(vectors).astype(np.float32)
-        for offset in range(0, len(ids), WRITE_BATCH):
-            rows = slice(offset, offset + WRITE_BATCH)
-            self._chunks.upsert(
-                ids=ids[rows],
-                embeddings=matrix[rows],
-                documents=texts[rows],
-                metadatas=cast(Any, metadatas[rows]),
-            )
-
-    def _write_sentence_packs(self, documents: Sequence[PreparedDocument]) -> None:
-        """Upsert the packs in calls of at most ``PACK_BATCH_BYTES`` (a Chroma server takes
-        each call as one HTTP request)."""
-        ids: list[str] = []
-        metadatas: list[dict[str, MetadataValue]] = []
-        size = 0
-
-        def flush() -> None:
-            if ids:
-                self._sentences.upsert(
-                    ids=list(ids),
-                    embeddings=np.ones((len(ids), 1), dtype=np.float32),
-                    metadatas=cast(Any, list(metadatas)),
-                )
-            ids.clear()
-            metadatas.clear()
-
-        for prepared in documents:
-            if not prepared.sentences:
-                continue
-            pack = {**_row_metadata(prepared), **_sentence_pack(prepared)}
-            pack_size = sum(len(value) for value in pack.values() if isinstance(value, str))
-            if ids and size + pack_size > PACK_BATCH_BYTES:
-                flush()
-                size = 0
-            ids.append(sentence_pack_id(prepared.document_id, prepared.version))
-            metadatas.append(pack)
-            size += pack_size
-        flush()
+        return self._writer.write(items, read_at) if items else []
 
     @_store_call
-    def update_record(self, prepared: PreparedDocument, chunks: int) -> None:
-        """Change a document's title or metadata without touching its chunks."""
-        self._commit([(prepared, chunks)])
+    def incomplete(self, documents: Sequence[StoredDocument]) -> set[str]:
+        """The ids of those of these records whose chunk rows or sentence pack are missing."""
+        return self._writer.incomplete(documents)
 
-    def _archive(self, previous: StoredDocument, superseded_at: str) -> None:
-        """Keep the text being replaced as history. Idempotent: a rerun after a crash writes the
-        same row, and a history row equal to the current text is ignored when listing."""
-        text = previous.text
-        if text is None:
-            got = self._documents.get(ids=[previous.document_id], include=["documents"])
-            texts = got.get("documents") or []
-            text = texts[0] if texts else None
-        if text is None:
-            return
-        record: dict[str, MetadataValue] = {
-            "document_id": previous.document_id,
-            "version_number": previous.version,
-            "text_hash": previous.text_hash,
-            "title": previous.title,
-            "ingested_at": previous.ingested_at,
-            "superseded_at": superseded_at,
-            "chars": len(text),
-        }
-        if previous.published_at:
-            record["published_at"] = previous.published_at
-        self._versions.upsert(
-            ids=[f"{previous.document_id}#{previous.text_hash[:16]}"],
-            embeddings=np.ones((1, 1), dtype=np.float32),
-            documents=[text],
-            metadatas=[record],
-        )
+    @_store_call
+    def copy_of(self, found: StoredDocument, prepared: PreparedDocument) -> PreparedDocument | None:
+        """``prepared``, a new write of ``found``'s text (new title, metadata or date), with
+        the chunks and sentences of ``found``'s write; None if those are gone."""
+        return self._writer.copy_of(found, prepared)
+
+    @_store_call
+    def settle(self, documents: Sequence[StoredDocument]) -> None:
+        """Collect what interrupted writes of these current records left behind."""
+        self._writer.settle([d.document_id for d in documents], documents)
 
     @_store_call
     def versions(self, document_id: str, *, with_text: bool = False) -> list[VersionRecord]:
@@ -458,49 +316,19 @@ class ChromaStore:
         metas = got.get("metadatas") or []
         found_texts = got.get("documents")
         texts: list[str | None] = list(found_texts) if found_texts else [None] * len(metas)
-        history = []
-        for found, text in zip(metas, texts, strict=True):
-            meta: dict[str, Any] = dict(found or {})
-            if meta.get("text_hash") == current.text_hash:
-                continue  # written by an ingest that crashed before its commit
-            history.append(
-                VersionRecord(
-                    document_id=document_id,
-                    version=int(meta.get("version_number", 1)),
-                    text_hash=str(meta.get("text_hash", "")),
-                    title=str(meta.get("title", "")),
-                    ingested_at=str(meta.get("ingested_at", "")),
-                    chars=len(text) if text is not None else int(meta.get("chars", 0)),
-                    published_at=cast(str | None, meta.get("published_at")) or None,
-                    superseded_at=cast(str | None, meta.get("superseded_at")) or None,
-                    text=text,
-                )
-            )
-        history.sort(key=lambda record: record.version)
-        history.append(
-            VersionRecord(
-                document_id=document_id,
-                version=current.version,
-                text_hash=current.text_hash,
-                title=current.title,
-                ingested_at=current.ingested_at,
-                chars=len(current.text or ""),
-                published_at=current.published_at,
-                text=current.text if with_text else None,
-            )
-        )
-        return history
+        rows = [(dict(meta or {}), text) for meta, text in zip(metas, texts, strict=True)]
+        return history.chain(current, rows, with_text=with_text)
 
     @_store_call
-    def find_copy(
+    def find_copies(
         self, signature: near_duplicates.Signature, document_id: str, threshold: float
-    ) -> StoredDocument | None:
-        """The most similar other document at or above ``threshold``, found through the LSH
-        bands on the document records."""
+    ) -> list[StoredDocument]:
+        """The other documents at or above ``threshold``, most similar first, found through
+        the LSH bands on the document records."""
         keys = near_duplicates.band_keys(signature)
         where: Any = {"$or": [{near_duplicates.band_field(i): key} for i, key in enumerate(keys)]}
         got = self._documents.get(where=where, include=["metadatas"])
-        best: tuple[float, StoredDocument] | None = None
+        found: list[tuple[float, str, StoredDocument]] = []
         for record_id, meta in zip(got["ids"], got.get("metadatas") or [], strict=True):
             if record_id == document_id or not meta:
                 continue
@@ -508,9 +336,9 @@ class ChromaStore:
             if other is None:
                 continue
             score = near_duplicates.similarity(signature, other)
-            if score >= threshold and (best is None or score > best[0]):
-                best = (score, self._document_from(record_id, dict(meta), None))
-        return best[1] if best else None
+            if score >= threshold:
+                found.append((-score, record_id, self._document_from(record_id, dict(meta), None)))
+        return [document for _, _, document in sorted(found, key=lambda item: item[:2])]
 
     @_store_call
     def wire_groups(self, groups: Sequence[str]) -> dict[str, list[StoredDocument]]:
@@ -530,79 +358,15 @@ class ChromaStore:
         return {group: list(found.values()) for group, found in members.items()}
 
     @_store_call
-    def finish_cleanup(self, document: StoredDocument) -> None:
-        """Remove the rows of other versions that an interrupted ingest left behind."""
-        self._remove_versions_except({document.document_id: document.text_hash})
-        self._documents.update(ids=[document.document_id], metadatas=[{"clean": True}])
-
-    def _commit(self, documents: Sequence[tuple[PreparedDocument, int]]) -> None:
-        # The record is the commit point: from here on readers see this version only. It says
-        # "clean" only once other versions' rows are gone, so a rerun after a crash between the
-        # two steps knows to finish the cleanup (see Ingestor).
-        ids = [prepared.document_id for prepared, _ in documents]
-        self._documents.upsert(
-            ids=ids,
-            embeddings=np.ones((len(ids), 1), dtype=np.float32),
-            documents=[prepared.article.text for prepared, _ in documents],
-            metadatas=cast(Any, [self._record(prepared, chunks) for prepared, chunks in documents]),
-        )
-        self._remove_versions_except(
-            {prepared.document_id: prepared.version for prepared, _ in documents}
-        )
-        self._documents.update(ids=ids, metadatas=[{"clean": True}] * len(ids))
-        self._bump_generation()
-
-    def _record(self, prepared: PreparedDocument, chunks: int) -> dict[str, MetadataValue]:
-        article, document_id = prepared.article, prepared.document_id
-        record: dict[str, MetadataValue] = {
-            "clean": False,
-            "title": article.title,
-            "text_hash": prepared.version,
-            "version_number": prepared.version_number,
-            "chunks": chunks,
-            "ingested_at": prepared.ingested_at,
-            "metadata_json": json.dumps(article.metadata, sort_keys=True),
-            "wire_group": prepared.wire_group or document_id,
-            "has_copies": prepared.has_copies,
-        }
-        if prepared.signature is not None:
-            record["minhash"] = near_duplicates.encode(prepared.signature)
-            for band, key in enumerate(near_duplicates.band_keys(prepared.signature)):
-                record[near_duplicates.band_field(band)] = key
-        for key, value in (
-            ("url", article.url),
-            ("source", article.source),
-            ("published_at", article.published_at),
-        ):
-            if value:
-                record[key] = value
-        if article.published_at:
-            record["published_ts"] = to_timestamp(article.published_at)
-        return record
-
-    def _remove_versions_except(self, keep: dict[str, str | None]) -> None:
-        """Delete the chunk and sentence rows of each document except those of the version to
-        keep (of every version where that is None)."""
-        conditions: list[dict[str, Any]] = []
-        for document_id, version in keep.items():
-            condition: dict[str, Any] = {"document_id": document_id}
-            if version is not None:
-                condition = {"$and": [condition, {"version": {"$ne": version}}]}
-            conditions.append(condition)
-        if not conditions:
-            return
-        where: Any = conditions[0] if len(conditions) == 1 else {"$or": conditions}
-        self._chunks.delete(where=where)
-        self._sentences.delete(where=where)
-
-    @_store_call
     def delete_document(self, document_id: str) -> None:
-        if not self._documents.get(ids=[document_id], include=[])["ids"]:
-            raise NotFound(f"no document with id {document_id!r}", document_id=document_id)
-        self._documents.delete(ids=[document_id])  # invisible from here on
-        self._remove_versions_except({document_id: None})
-        self._versions.delete(where={"document_id": document_id})
-        self._bump_generation()
+        """Delete the record (from then on nothing of the document is served) and the rows of
+        its write. A write of this document in flight elsewhere may still commit after it: that
+        ingest then wins, whole (see ``ingest.commit``)."""
+        with self.locked([document_id]):
+            record = self.get_documents([document_id]).get(document_id)
+            if record is None:
+                raise NotFound(f"no document with id {document_id!r}", document_id=document_id)
+            self._writer.delete(record)
 
     # ------------------------------------------------------------------------------- reading
 
@@ -623,7 +387,7 @@ class ChromaStore:
         for chunk_id, text, meta, distance in zip(
             got["ids"][0], docs, metas, distances, strict=True
         ):
-            hits.append(_chunk_hit(chunk_id, text or "", dict(meta or {}), 1.0 - float(distance)))
+            hits.append(chunk_hit(chunk_id, text or "", dict(meta or {}), 1.0 - float(distance)))
         return hits
 
     @_store_call
@@ -637,7 +401,7 @@ class ChromaStore:
             docs = got.get("documents") or []
             metas = got.get("metadatas") or []
             fetched = {
-                chunk_id: _chunk_hit(chunk_id, text or "", dict(meta or {}), 0.0)
+                chunk_id: chunk_hit(chunk_id, text or "", dict(meta or {}), 0.0)
                 for chunk_id, text, meta in zip(got["ids"], docs, metas, strict=True)
             }
             self._remember(fetched)
@@ -677,110 +441,44 @@ class ChromaStore:
     def get_sentences(
         self, document_id: str, version: str, indices: Sequence[int]
     ) -> list[SentenceRow]:
-        """The sentences of a document version with these indices, in order."""
+        """The sentences with these indices, in order, of the document's committed text if its
+        hash is ``version`` (none otherwise)."""
         if not indices:
             return []
-        pack_id = sentence_pack_id(document_id, version)
+        with self._rows_lock:
+            known = self._committed.get(document_id)
+        for attempt in range(2):
+            if attempt or known is None or known[0] != version:
+                # not read yet, or a later write of the same text replaced the one remembered
+                self.get_documents([document_id])
+                with self._rows_lock:
+                    known = self._committed.get(document_id)
+            if known is None or known[0] != version:
+                return []
+            pack = self._pack(document_id, known[1], version)
+            if pack is not None:
+                return [pack[index] for index in sorted(set(indices)) if index in pack]
+        return []
+
+    @_store_call
+    def record_sentences(
+        self, document: StoredDocument, indices: Sequence[int]
+    ) -> list[SentenceRow]:
+        """The sentences with these indices of exactly this record's write (none if gone)."""
+        pack = self._pack(document.document_id, document.write, document.text_hash)
+        return [pack[index] for index in sorted(set(indices)) if index in pack] if pack else []
+
+    def _pack(self, document_id: str, write: str, version: str) -> dict[int, SentenceRow] | None:
+        pack_id = sentence_pack_id(document_id, write)
         with self._rows_lock:
             pack = self._packs.get(pack_id)
         if pack is None:
             got = self._sentences.get(ids=[pack_id], include=["metadatas"])
             metas = got.get("metadatas") or []
-            meta = dict(metas[0] or {}) if metas else {}
-            pack = _sentence_rows(document_id, version, meta) if meta else {}
+            if not metas:
+                return None
+            pack = sentence_rows(document_id, version, dict(metas[0] or {}))
             if len(pack) <= ROW_CACHE_SIZE:
                 with self._rows_lock:
                     self._packs[pack_id] = pack
-        return [pack[index] for index in sorted(set(indices)) if index in pack]
-
-
-def _row_metadata(prepared: PreparedDocument) -> dict[str, MetadataValue]:
-    """What every chunk row and sentence pack of a document version carries."""
-    found: dict[str, MetadataValue] = {
-        "document_id": prepared.document_id,
-        "version": prepared.version,
-    }
-    if prepared.article.published_at:
-        found["published_ts"] = to_timestamp(prepared.article.published_at)
-    return found
-
-
-def _sentence_pack(prepared: PreparedDocument) -> dict[str, MetadataValue]:
-    """A document version's sentences as two metadata values: spans, texts and corrections as
-    JSON, vectors as base64 float16 (cosine error ~1e-4, half the bytes of float32)."""
-    text = prepared.article.text
-    sentences = []
-    for position, sentence in enumerate(prepared.sentences):
-        row: dict[str, Any] = {
-            "index": sentence.index,
-            "start": sentence.start,
-            "end": sentence.end,
-            "text": text[sentence.start : sentence.end],
-        }
-        row.update(_correction_metadata(prepared.corrections.get(position)))
-        sentences.append(row)
-    vectors = np.ascontiguousarray(prepared.sentence_vectors, dtype=np.float16)
-    return {
-        "sentences": json.dumps(sentences, ensure_ascii=False),
-        "vectors": base64.b64encode(vectors.tobytes()).decode("ascii"),
-        "dimension": int(vectors.shape[1]) if vectors.ndim == 2 else 0,
-    }
-
-
-def _sentence_rows(document_id: str, version: str, meta: dict[str, Any]) -> dict[int, SentenceRow]:
-    """Decode a sentence pack into rows by sentence index."""
-    sentences: list[dict[str, Any]] = json.loads(str(meta.get("sentences", "[]")))
-    dimension = int(meta.get("dimension", 0))
-    raw = np.frombuffer(base64.b64decode(str(meta.get("vectors", ""))), dtype=np.float16)
-    vectors = raw.astype(np.float32).reshape(len(sentences), dimension)
-    return {
-        int(row["index"]): SentenceRow(
-            sentence_id(document_id, version, int(row["index"])),
-            document_id,
-            int(row["index"]),
-            int(row["start"]),
-            int(row["end"]),
-            str(row["text"]),
-            vectors[position],
-            _correction_from(row),
-        )
-        for position, row in enumerate(sentences)
-    }
-
-
-def _correction_metadata(correction: Correction | None) -> dict[str, MetadataValue]:
-    if correction is None:
-        return {}
-    found: dict[str, MetadataValue] = {
-        "corrected_in": correction.version,
-        "corrected_at": correction.corrected_at,
-    }
-    if correction.previous is not None:
-        found["previous_text"] = correction.previous
-    return found
-
-
-def _correction_from(meta: Any) -> Correction | None:
-    version = meta.get("corrected_in")
-    if not isinstance(version, int):
-        return None
-    previous = meta.get("previous_text")
-    return Correction(
-        version=version,
-        corrected_at=str(meta.get("corrected_at", "")),
-        previous=str(previous) if isinstance(previous, str) else None,
-    )
-
-
-def _chunk_hit(chunk_id: str, text: str, meta: dict[str, Any], similarity: float) -> ChunkHit:
-    return ChunkHit(
-        chunk_id=chunk_id,
-        document_id=str(meta.get("document_id", "")),
-        version=str(meta.get("version", "")),
-        text=text,
-        start=int(meta.get("start", 0)),
-        end=int(meta.get("end", 0)),
-        first_sentence=int(meta.get("first_sentence", 0)),
-        last_sentence=int(meta.get("last_sentence", 0)),
-        similarity=similarity,
-    )
+        return pack

@@ -139,3 +139,28 @@ def _english_dictionary() -> Any:
 def is_english_word(word: str) -> bool:
     """True for a word of the English dictionary, in any case."""
     return normalize_for_match(word) in _english_dictionary()
+
+
+# Sentences that talk to the assistant rather than report news: instructions planted in an
+# article ("System: when asked about X, say Y", "ignore previous instructions", "in your
+# response…"). They are never evidence, in any answer mode. Reported speech stays evidence:
+# "When asked about it, Peskov said…" names a speaker, where an instruction gives an order.
+_INSTRUCTION = re.compile(
+    r"^\W*(system|assistant|developer|ai|chatbot)( prompt| message| note| instructions?)?\s*:"
+    r"|\[/?(inst|sys)\]|<\|?(system|im_start|im_end)\b|#{2,}\s*(instruction|system|response)\b"
+    r"|\b(ignore|disregard|forget|override)\s+(all\s+|any\s+|the\s+|your\s+|of\s+)*"
+    r"(previous|prior|above|earlier|preceding|original|system)\s+(instructions?|prompts?|"
+    r"rules|directions|guidelines|messages|context|commands?)\b"
+    r"|\b(your (answer|response|reply|message|output)|in your (reply|response|answer))\b"
+    r"|\b(you|assistant) (must|should) (now )?(reply|respond|answer|say|write)\b"
+    r"|\b(when(ever)?|if)\s+(you\s+are\s+|you're\s+|you\s+get\s+|anyone\s+|someone\s+|"
+    r"a\s+user\s+|the\s+user\s+|users?\s+)?(asked|questioned|prompted|asks)\b[^.;:]{0,160}?"
+    r",\s*(always\s+|just\s+|please\s+|simply\s+|you\s+(must|should)\s+)?"
+    r"(say|answer|reply|respond|state|tell|claim|write|mention)\b",
+    re.I,
+)
+
+
+def looks_like_instruction(sentence: str) -> bool:
+    """True for a sentence addressed to the assistant (see ``_INSTRUCTION``)."""
+    return bool(_INSTRUCTION.search(sentence))

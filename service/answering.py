@@ -184,7 +184,7 @@ class AskService:
         else:
             retrieval = self.retrieve(request)
             response = self.extractive(request, retrieval)
-            response.note = note
+            response.note = " ".join(part for part in (note, response.note) if part) or None
         response.timings_ms["total"] = elapsed_ms(started)
         if response.refused:
             self._metrics.refused.inc()
@@ -199,10 +199,11 @@ class AskService:
         if not retrieval.passages:
             result_answer, citations, refused = refusal_text(request.question), [], True
             relevance: dict[tuple[str, int], float] = {}
+            copies_note = None
         else:
             result = self._extractive.answer(request.question, retrieval.query, retrieval.passages)
             result_answer, citations, refused = result.answer, result.citations, result.refused
-            relevance = result.relevance
+            relevance, copies_note = result.relevance, result.note
         response = AskResponse(
             answer=result_answer,
             refused=refused,
@@ -210,6 +211,7 @@ class AskService:
             citations=citations,
             timings_ms={"retrieve": retrieval.retrieve_ms, "generate": elapsed_ms(started)},
             time_frame=time_frame_out(retrieval.frame),
+            note=copies_note,
         )
         return Grounding(response, relevance)
 

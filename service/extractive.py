@@ -12,8 +12,9 @@ from core.settings import RetrievalSettings
 from ingest.dates import to_timestamp
 from ingest.embeddings import Embedder, Matrix
 from ingest.store import ChromaStore, SentenceRow
-from ingest.text import lexical_tokens
+from ingest.text import lexical_tokens, looks_like_instruction
 from service.answer_types import expectation, is_fragment
+from service.copy_agreement import CopyAgreement
 from service.retrieval import LexicalIndex, Passage
 from service.schemas import Citation, CopyRef, CorrectionNote, Message
 
@@ -53,6 +54,7 @@ class ExtractiveAnswer:
     # evidence score of every candidate sentence, by (document_id, sentence index): generative
     # mode keeps only claims resting on a sentence relevant to the question
     relevance: dict[tuple[str, int], float]
+    note: str | None = None  # set when copies of a cited story print a cited sentence otherwise
 
 
 def refusal_text(question: str) -> str:
@@ -146,13 +148,15 @@ class ExtractiveAnswerer:
         self._lexical = lexical
         self._settings = settings
         self._latest_margin = latest_margin
+        self._copies = CopyAgreement(store)
 
     def candidate_sentences(
         self, passages: Sequence[Passage], *, keep_shared: bool = False
     ) -> list[tuple[SentenceRow, Passage]]:
         """The sentences of the passages, each attributed to the best-ranked passage holding it
         (or, with ``keep_shared``, once per passage holding it). A sentence cut by a chunk
-        boundary is still cited whole: its span is exact either way."""
+        boundary is still cited whole: its span is exact either way. Sentences addressed to the
+        assistant (planted instructions) are no evidence and are left out, for both modes."""
         wanted: dict[tuple[str, str], dict[int, list[Passage]]] = {}
         for passage in passages:
             key = (passage.document.document_id, passage.document.text_hash)
@@ -164,7 +168,8 @@ class ExtractiveAnswerer:
         out: list[tuple[SentenceRow, Passage]] = []
         for (document_id, version), indices in wanted.items():
             for row in self._store.get_sentences(document_id, version, sorted(indices)):
-                out.extend((row, passage) for passage in indices[row.index])
+                if not looks_like_instruction(row.text):
+                    out.extend((row, passage) for passage in indices[row.index])
         return out
 
     def score(
@@ -237,10 +242,17 @@ class ExtractiveAnswerer:
         chosen.sort(key=lambda s: (s.row.document_id != lead, s.row.document_id, s.row.index))
         parts: list[str] = []
         citations: list[Citation] = []
+        notes: list[str] = []
         for number, sentence in enumerate(chosen, start=1):
-            parts.append(f"{sentence.row.text} [{number}]")
-            citations.append(citation_for(number, sentence.row, sentence.passage, sentence.score))
-        return ExtractiveAnswer(" ".join(parts), citations, False, best, relevance)
+            row, passage = sentence.row, sentence.passage
+            settled = self._copies.settle(number, row, passage)
+            if settled is not None:
+                row, passage = settled.row, settled.passage
+                notes.append(settled.note)
+            parts.append(f"{row.text} [{number}]")
+            citations.append(citation_for(number, row, passage, sentence.score))
+        note = " ".join(notes) or None
+        return ExtractiveAnswer(" ".join(parts), citations, False, best, relevance, note)
 
 
 def quotation_after(

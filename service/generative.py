@@ -1,18 +1,22 @@
-"""Generative answers from an OpenAI-compatible LLM, verified sentence by sentence.
+"""Generative answers from an OpenAI-compatible LLM that reads, verified sentence by sentence.
 
-The model sees the best passages (packed best-first within a tiktoken budget) as delimited data;
-its answer is parsed into sentences and markers, and only sentences that the cited passages
-support reach the user (see :mod:`service.verification`). When nothing survives, the response
-falls back to the extractive answer or refuses, and says what was dropped.
+The model is given the most relevant sentences of the retrieved passages, numbered, as data, and
+replies in JSON (constrained by a schema where the server supports one): whether they answer the
+question, which sentence numbers do, and its answer in their words. Every sentence of that answer
+is then checked against the sentences it rests on (see :mod:`service.verification`); only what is
+supported reaches the user, cited by exact span. When nothing survives, the response falls back
+to the extractive answer or refuses, and says what was dropped.
 """
 
 from __future__ import annotations
 
 import calendar
 import datetime as dt
+import json
 import logging
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +33,7 @@ from service.extractive import ExtractiveAnswerer, citation_for, refusal_text
 from service.llm import LLMClient, Messages
 from service.retrieval import LexicalIndex, Passage
 from service.schemas import AskRequest, AskResponse, Citation, Verification
-from service.verification import Verdict, Verifier, parse_claims
+from service.verification import Claim, Verdict, Verifier, names_and_numbers_in, parse_claims
 
 if TYPE_CHECKING:
     import tiktoken
@@ -68,42 +72,57 @@ class GenerativeAnswerer:
             lexical,
             settings.llm.support_threshold,
             settings.llm.recite,
-            relevance_floor=settings.retrieval.refusal_threshold,
+            relevance_floor=0.0,  # the model reads only the most relevant sentences
         )
 
     # ------------------------------------------------------------------------------ prompts
 
-    def pack(self, passages: list[Passage]) -> tuple[list[Passage], str]:
-        """Passages best-first, numbered from 1, until the token budget is spent."""
+    def candidates(
+        self, passages: list[Passage], relevance: dict[tuple[str, int], float]
+    ) -> list[tuple[SentenceRow, Passage]]:
+        """The sentences the model reads: the most relevant ones by the extractive evidence
+        score, within the token budget, shown in article order (so their position says
+        nothing about their score, and a quotation stays after its attribution)."""
+        seen: dict[tuple[str, int], tuple[SentenceRow, Passage]] = {}
+        for row, passage in self._extractive.candidate_sentences(passages):
+            seen.setdefault((row.document_id, row.index), (row, passage))
+        ranked = sorted(seen.items(), key=lambda item: (-relevance.get(item[0], 0.0), item[0]))
         budget = self._settings.llm.context_tokens
-        packed: list[Passage] = []
-        blocks: list[str] = []
+        chosen: list[tuple[SentenceRow, Passage]] = []
         used = 0
-        for passage in passages:
-            document = passage.document
-            byline = ", ".join(part for part in (document.source, document.published_at) if part)
-            block = render(
-                "passage",
-                number=str(len(packed) + 1),
-                title=document.title,
-                byline=f" ({byline})" if byline else "",
-                text=passage.chunk.text,
-            )
-            cost = len(_encoding().encode(block))
-            if packed and used + cost > budget:
+        for _, (row, passage) in ranked[: self._settings.llm.reader_sentences]:
+            cost = len(_encoding().encode(row.text)) + 4
+            if chosen and used + cost > budget:
                 break
-            packed.append(passage)
-            blocks.append(block)
+            chosen.append((row, passage))
             used += cost
-        return packed, "\n\n".join(blocks)
+        order = {p.document.document_id: n for n, p in enumerate(passages)}
+        chosen.sort(key=lambda item: (order[item[0].document_id], item[0].index))
+        return chosen
 
-    def messages(self, question: str, passages_text: str) -> Messages:
+    def listing(self, candidates: list[tuple[SentenceRow, Passage]]) -> str:
+        """Numbered sentences under a line naming each article (title, source, date)."""
+        lines: list[str] = []
+        current = None
+        for number, (row, passage) in enumerate(candidates, start=1):
+            document = passage.document
+            if document.document_id != current:
+                current = document.document_id
+                byline = ", ".join(p for p in (document.source, document.published_at) if p)
+                lines.append(
+                    render(
+                        "passage",
+                        title=document.title or document.document_id,
+                        byline=f" ({byline})" if byline else "",
+                    )
+                )
+            lines.append(f"[{number}] {row.text}")
+        return "\n".join(lines)
+
+    def messages(self, question: str, sentences: str) -> Messages:
         return [
             {"role": "system", "content": text("system")},
-            {
-                "role": "user",
-                "content": render("answer", passages=passages_text, question=question),
-            },
+            {"role": "user", "content": render("answer", sentences=sentences, question=question)},
         ]
 
     def condense(self, request: AskRequest) -> str | None:
@@ -150,20 +169,69 @@ class GenerativeAnswerer:
         self, request: AskRequest, retrieval: Retrieval, grounding: Grounding
     ) -> AskResponse:
         started = time.perf_counter()
-        if grounding.response.refused:  # the same evidence gate as extractive mode: no LLM call
+        if self._no_evidence(grounding):  # nothing worth reading: no LLM call
             return self._refusal(request, retrieval, started, None)
-        packed, passages_text = self.pack(retrieval.passages)
+        candidates = self.candidates(retrieval.passages, grounding.relevance)
         question = retrieval.query.question if not request.history else retrieval.query.text
         try:
-            raw = self._llm.chat(self.messages(question, passages_text))
+            raw = self._llm.chat_json(self.messages(question, self.listing(candidates)), SCHEMA)
         except LLMUnavailable as exc:
             return self._llm_failed(exc, grounding)
-        if NOT_IN_DOCUMENTS in raw:
+        reading = parse_reading(raw)
+        if reading is None or not self._covers_question(question, reading, candidates):
             return self._refusal(request, retrieval, started, None)
-        result = self._verifier.verify(
-            parse_claims(raw), packed, self._sentences_by_chunk(packed), grounding.relevance
-        )
+        claims, passages = self._claims(reading, candidates)
+        sentences = self._sentences_by_chunk(passages)
+        result = self._verifier.verify(claims, passages, sentences, grounding.relevance)
         return self._compose(request, retrieval, started, result.kept, result.dropped, grounding)
+
+    def _covers_question(
+        self, question: str, reading: Reading, candidates: list[tuple[SentenceRow, Passage]]
+    ) -> bool:
+        """Every name and number the question asks about is in a retrieved passage of an article
+        the answer rests on:
+        "What did Angela Merkel say?" is not answered by an article that never names her, nor
+        "revenue in 2021" by a report on 2023."""
+        numbers = reading.sentences or [m for c in parse_claims(reading.answer) for m in c.markers]
+        documents = {
+            candidates[n - 1][1].document.document_id for n in numbers if 1 <= n <= len(candidates)
+        } or {passage.document.document_id for _, passage in candidates}
+        texts = [
+            f"{p.document.title}\n{p.chunk.text}"
+            for _, p in candidates
+            if p.document.document_id in documents
+        ]
+        asked = question[:1].lower() + question[1:]  # "What", "Who": not names
+        return bool(texts) and names_and_numbers_in(asked, *texts)
+
+    def _claims(
+        self, reading: Reading, candidates: list[tuple[SentenceRow, Passage]]
+    ) -> tuple[list[Claim], list[Passage]]:
+        """The answer's sentences with their markers turned from sentence numbers into numbers
+        of the passages that hold those sentences (what the verifier checks against)."""
+        passages: list[Passage] = []
+        for _, passage in candidates:
+            if passage not in passages:
+                passages.append(passage)
+
+        def to_passages(numbers: list[int]) -> list[int]:
+            out = []
+            for n in numbers:
+                if 1 <= n <= len(candidates):
+                    out.append(passages.index(candidates[n - 1][1]) + 1)
+                else:
+                    out.append(len(passages) + n)  # a number the model was not given
+            return list(dict.fromkeys(out))
+
+        claims = []
+        for claim in parse_claims(reading.answer):
+            markers = to_passages(claim.markers or reading.sentences)
+            claims.append(Claim(claim.text, markers))
+        return claims, passages
+
+    def _no_evidence(self, grounding: Grounding) -> bool:
+        best = max(grounding.relevance.values(), default=0.0)
+        return best < self._settings.llm.evidence_floor
 
     def _refusal(
         self,
@@ -218,56 +286,9 @@ class GenerativeAnswerer:
     def stream(
         self, request: AskRequest, retrieval: Retrieval, grounding: Grounding
     ) -> Iterator[Event]:
-        """SSE events: each sentence is verified before its tokens are sent; ``done`` last."""
-        started = time.perf_counter()
-        if grounding.response.refused:
-            yield from _replay(self._refusal(request, retrieval, started, None))
-            return
-        packed, passages_text = self.pack(retrieval.passages)
-        sentences = self._sentences_by_chunk(packed)
-        question = retrieval.query.question if not request.history else retrieval.query.text
-        numbering = _Numbering()
-        kept: list[Verdict] = []
-        dropped: list[Verdict] = []
-        raw = ""
-        finalised = 0
-
-        def finalise(upto: int) -> Iterator[Event]:
-            nonlocal finalised
-            claims = parse_claims(raw)[finalised:upto]
-            finalised = max(finalised, upto)
-            if not claims:
-                return
-            result = self._verifier.verify(claims, packed, sentences, grounding.relevance)
-            dropped.extend(result.dropped)
-            for verdict in result.kept:
-                kept.append(verdict)
-                known = len(numbering.citations)
-                prefix = " " if len(kept) > 1 else ""
-                yield "token", {"text": f"{prefix}{numbering.sentence(verdict)}"}
-                if len(numbering.citations) > known:
-                    yield "citation", numbering.citations[-1].model_dump()
-
-        try:
-            for delta in self._llm.stream(self.messages(question, passages_text)):
-                raw += delta
-                if NOT_IN_DOCUMENTS in raw:
-                    break
-                yield from finalise(max(finalised, len(parse_claims(raw)) - 1))
-        except LLMUnavailable as exc:
-            if not kept:
-                yield from _replay(self._llm_failed(exc, grounding))
-                return
-            log.warning("the LLM stream broke after %d sentences: %s", len(kept), exc)
-        if NOT_IN_DOCUMENTS in raw and not kept:
-            yield from _replay(self._refusal(request, retrieval, started, None))
-            return
-        yield from finalise(len(parse_claims(raw)))
-        response = self._compose(request, retrieval, started, kept, dropped, grounding)
-        if response.mode != "generative" or response.refused:
-            yield from _replay(response)
-        else:
-            yield "done", response.model_dump()
+        """SSE events of the verified answer. The model's reply is structured (JSON), so the
+        answer is verified whole and then sent as tokens; the UI shows "reading…" meanwhile."""
+        yield from _replay(self.answer(request, retrieval, grounding))
 
 
 def attribution(document: StoredDocument) -> str | None:
@@ -325,3 +346,44 @@ def _replay(response: AskResponse) -> Iterator[Event]:
     for citation in response.citations:
         yield "citation", citation.model_dump()
     yield "done", response.model_dump()
+
+
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "answerable": {"type": "boolean"},
+        "sentences": {"type": "array", "items": {"type": "integer"}},
+        "answer": {"type": "string"},
+    },
+    "required": ["answerable", "sentences", "answer"],
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What the model read: the numbers of the sentences that answer, and its answer."""
+
+    sentences: list[int]
+    answer: str
+
+
+def parse_reading(raw: str) -> Reading | None:
+    """The model's reply as a :class:`Reading`; None when it says the sentences do not answer.
+
+    The reply is the JSON of :data:`SCHEMA` (constrained by the server where it can); an
+    endpoint without JSON mode may answer in prose with ``[n]`` markers or NOT_IN_DOCUMENTS.
+    """
+    if NOT_IN_DOCUMENTS in raw:
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        return Reading([], raw.strip()) if raw.strip() else None
+    numbers = data.get("sentences")
+    sentences = [n for n in numbers if isinstance(n, int)] if isinstance(numbers, list) else []
+    answer = data.get("answer")
+    if data.get("answerable") is False or not sentences or not isinstance(answer, str):
+        return None
+    return Reading(sentences, answer.strip()) if answer.strip() else None

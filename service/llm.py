@@ -32,9 +32,16 @@ class LLMClient:
         )
         self.model = settings.model
 
-    def _request(self, messages: Messages, max_tokens: int | None, stream: bool) -> Any:
+    def _request(
+        self,
+        messages: Messages,
+        max_tokens: int | None,
+        stream: bool,
+        response_format: dict[str, Any] | None = None,
+    ) -> Any:
         from openai import OpenAIError
 
+        options: dict[str, Any] = {"response_format": response_format} if response_format else {}
         try:
             return self._client.chat.completions.create(
                 model=self.model,
@@ -42,12 +49,24 @@ class LLMClient:
                 temperature=self.settings.temperature,
                 max_tokens=max_tokens or self.settings.max_tokens,
                 stream=stream,
+                **options,
             )
         except OpenAIError as exc:
             raise LLMUnavailable(f"the LLM endpoint failed: {type(exc).__name__}: {exc}") from exc
 
     def chat(self, messages: Messages, max_tokens: int | None = None) -> str:
         response = self._request(messages, max_tokens, stream=False)
+        if not response.choices:
+            raise LLMUnavailable("the LLM endpoint returned no choices")
+        return str(response.choices[0].message.content or "")
+
+    def chat_json(self, messages: Messages, schema: dict[str, Any]) -> str:
+        """A reply constrained to JSON: to ``schema`` where the server takes one (llama.cpp's
+        ``json_object`` with a schema), else the plain JSON mode of OpenAI-compatible APIs."""
+        response_format: dict[str, Any] = {"type": "json_object"}
+        if self.settings.json_schema:
+            response_format["schema"] = schema
+        response = self._request(messages, None, stream=False, response_format=response_format)
         if not response.choices:
             raise LLMUnavailable("the LLM endpoint returned no choices")
         return str(response.choices[0].message.content or "")

@@ -246,7 +246,9 @@ def running_local_llm(settings: Settings, port: int | None = None) -> Iterator[L
 
 def with_endpoint(llm: LLMSettings, server: LocalLLMServer) -> LLMSettings:
     """The LLM settings pointed at a supervised server."""
-    return llm.model_copy(update={"base_url": server.base_url, "model": server.choice.alias})
+    return llm.model_copy(
+        update={"base_url": server.base_url, "model": server.choice.alias, "json_schema": True}
+    )
 
 
 def free_port() -> int:

@@ -43,7 +43,8 @@ class ObserveMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = (Headers(scope=scope).get("x-request-id") or uuid.uuid4().hex)[:100]
+        given = Headers(scope=scope).get("x-request-id")
+        request_id = logs.printable(given)[:100] if given else uuid.uuid4().hex
         token = logs.request_id.set(request_id)
         started = time.perf_counter()
         status = 500
@@ -63,7 +64,8 @@ class ObserveMiddleware:
             await self.app(scope, receive, send_with_headers)
         finally:
             elapsed = time.perf_counter() - started
-            route, method, path = route_label(scope), scope["method"], scope["path"]
+            route = route_label(scope)
+            method, path = logs.printable(scope["method"]), logs.printable(scope["path"])
             container = getattr(scope["app"].state, "container", None)
             if container is not None:
                 container.metrics.requests.labels(route, method, str(status)).inc()

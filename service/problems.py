@@ -15,6 +15,28 @@ from core.errors import NewsragError
 
 log = logging.getLogger(__name__)
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+INTERNAL_TITLE = "Internal error"
+INTERNAL_DETAIL = "an unexpected error occurred; it was logged"
+# A 503 (store, LLM or embedder unreachable, not ready) is worth retrying soon.
+UNAVAILABLE_RETRY_AFTER_S = 5
+
+
+def problem_body(
+    status: int, title: str, detail: str, type_uri: str = "about:blank", **extra: Any
+) -> dict[str, Any]:
+    """The problem details object itself: what a response carries, or a stream's error event."""
+    body: dict[str, Any] = {"type": type_uri, "title": title, "status": status, "detail": detail}
+    body.update({key: value for key, value in extra.items() if value is not None})
+    return body
+
+
+def problem_body_for(exc: BaseException) -> dict[str, Any]:
+    """Problem details for any exception: a :class:`NewsragError` as itself, anything else as a
+    generic internal error (the caller logs it; no detail of it reaches the client)."""
+    if isinstance(exc, NewsragError):
+        extra = {k: v for k, v in exc.extra.items() if k not in {"retry_after"}}
+        return problem_body(exc.status, exc.title, exc.detail, exc.type_uri, **extra)
+    return problem_body(500, INTERNAL_TITLE, INTERNAL_DETAIL)
 
 
 def problem_response(
@@ -25,8 +47,9 @@ def problem_response(
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
-    body: dict[str, Any] = {"type": type_uri, "title": title, "status": status, "detail": detail}
-    body.update({key: value for key, value in extra.items() if value is not None})
+    body = problem_body(status, title, detail, type_uri, **extra)
+    if status == 503 and not any(name.lower() == "retry-after" for name in headers or {}):
+        headers = {**(headers or {}), "Retry-After": str(UNAVAILABLE_RETRY_AFTER_S)}
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
@@ -42,9 +65,18 @@ def problem_for(exc: NewsragError) -> JSONResponse:
     )
 
 
+_LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
+
+
+def _printable(text: str) -> str:
+    """``text`` as valid UTF-8: a lone surrogate a client sent in a dict key is shown escaped."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _field_name(loc: tuple[Any, ...]) -> str:
-    parts = [str(part) for part in loc if part not in ("body", "query", "path", "header")]
-    return ".".join(parts) or "body"
+    # only the first element is where the value came from: a body field may be called "query"
+    parts = list(loc[1:] if loc and loc[0] in _LOCATIONS else loc)
+    return _printable(".".join(str(part) for part in parts)) or "body"
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -89,6 +121,4 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
-        return problem_response(
-            500, "Internal error", "an unexpected error occurred; it was logged"
-        )
+        return problem_response(500, INTERNAL_TITLE, INTERNAL_DETAIL)

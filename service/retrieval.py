@@ -21,7 +21,6 @@ from typing import TypeVar
 import numpy as np
 
 from core.settings import NewsroomSettings, RetrievalSettings
-from ingest.dates import to_timestamp
 from ingest.embeddings import Matrix
 from ingest.models import StoredDocument
 from ingest.store import ChromaStore, ChunkHit, where_for
@@ -45,7 +44,13 @@ class Passage:
     score: float  # fused score, 1.0 = ranked first by both retrievers
     dense_rank: int | None
     lexical_rank: int | None
-    also_in: tuple[StoredDocument, ...] = ()  # other copies of the same wire story
+    # every copy of the wire story, this one included, in citation order (empty: no copies)
+    group: tuple[StoredDocument, ...] = ()
+
+    @property
+    def also_in(self) -> tuple[StoredDocument, ...]:
+        """The other copies of the same wire story."""
+        return tuple(m for m in self.group if m.document_id != self.document.document_id)
 
 
 class LexicalIndex:
@@ -337,7 +342,8 @@ class HybridRetriever:
         def current(chunk_id: str) -> bool:
             hit = hits.get(chunk_id)
             document = documents.get(hit.document_id) if hit else None
-            return hit is not None and document is not None and document.text_hash == hit.version
+            # only rows of the write the record commits (see ingest.commit)
+            return hit is not None and document is not None and document.write == hit.write
 
         dense_rank = _ranks(
             [(hit.chunk_id, hit.similarity) for hit in dense if current(hit.chunk_id)]
@@ -354,7 +360,7 @@ class HybridRetriever:
         present = {
             hits[chunk_id].document_id: documents[hits[chunk_id].document_id] for chunk_id in ranked
         }
-        cited, also_in = self._wire_copies(present)
+        cited, groups = self._wire_copies(present)
         best = [chunk_id for chunk_id in ranked if hits[chunk_id].document_id in cited][:top_k]
         top_possible = 2.0 / (k + 1)
         return [
@@ -364,7 +370,7 @@ class HybridRetriever:
                 score=round(fused[chunk_id] / top_possible, 4),
                 dense_rank=dense_rank.get(chunk_id),
                 lexical_rank=lexical_rank.get(chunk_id),
-                also_in=also_in.get(hits[chunk_id].document_id, ()),
+                group=groups.get(hits[chunk_id].document_id, ()),
             )
             for chunk_id in best
         ]
@@ -372,14 +378,14 @@ class HybridRetriever:
     def _wire_copies(
         self, present: dict[str, StoredDocument]
     ) -> tuple[set[str], dict[str, tuple[StoredDocument, ...]]]:
-        """Which of the retrieved documents to cite (one per wire group: a preferred source,
-        else the earliest published), and the other copies of each cited one."""
+        """Which of the retrieved documents to cite (one per wire group, see
+        ``_citation_order``), and every member of each cited one's group in that order."""
         grouped = [d.group for d in present.values() if d.group != d.document_id or d.has_copies]
         if not grouped:
             return set(present), {}
         members = self.wire_groups(grouped)
         cited: set[str] = set()
-        also_in: dict[str, tuple[StoredDocument, ...]] = {}
+        groups: dict[str, tuple[StoredDocument, ...]] = {}
         by_group: dict[str, list[StoredDocument]] = {}
         for document in present.values():
             by_group.setdefault(document.group, []).append(document)
@@ -387,17 +393,16 @@ class HybridRetriever:
             chosen = min(retrieved, key=self._citation_order)
             cited.add(chosen.document_id)
             others = [m for m in members.get(group, []) if m.document_id != chosen.document_id]
-            also_in[chosen.document_id] = tuple(sorted(others, key=self._citation_order))
-        return cited, also_in
+            everyone = [chosen, *others] if others else []
+            groups[chosen.document_id] = tuple(sorted(everyone, key=self._citation_order))
+        return cited, groups
 
-    def _citation_order(self, document: StoredDocument) -> tuple[int, float, bool, str, str]:
-        """Preferred sources first, then the earliest published; on the same date the copy that
-        founded the group (the first one ingested)."""
+    def _citation_order(self, document: StoredDocument) -> tuple[int, bool, str, str]:
+        """Preferred sources first, then the copy that founded the group, then the earliest
+        ingested. Not the publication date: a client sets it, and a copy sent later with an
+        earlier date must not take the place of the story already cited."""
         preferred = self._newsroom.preferred_sources
         source = (document.source or "").casefold()
         rank = preferred.index(source) if source in preferred else len(preferred)
-        published = (
-            float(to_timestamp(document.published_at)) if document.published_at else math.inf
-        )
         founder = document.group == document.document_id
-        return (rank, published, not founder, document.ingested_at, document.document_id)
+        return (rank, not founder, document.ingested_at, document.document_id)

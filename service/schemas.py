@@ -3,23 +3,63 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from core.settings import AnswerMode
+from ingest.ids import DOCUMENT_ID_PATTERN, DOCUMENT_ID_RULE, is_valid_document_id
 
 MAX_QUESTION_CHARS = 2000
 MAX_HISTORY_TURNS = 20
 MAX_TURN_CHARS = 8000
 
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _valid_unicode(value: object) -> object:
+    """Lone surrogates (JSON's "\\ud800") are not text: nothing could encode, hash or store them."""
+    if isinstance(value, str) and not value.isascii() and _LONE_SURROGATE.search(value):
+        raise ValueError("contains a lone surrogate (U+D800-U+DFFF), which is not valid Unicode")
+    return value
+
+
+# Every string a user sends is one of these (or constrains one), so each is valid Unicode.
+UserStr = Annotated[str, BeforeValidator(_valid_unicode)]
+
+
+def _reachable_document_id(value: str) -> str:
+    if not is_valid_document_id(value):
+        raise ValueError(DOCUMENT_ID_RULE)
+    return value
+
+
 DocumentId = Annotated[
-    str,
-    StringConstraints(
-        min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/@+=-]{0,199}$"
-    ),
+    UserStr,
+    StringConstraints(min_length=1, max_length=200, pattern=DOCUMENT_ID_PATTERN),
+    AfterValidator(_reachable_document_id),
 ]
 MetadataValue = str | int | float | bool
+
+
+def _plain_metadata_value(value: object) -> object:
+    """One message naming the key, instead of one per member of the union."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("must be a finite number (not NaN or Infinity)")
+    return _valid_unicode(value)
+
+
+MetadataValueIn = Annotated[MetadataValue, BeforeValidator(_plain_metadata_value)]
 
 
 def _not_blank(value: str) -> str:
@@ -46,19 +86,19 @@ class DocumentIn(BaseModel):
         },
     )
 
-    text: str = Field(description="The article's exact text; stored and cited byte for byte.")
-    title: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = Field(
+    text: UserStr = Field(description="The article's exact text; stored and cited byte for byte.")
+    title: Annotated[UserStr, StringConstraints(min_length=1, max_length=500)] | None = Field(
         default=None, description="Defaults to the first line of the text."
     )
     document_id: DocumentId | None = Field(
         default=None, description="Your stable id; derived from the text when absent."
     )
-    url: Annotated[str, StringConstraints(max_length=2000)] | None = None
-    source: Annotated[str, StringConstraints(max_length=200)] | None = None
+    url: Annotated[UserStr, StringConstraints(max_length=2000)] | None = None
+    source: Annotated[UserStr, StringConstraints(max_length=200)] | None = None
     published_at: dt.datetime | dt.date | None = Field(
         default=None, description="ISO 8601 date or datetime."
     )
-    metadata: dict[Annotated[str, StringConstraints(max_length=100)], MetadataValue] = Field(
+    metadata: dict[Annotated[UserStr, StringConstraints(max_length=100)], MetadataValueIn] = Field(
         default_factory=dict, max_length=50
     )
 
@@ -107,7 +147,7 @@ class Message(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     role: Literal["user", "assistant"]
-    content: Annotated[str, StringConstraints(max_length=MAX_TURN_CHARS)]
+    content: Annotated[UserStr, StringConstraints(max_length=MAX_TURN_CHARS)]
 
 
 class AskRequest(BaseModel):
@@ -127,7 +167,7 @@ class AskRequest(BaseModel):
         },
     )
 
-    question: Annotated[str, StringConstraints(min_length=1, max_length=MAX_QUESTION_CHARS)]
+    question: Annotated[UserStr, StringConstraints(min_length=1, max_length=MAX_QUESTION_CHARS)]
     document_ids: list[DocumentId] | None = Field(default=None, max_length=100)
     published_after: dt.datetime | dt.date | None = None
     published_before: dt.datetime | dt.date | None = None
@@ -247,7 +287,7 @@ class SearchRequest(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"query": "Ros-Lehtinen", "top_k": 3}]}
     )
 
-    query: Annotated[str, StringConstraints(min_length=1, max_length=MAX_QUESTION_CHARS)]
+    query: Annotated[UserStr, StringConstraints(min_length=1, max_length=MAX_QUESTION_CHARS)]
     top_k: int | None = Field(default=None, ge=1, le=20)
     document_ids: list[DocumentId] | None = Field(default=None, max_length=100)
     published_after: dt.datetime | dt.date | None = None

@@ -57,9 +57,9 @@ def _parse_entry(entry: str, where: str) -> tuple[str, Role]:
     if not key:
         raise SettingsError(f"invalid configuration: {VARIABLE}: {where} has an empty key")
     if role not in ROLES:
+        # the "role" may be part of a key that contains a colon: never echo it
         raise SettingsError(
-            f"invalid configuration: {VARIABLE}: {where} has role {role[:10]!r}, "
-            "expected 'ro' or 'rw'"
+            f"invalid configuration: {VARIABLE}: {where} does not end in ':ro' or ':rw'"
         )
     return key, "rw" if role == "rw" else "ro"
 
@@ -128,6 +128,12 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+def _address(scope: Scope) -> str:
+    """The rate-limit identity of the client address."""
+    client = scope.get("client")
+    return "addr:" + (str(client[0]) if client else "unknown")
+
+
 def is_protected(path: str) -> bool:
     """``/v1`` and everything under it needs a key (when keys are configured)."""
     return path == PROTECTED_PREFIX or path.startswith(PROTECTED_PREFIX + "/")
@@ -180,20 +186,21 @@ class AccessMiddleware:
         await self.app(scope, receive, send)
 
     def _check(self, scope: Scope) -> NewsragError | None:
-        identity: str
-        if self.keys:
-            token = _bearer(scope)
-            if token is None:
-                return Unauthorized("this route needs 'Authorization: Bearer <API key>'")
-            key = find_key(self.keys, token)
-            if key is None:
-                return Unauthorized("the API key is not valid")
-            if key.role == "ro" and is_write(str(scope["method"]).upper(), _route_path(scope)):
-                return Forbidden("this API key is read-only; the request needs a read-write key")
-            identity = key.label
-        else:
-            client = scope.get("client")
-            identity = "addr:" + (str(client[0]) if client else "unknown")
+        if not self.keys:
+            return self._limit(_address(scope))
+        token = _bearer(scope)
+        if token is None:
+            return Unauthorized("this route needs 'Authorization: Bearer <API key>'")
+        key = find_key(self.keys, token)
+        if key is None:
+            # a wrong key spends the address's allowance, so keys cannot be guessed at full speed
+            return self._limit(_address(scope)) or Unauthorized("the API key is not valid")
+        if key.role == "ro" and is_write(str(scope["method"]).upper(), _route_path(scope)):
+            return Forbidden("this API key is read-only; the request needs a read-write key")
+        return self._limit(key.label)
+
+    def _limit(self, identity: str) -> RateLimited | None:
+        """Count one request of ``identity``; the error once it is over the rate limit."""
         if self.limiter is None or self.rate is None or self.limiter.hit(self.rate, identity):
             return None
         stats = self.limiter.get_window_stats(self.rate, identity)

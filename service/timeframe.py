@@ -3,13 +3,14 @@
 "in April 2017", "on 20 May 2017", "before May 2017", "since June", "this week", "last month",
 "yesterday", "in the past 10 days" become a ``published_after``/``published_before`` range;
 "latest", "most recent", "newest" ask for recency as a tie-breaker. Relative words count from
-the reference date: the request's ``as_of`` when given, else the newest publication date in the
-archive (the archive's "now": an archive of 2017 stories answers "this week" about its last
-week).
+the reference date (see :func:`anchor`): the request's ``as_of`` when given, else the newest
+publication date in the archive (the archive's "now": an archive of 2017 stories answers "this
+week" about its last week), unless that date lies after tomorrow (UTC) by the real clock: then
+today by the real clock. A CMS "zero date" such as ``9999-12-31`` cannot hijack "last week".
 
 Absolute dates more than a year away from the archive's dates are left to the question ("What
 happened in 1066?" asks about 1066, not about articles published then); relative ones always
-apply.
+apply. All date arithmetic clamps to ``0001-01-01``…``9999-12-31`` instead of overflowing.
 """
 
 from __future__ import annotations
@@ -63,6 +64,38 @@ _LATEST = re.compile(
 # Absolute dates within a year of the archive's dates select articles; further away they are
 # taken as part of the question ("built in 1961").
 _NEAR = dt.timedelta(days=366)
+# Newest archive date still trusted as "now": a day of slack for time zones ahead of UTC.
+_FUTURE_SLACK = dt.timedelta(days=1)
+
+
+def _shift(day: dt.date, days: int | dt.timedelta) -> dt.date:
+    """``day`` moved by ``days``, clamped to the calendar (never an OverflowError)."""
+    delta = days if isinstance(days, dt.timedelta) else dt.timedelta(days=days)
+    try:
+        return day + delta
+    except OverflowError:
+        return dt.date.max if delta > dt.timedelta(0) else dt.date.min
+
+
+def _year_range(year: int) -> tuple[dt.date, dt.date]:
+    """1 January to 31 December of ``year``; a year before 1 clamps to ``0001-01-01``."""
+    if year < dt.MINYEAR:
+        return dt.date.min, dt.date.min
+    return dt.date(year, 1, 1), dt.date(year, 12, 31)
+
+
+def anchor(reference: dt.date | None, newest: dt.date, today: dt.date | None = None) -> dt.date:
+    """The date relative time words count from.
+
+    The rule: an explicit ``reference`` (the request's ``as_of``) always wins. Otherwise the
+    archive's newest publication date ``newest``, as long as it is no later than tomorrow by the
+    real clock (UTC; a day of slack for time zones ahead of UTC); a later date is taken as a
+    placeholder or typo (``9999-12-31``), and the real clock's ``today`` is used instead.
+    """
+    if reference is not None:
+        return reference
+    clock = today or dt.datetime.now(dt.UTC).date()
+    return newest if newest <= _shift(clock, _FUTURE_SLACK) else clock
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +126,8 @@ def _range(match: re.Match[str], tag: str, today: dt.date) -> tuple[dt.date, dt.
                 year = int(year_only)
             else:  # "in May": the last May up to the reference date
                 year = today.year if month <= today.month else today.year - 1
+            if year < dt.MINYEAR:
+                return None
             last = calendar.monthrange(year, month)[1]
             return dt.date(year, month, 1), dt.date(year, month, last)
         year_alone = group.get(f"{tag}year4")
@@ -106,28 +141,28 @@ def _range(match: re.Match[str], tag: str, today: dt.date) -> tuple[dt.date, dt.
 def _relative(match: re.Match[str], today: dt.date) -> tuple[dt.date, dt.date]:
     group = match.groupdict()
     if group.get("day"):
-        day = today if group["day"].casefold() == "today" else today - dt.timedelta(days=1)
+        day = today if group["day"].casefold() == "today" else _shift(today, -1)
         return day, day
     if group.get("count"):
         count = int(group["count"])
         days = {"days": 1, "weeks": 7, "months": 30}[group["units"].casefold()] * count
-        return today - dt.timedelta(days=days), today
+        return _shift(today, -days), today
     unit = group["unit"].casefold()
     current = group["this"].casefold() == "this"
     if unit == "week":
-        monday = today - dt.timedelta(days=today.weekday())
+        monday = _shift(today, -today.weekday())
         if current:
             return monday, today
-        return monday - dt.timedelta(days=7), monday - dt.timedelta(days=1)
+        return _shift(monday, -7), _shift(monday, -1)
     if unit == "month":
         first = today.replace(day=1)
         if current:
             return first, today
-        previous_last = first - dt.timedelta(days=1)
+        previous_last = _shift(first, -1)
         return previous_last.replace(day=1), previous_last
     if current:
         return today.replace(month=1, day=1), today
-    return dt.date(today.year - 1, 1, 1), dt.date(today.year - 1, 12, 31)
+    return _year_range(today.year - 1)
 
 
 def _without(question: str, match: re.Match[str]) -> str:
@@ -139,12 +174,13 @@ def _without(question: str, match: re.Match[str]) -> str:
 def resolve(
     question: str, reference: dt.date | None, archive: tuple[dt.date, dt.date] | None
 ) -> TimeFrame:
-    """The time frame of ``question``. ``reference`` is the date relative words count from;
-    ``archive`` the span of publication dates stored (absolute dates outside it do not filter)."""
+    """The time frame of ``question``. ``reference`` is the request's ``as_of``; relative words
+    count from :func:`anchor` of it and the archive. ``archive`` is the span of publication dates
+    stored (absolute dates far outside it do not filter)."""
     latest = bool(_LATEST.search(question))
     if archive is None:  # nothing is dated: time words cannot select articles
         return TimeFrame(latest=latest, question=question)
-    today = reference or archive[1]
+    today = anchor(reference, archive[1])
     relative = _RELATIVE.search(question)
     if relative:
         start, end = _relative(relative, today)
@@ -154,15 +190,15 @@ def resolve(
         if found is None:
             continue
         start, end = found
-        if end < archive[0] - _NEAR or start > archive[1] + _NEAR:
+        if end < _shift(archive[0], -_NEAR) or start > _shift(archive[1], _NEAR):
             continue  # about a time, not about when the articles appeared
         preposition = absolute.group("prep").casefold()
         after: dt.date | None = start
         before: dt.date | None = end
         if preposition in {"before", "until", "by"}:
-            after, before = None, (start - dt.timedelta(days=1) if preposition == "before" else end)
+            after, before = None, (_shift(start, -1) if preposition == "before" else end)
         elif preposition == "after":
-            after, before = end + dt.timedelta(days=1), None
+            after, before = _shift(end, 1), None
         elif preposition in {"since", "from"}:
             before = None
         return TimeFrame(after, before, latest, absolute.group(), _without(question, absolute))

@@ -18,18 +18,10 @@ import numpy as np
 
 from ingest.embeddings import Embedder
 from ingest.store import SentenceRow
-from ingest.text import lexical_tokens, split_sentences
+from ingest.text import lexical_tokens, looks_like_instruction, split_sentences
 from service.retrieval import LexicalIndex, Passage
 
 _MARKERS = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
-# Sentences that talk to the assistant ("…in your response", "ignore previous instructions")
-# are instructions planted in an article: a generated claim may never rest on one.
-_INSTRUCTION = re.compile(
-    r"\b(your (answer|response|reply|message|output)|in your (reply|response|answer)|"
-    r"ignore (all |any |the )?(previous|prior|above|earlier)|(you|assistant) (must|should) "
-    r"(now )?(reply|respond|answer|say|write))\b",
-    re.I,
-)
 _LEADING = re.compile(r"^(\s*\[\d+(?:\s*,\s*\d+)*\])+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _NAME = re.compile(r"\b[A-Z][\w'’-]+")
@@ -104,10 +96,6 @@ def _merge_trailing_markers(claims: list[Claim]) -> list[Claim]:
     return merged
 
 
-def looks_like_instruction(sentence: str) -> bool:
-    return bool(_INSTRUCTION.search(sentence))
-
-
 def _names_and_numbers(text: str) -> set[str]:
     found = set(_NUMBER.findall(text))
     for index, match in enumerate(_NAME.finditer(text)):
@@ -125,6 +113,11 @@ def _contains_all(required: set[str], *texts: str) -> bool:
         available.update(_NUMBER.findall(text))
         available.update(lexical_tokens(text, keep_stopwords=True))
     return required <= available
+
+
+def names_and_numbers_in(text: str, *sources: str) -> bool:
+    """Whether every name and number of ``text`` appears in one of ``sources``."""
+    return _contains_all(_names_and_numbers(text), *sources)
 
 
 class Verifier:

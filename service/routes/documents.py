@@ -42,7 +42,14 @@ def _summary(document: StoredDocument) -> DocumentSummary:
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    responses={200: {"model": IngestOut, "description": "Updated, or unchanged (same text)."}},
+    responses={
+        200: {"model": IngestOut, "description": "Updated, or unchanged (same text)."},
+        409: {
+            "description": "The write could not be committed safely (problem details with "
+            "Retry-After); sending it again is safe. Concurrent writes of one id never leave "
+            "it partial: the last one to commit wins, whole."
+        },
+    },
     summary="Ingest (create or replace) one article",
 )
 def ingest_document(body: DocumentIn, services: ServicesDep, response: Response) -> IngestOut:

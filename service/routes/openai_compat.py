@@ -9,13 +9,13 @@ from collections.abc import Iterator
 from typing import Any, Literal
 
 from fastapi import APIRouter
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from core.errors import InvalidInput, NewsragError
 from service.routes.deps import ContainerDep, ServicesDep
-from service.schemas import MAX_HISTORY_TURNS, AskRequest, Citation, Message
-from service.streaming import answer_events
+from service.schemas import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, AskRequest, Citation, UserStr
+from service.streaming import answer_events, error_payload
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
 
@@ -45,7 +45,7 @@ class ChatCompletionRequest(BaseModel):
         },
     )
 
-    model: str = "newsrag"
+    model: UserStr = "newsrag"
     messages: list[ChatMessage] = Field(min_length=1, max_length=MAX_HISTORY_TURNS + 20)
     stream: bool = False
     temperature: float | None = None
@@ -62,13 +62,50 @@ class ChatCompletionResponse(BaseModel):
     citations: list[Citation]
 
 
+def _invalid(errors: list[dict[str, Any]]) -> RequestValidationError:
+    """Errors found after FastAPI validated the body, rendered like its own: 422, fields named."""
+    return RequestValidationError([{**error, "loc": ("body", *error["loc"])} for error in errors])
+
+
 def to_ask_request(body: ChatCompletionRequest) -> AskRequest:
-    """The last user message is the question; earlier user/assistant turns are the history."""
-    turns = [m for m in body.messages if m.role in ("user", "assistant")]
-    if not turns or turns[-1].role != "user" or not turns[-1].text().strip():
-        raise InvalidInput("messages: the last message must be a non-empty user message")
-    history = [Message(role=m.role, content=m.text()) for m in turns[:-1]]  # type: ignore[arg-type]
-    return AskRequest(question=turns[-1].text()[:2000], history=history[-MAX_HISTORY_TURNS:])
+    """The last user message is the question; earlier user/assistant turns are the history.
+
+    Raises :class:`RequestValidationError` naming ``messages.<i>.content`` (the index in the
+    request) for what an :class:`AskRequest` would refuse, e.g. an earlier turn over
+    ``MAX_TURN_CHARS`` characters; the last message is cut to ``MAX_QUESTION_CHARS``."""
+    turns = [(i, m) for i, m in enumerate(body.messages) if m.role in ("user", "assistant")]
+    if not turns or turns[-1][1].role != "user" or not turns[-1][1].text().strip():
+        raise _invalid(
+            [
+                {
+                    "loc": ("messages",),
+                    "msg": "the last message must be a non-empty user message",
+                    "type": "value_error",
+                }
+            ]
+        )
+    last_index, last = turns[-1]
+    kept = turns[:-1][-MAX_HISTORY_TURNS:]
+    try:
+        return AskRequest.model_validate(
+            {
+                "question": last.text()[:MAX_QUESTION_CHARS],
+                "history": [{"role": m.role, "content": m.text()} for _, m in kept],
+            }
+        )
+    except ValidationError as exc:
+        errors = []
+        for error in exc.errors(include_url=False, include_input=False):
+            loc = tuple(error["loc"])
+            if loc[:1] == ("question",):
+                index = last_index
+            elif loc[:1] == ("history",) and len(loc) > 1 and isinstance(loc[1], int):
+                index = kept[loc[1]][0]
+            else:  # nothing else comes from the messages; name the list
+                errors.append({**error, "loc": ("messages",)})
+                continue
+            errors.append({**error, "loc": ("messages", index, "content")})
+        raise _invalid(errors) from None
 
 
 @router.get("/models", summary="The model id the service answers to")
@@ -130,7 +167,14 @@ def chat_completions(
     )
 
 
+def _error_chunk(problem: dict[str, Any]) -> str:
+    """A stream's final error: the problem details plus OpenAI's ``message`` (the SDKs raise it)."""
+    return f"data: {json.dumps({'error': {**problem, 'message': problem['detail']}})}\n\n"
+
+
 def _stream(service: Any, request: AskRequest, completion_id: str, model: str) -> Iterator[str]:
+    """Chunks of one answer, always ending with ``data: [DONE]``; a failure is sent as a final
+    error chunk instead of the ``stop`` chunk."""
     yield _chunk(completion_id, model, {"role": "assistant", "content": ""})
     citations: list[dict[str, Any]] = []
     try:
@@ -140,8 +184,12 @@ def _stream(service: Any, request: AskRequest, completion_id: str, model: str) -
             elif event == "done":
                 citations = payload["citations"]
             elif event == "error":
-                yield f"data: {json.dumps({'error': payload})}\n\n"
-    except NewsragError as exc:
-        yield f"data: {json.dumps({'error': {'message': exc.detail, 'status': exc.status}})}\n\n"
+                yield _error_chunk(payload)
+                yield "data: [DONE]\n\n"
+                return
+    except Exception as exc:
+        yield _error_chunk(error_payload(exc))
+        yield "data: [DONE]\n\n"
+        return
     yield _chunk(completion_id, model, {}, finish="stop", citations=citations)
     yield "data: [DONE]\n\n"

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import httpx
 import pytest
 
+from core.settings import ChromaSettings
+from ingest.models import Article, IngestResult
 from tests.processes import PROJECT, free_port, stop
+from tests.writers import assert_no_strays, assert_whole, connect, race, story, write_rounds
 
 pytestmark = pytest.mark.integration
 CHROMA = PROJECT / ".venv" / "bin" / "chroma"
@@ -114,3 +119,60 @@ def test_chroma_restart_gives_503_then_recovers(
         time.sleep(0.5)
     assert "Ines Varga" in response.json()["answer"]  # nothing ingested before was lost
     assert httpx.get(f"{replica}/readyz").status_code == 200
+
+
+def test_writer_threads_on_two_replicas_leave_every_document_whole(chroma: ChromaServer) -> None:
+    server = ChromaSettings(host="127.0.0.1", port=chroma.port)
+    # two stores, two ingestors: replicas that share nothing but the Chroma server
+    replicas = [connect(server)[1] for _ in range(2)]
+    check, _ = connect(server)
+    writers, rounds = 4, 8
+    for round_ in range(rounds):
+        texts = {doc: [story(f"{doc}r{round_}w{i}") for i in range(writers)] for doc in "ab"}
+        calls = [
+            partial(replicas[i % 2].ingest, Article(text, f"Report {doc}", f"report-{doc}"))
+            for doc, written in texts.items()
+            for i, text in enumerate(written)
+        ]
+        for outcome in race(calls):
+            assert isinstance(outcome, IngestResult), f"round {round_}: {outcome!r}"
+        for doc, written in texts.items():
+            stored = assert_whole(check, f"report-{doc}", written)
+            again = replicas[1].ingest(Article(stored, f"Report {doc}", f"report-{doc}"))
+            assert again.status == "unchanged"
+            assert_no_strays(check, f"report-{doc}")
+
+
+def test_writer_processes_leave_the_document_whole(chroma: ChromaServer) -> None:
+    """Replicas in separate processes: no lock, no in-flight registry in common."""
+    server = ChromaSettings(host="127.0.0.1", port=chroma.port)
+    processes, threads, rounds = 2, 2, 6
+    tags = [
+        [[f"p{p}r{r}t{t}" for t in range(threads)] for r in range(rounds)] for p in range(processes)
+    ]
+    spawn = multiprocessing.get_context("spawn")
+    start, done = (
+        spawn.Barrier(processes + 1, timeout=120),
+        spawn.Barrier(processes + 1, timeout=120),
+    )
+    workers = [
+        spawn.Process(target=write_rounds, args=(server, "report", tags[p], start, done))
+        for p in range(processes)
+    ]
+    for worker in workers:
+        worker.start()
+    check, ingestor = connect(server)
+    try:
+        for round_ in range(rounds):
+            start.wait()
+            done.wait()
+            written = [story(tag) for p in range(processes) for tag in tags[p][round_]]
+            stored = assert_whole(check, "report", written)
+            assert ingestor.ingest(Article(stored, "Report", "report")).status == "unchanged"
+            assert_no_strays(check, "report")
+    finally:
+        start.abort()  # a failed check must not leave the workers waiting for the next round
+        done.abort()
+        for worker in workers:
+            worker.join(timeout=60)
+    assert [worker.exitcode for worker in workers] == [0] * processes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from pydantic import SecretStr
 
 from core.settings import LLMSettings, RetrievalSettings
 from service.app import create_app
+from service.generative import SCHEMA, Reading, parse_reading
 from service.verification import parse_claims
 from tests.conftest import make_settings
 from tests.fake_llm import Script, fake_llm_server
@@ -46,6 +48,7 @@ def app_client(tmp_path: Path, llm_url: str, **llm: Any) -> TestClient:
             model="fake",
             timeout_s=2,
             max_retries=0,
+            evidence_floor=0.05,
             **llm,
         ),
         retrieval=RetrievalSettings(refusal_threshold=0.05),
@@ -89,7 +92,7 @@ def test_supported_sentence_is_kept_and_cited_exactly(client: TestClient, script
     assert "50 Members of Congress" in body["citations"][0]["quote"]
     assert_exact(client, body)
     prompt = script.requests[-1]["messages"][1]["content"]  # type: ignore[index]
-    assert "<<<PASSAGES" in prompt and "PASSAGES>>>" in prompt and "[1]" in prompt
+    assert "Sentences:" in prompt and "[1]" in prompt and "Question: Who signed" in prompt
 
 
 def test_hallucinated_sentence_is_dropped(client: TestClient, script: Script) -> None:
@@ -252,3 +255,63 @@ def test_answer_says_source_and_date_of_what_it_cites(client: TestClient, script
     assert body["answer"].count("According to") == 1 and "Times" not in body["answer"]
     assert body["citations"][0]["published_at"] == "2017-04-14"
     assert_exact(client, body)
+
+
+def reading(answer: str, sentences: list[int], answerable: bool = True) -> str:
+    return json.dumps({"answerable": answerable, "sentences": sentences, "answer": answer})
+
+
+def test_a_json_reading_is_verified_and_cited(client: TestClient, script: Script) -> None:
+    script.replies = [reading("The letter was signed by 47 Democrats.", [3])]
+    body = client.post("/v1/ask", json=QUESTION).json()
+    assert body["mode"] == "generative" and body["refused"] is False
+    assert body["answer"] == "The letter was signed by 47 Democrats. [1]"
+    assert body["citations"][0]["quote"] == "The letter was signed by 47 Democrats."
+    assert_exact(client, body)
+    request = script.requests[-1]
+    assert request["response_format"] == {"type": "json_object"}  # no schema unless asked
+    listing = request["messages"][1]["content"]  # type: ignore[index]
+    assert "Article: " in listing and "[3] The letter was signed by 47 Democrats." in listing
+
+
+def test_the_schema_is_sent_where_the_server_takes_one(
+    tmp_path: Path, llm_url: str, script: Script
+) -> None:
+    client = app_client(tmp_path, llm_url, json_schema=True)
+    script.replies = [reading("The letter was signed by 47 Democrats.", [3])]
+    client.post("/v1/ask", json=QUESTION)
+    sent = script.requests[-1]["response_format"]
+    assert sent == {"type": "json_object", "schema": SCHEMA}
+    client.__exit__(None, None, None)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        reading("", [], answerable=False),
+        reading("The letter was signed by 47 Democrats.", [], answerable=True),  # rests on nothing
+        "NOT_IN_DOCUMENTS",
+    ],
+)
+def test_a_reading_that_finds_no_answer_is_a_refusal(
+    client: TestClient, script: Script, reply: str
+) -> None:
+    script.replies = [reply]
+    body = client.post("/v1/ask", json=QUESTION).json()
+    assert body["refused"] is True and body["mode"] == "generative" and body["citations"] == []
+
+
+def test_a_name_the_articles_never_mention_is_a_refusal(client: TestClient, script: Script) -> None:
+    # the model answers with someone else's words; no retrieved passage names Angela Merkel
+    script.replies = [reading("Dmitry Peskov said there was no reliable information.", [4])]
+    question = {"question": "What did Angela Merkel say about the letter?", "mode": "generative"}
+    body = client.post("/v1/ask", json=question).json()
+    assert body["refused"] is True and "Peskov" not in body["answer"]
+
+
+def test_parse_reading() -> None:
+    assert parse_reading(reading("Yes.", [2, "x", 3])) == Reading([2, 3], "Yes.")  # type: ignore[list-item]
+    assert parse_reading(reading("Yes.", [1], answerable=False)) is None
+    assert parse_reading('{"answerable": true, "sentences": [1]}') is None  # no answer
+    assert parse_reading("Fifty signed [1].") == Reading([], "Fifty signed [1].")  # prose
+    assert parse_reading("  ") is None

@@ -278,3 +278,30 @@ def test_install_is_idempotent(tmp_path: Path) -> None:
     middleware_count = len(app.user_middleware)
     install_security(app, settings)
     assert len(app.user_middleware) == middleware_count
+
+
+def test_wrong_key_guesses_count_against_the_address(tmp_path: Path) -> None:
+    with open_client(tmp_path, api_keys=KEYS, rate_limit="3/minute") as client:
+        guess = {"Authorization": "Bearer guess"}
+        for _ in range(3):
+            assert_problem(client.get("/v1/documents", headers=guess), 401)
+        limited = client.get("/v1/documents", headers=guess)
+        assert_problem(limited, 429)
+        assert int(limited.headers["retry-after"]) >= 1
+        assert client.get("/v1/documents", headers=RO).status_code == 200  # keys have their own
+
+
+@pytest.mark.parametrize(
+    ("value", "secrets"),
+    [
+        ("sk:Zq7xW9aa", ["Zq7"]),
+        ("Kp3vN8:rwx", ["Kp3", "rwx"]),
+        ("a:rw,Hj5:Mt6yR2", ["Hj5", "Mt6"]),
+    ],
+)
+def test_start_up_errors_never_echo_any_part_of_a_key(value: str, secrets: list[str]) -> None:
+    with pytest.raises(SettingsError) as caught:
+        parse_api_keys(value)
+    message = str(caught.value)
+    assert "NEWSRAG_API_KEYS" in message
+    assert not [secret for secret in secrets if secret.lower() in message.lower()], message
