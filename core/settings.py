@@ -134,7 +134,7 @@ class NewsroomSettings(BaseSettings):
     prefer_sources: str = Field(
         default="",
         description="Comma-separated sources cited first among copies of one story; copies "
-        "from other sources are ordered by earliest publication.",
+        "from other sources are ordered by first ingestion.",
     )
     latest_margin: float = Field(
         default=0.15,

@@ -181,9 +181,33 @@ class GenerativeAnswerer:
         if reading is None or not self._covers_question(question, reading, candidates):
             return self._refusal(request, retrieval, started, None)
         claims, passages = self._claims(reading, candidates)
-        sentences = self._sentences_by_chunk(passages)
-        result = self._verifier.verify(claims, passages, sentences, grounding.relevance)
-        return self._compose(request, retrieval, started, result.kept, result.dropped, grounding)
+        kept, dropped = self._verify(claims, passages, self._chosen(reading, candidates))
+        return self._compose(request, retrieval, started, kept, dropped, grounding)
+
+    def _chosen(
+        self, reading: Reading, candidates: list[tuple[SentenceRow, Passage]]
+    ) -> dict[str, list[SentenceRow]]:
+        """The sentences the model said answer, by chunk: the first place to look for support."""
+        chosen: dict[str, list[SentenceRow]] = {}
+        for n in reading.sentences:
+            if 1 <= n <= len(candidates):
+                row, passage = candidates[n - 1]
+                chosen.setdefault(passage.chunk.chunk_id, []).append(row)
+        return chosen
+
+    def _verify(
+        self, claims: list[Claim], passages: list[Passage], chosen: dict[str, list[SentenceRow]]
+    ) -> tuple[list[Verdict], list[Verdict]]:
+        """Support for each claim among the sentences the model chose (so the citation is the
+        sentence it read), else among all sentences of their passages."""
+        first = self._verifier.verify(claims, passages, chosen) if chosen else None
+        kept = list(first.kept) if first else []
+        retry = [v.claim for v in first.dropped] if first else claims
+        second = self._verifier.verify(retry, passages, self._sentences_by_chunk(passages))
+        kept += second.kept
+        order = {id(claim): n for n, claim in enumerate(claims)}
+        kept.sort(key=lambda verdict: order[id(verdict.claim)])
+        return kept, list(second.dropped)
 
     def _covers_question(
         self, question: str, reading: Reading, candidates: list[tuple[SentenceRow, Passage]]

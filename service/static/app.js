@@ -234,7 +234,9 @@ function onAsk(event) {
     el("p", { class: "msg-text", text: question }));
   turn.article = el("article", { class: "msg assistant", "aria-label": `Answer ${turn.number}` },
     el("p", { class: "who", text: "Assistant" }),
-    el("p", { class: "pending", text: "Waiting for the answer…" }));
+    el("p", { class: "pending", text: turn.mode === "generative"
+      ? "Reading the articles… (the local model takes a few seconds)"
+      : "Waiting for the answer…" }));
   ui.threadEmpty.hidden = true;
   ui.thread.append(userMessage, turn.article);
   userMessage.scrollIntoView({ block: "nearest" });
