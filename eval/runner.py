@@ -425,9 +425,10 @@ def run(
         if mode == "generative" and sample is not None:
             eval_set = eval_set.sample(sample)
         results = run_set(eval_set, base, mode, extra)
-        if mode == "generative" and local_llm is not None:
+        if mode == "generative":
             # a server that died and came back between two cases leaves no failed case behind
-            extra["llm_restarts"] = local_llm.restarts - restarts
+            # (an external endpoint has no supervisor here: 0)
+            extra["llm_restarts"] = local_llm.restarts - restarts if local_llm else 0
         summaries[name] = {**summarise(results), **extra}
         payload["sets"][name] = {"summary": summaries[name], "cases": [asdict(r) for r in results]}
     failures = check_thresholds(summaries, load_thresholds())

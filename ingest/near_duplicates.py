@@ -52,6 +52,11 @@ _NUMBER_WORDS = frozenset(
 _NEGATIONS = frozenset("not no never none nobody nothing neither nor cannot without".split())
 
 
+# Pairing sentences of a changed stretch is quadratic: a crafted pair of long near-copies must
+# not cost minutes of one request's CPU.
+MAX_PAIRINGS = 10_000
+
+
 def _shingles(text: str) -> set[bytes]:
     words = _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
     if len(words) <= SHINGLE_WORDS:
@@ -172,6 +177,8 @@ def _edited(
     columns: range,
 ) -> list[tuple[int, int]]:
     """Sentences of a changed stretch that are edits of one another, most alike first."""
+    if len(rows) * len(columns) > MAX_PAIRINGS:  # a rewritten story, not an edited copy
+        return []
     scored = []
     matcher: SequenceMatcher[str] = SequenceMatcher(autojunk=False)
     for j in columns:

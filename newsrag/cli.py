@@ -212,6 +212,13 @@ def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newsrag", description="Answers questions about news articles with exact citations."
@@ -260,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument(
         "--llm-sample",
-        type=int,
+        type=_positive,
         default=None,
         metavar="N",
         help="generative sets: a seeded sample of N cases, stratified by answerability",

