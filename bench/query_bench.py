@@ -105,6 +105,7 @@ def server_env(data_dir: Path, *, bootstrap: bool) -> dict[str, str]:
         NEWSRAG_DATA_DIR=str(data_dir),
         NEWSRAG_EMBEDDINGS="local",
         NEWSRAG_EMBEDDINGS_QUERY_CACHE_SIZE="0",
+        NEWSRAG_LLM_LOCAL="false",  # the extractive path is measured; no model to load at start
     )
     if not bootstrap:
         env["NEWSRAG_BOOTSTRAP"] = "false"
