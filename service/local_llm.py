@@ -170,6 +170,7 @@ class LocalLLMServer:
         # supervisor would count a death and restart it during shutdown); and it dies with us
         self._process = subprocess.Popen(
             self._command,
+            env=_child_env(),
             stdout=self._log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -257,6 +258,21 @@ class LocalLLMServer:
                 process.wait()
             backoff = min(backoff * 2, self._max_backoff_s)
         return False
+
+
+# llama.cpp's server reads its settings from unprefixed variables too (PORT, HOST, API_KEY,
+# MODEL, N_CTX…), so a PORT meant for newsrag would move the model onto newsrag's own port: the
+# child gets only what a process needs to run.
+_CHILD_ENV = ("PATH", "HOME", "LANG", "TMPDIR", "TZ", "LD_LIBRARY_PATH", "VIRTUAL_ENV")
+_CHILD_ENV_PREFIXES = ("LC_", "XDG_", "OPENBLAS_", "OMP_", "GGML_", "LLAMA_")
+
+
+def _child_env() -> dict[str, str]:
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if key in _CHILD_ENV or key.startswith(_CHILD_ENV_PREFIXES)
+    }
 
 
 def _die_with_parent() -> None:

@@ -14,7 +14,7 @@ import pytest
 from core.errors import ConfigurationError
 from core.settings import EmbeddingSettings, LLMSettings, Settings
 from service import local_models
-from service.local_llm import LocalLLMServer, LocalModelChoice, resolve_local_model
+from service.local_llm import LocalLLMServer, LocalModelChoice, _child_env, resolve_local_model
 
 
 def stand_in(root: Path) -> object:
@@ -98,3 +98,13 @@ def test_choice_follows_the_settings(tmp_path: Path, monkeypatch: pytest.MonkeyP
     required = empty.model_copy(update={"llm": LLMSettings(local="true")})
     with pytest.raises(ConfigurationError, match="newsrag models pull"):
         resolve_local_model(required)
+
+
+def test_the_child_never_sees_settings_meant_for_newsrag(monkeypatch: pytest.MonkeyPatch) -> None:
+    # llama.cpp's server would read PORT and API_KEY as its own settings
+    for key, value in {"PORT": "8765", "HOST": "0.0.0.0", "API_KEY": "k", "MODEL": "x"}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("LC_ALL", "C.UTF-8")
+    env = _child_env()
+    assert not {"PORT", "HOST", "API_KEY", "MODEL"} & set(env)
+    assert env["PATH"] == os.environ["PATH"] and env["LC_ALL"] == "C.UTF-8"
