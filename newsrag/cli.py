@@ -167,19 +167,9 @@ def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from eval.dataset import SET_NAMES
-    from eval.runner import run_cli
+    from eval.cli import run_from_args
 
-    names = [n for value in args.sets or [] for n in value.split(",") if n.strip()] or None
-    unknown = [name for name in names or [] if name not in SET_NAMES]
-    if unknown:
-        print(
-            f"newsrag eval: unknown set(s) {', '.join(unknown)}; choose from "
-            f"{', '.join(SET_NAMES)}",
-            file=sys.stderr,
-        )
-        return 2
-    return run_cli(names, args.report_dir, settings, args.local_llm, args.llm_sample)
+    return run_from_args(args, settings)
 
 
 def cmd_llm(args: argparse.Namespace, settings: Settings) -> int:
@@ -212,14 +202,9 @@ def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
-    return number
-
-
 def build_parser() -> argparse.ArgumentParser:
+    from eval.cli import add_arguments as add_eval_arguments
+
     parser = argparse.ArgumentParser(
         prog="newsrag", description="Answers questions about news articles with exact citations."
     )
@@ -253,25 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     docs.set_defaults(handler=cmd_docs)
 
     evaluate = sub.add_parser("eval", help="run the eval sets; non-zero exit below thresholds")
-    evaluate.add_argument(
-        "--sets",
-        nargs="*",
-        default=None,
-        help="article, squad, newsroom, bipia (space- or comma-separated; default all)",
-    )
-    evaluate.add_argument("--report-dir", type=Path, default=None)
-    evaluate.add_argument(
-        "--local-llm",
-        action="store_true",
-        help="also score generative mode with the local model, served by llama.cpp",
-    )
-    evaluate.add_argument(
-        "--llm-sample",
-        type=_positive,
-        default=None,
-        metavar="N",
-        help="generative sets: a seeded sample of N cases, stratified by answerability",
-    )
+    add_eval_arguments(evaluate)
     evaluate.set_defaults(handler=cmd_eval)
 
     llm = sub.add_parser("llm", help="serve the local model alone (OpenAI-compatible)")
