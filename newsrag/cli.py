@@ -11,12 +11,13 @@ import dataclasses
 import json
 import logging
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.console import run_reporting
 from core.errors import NewsragError
-from core.settings import Settings, SettingsError, load_settings
+from core.settings import Settings
 
 if TYPE_CHECKING:
     from service.container import Container
@@ -261,18 +262,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    try:
-        settings = load_settings()
-        code: int = args.handler(args, settings)
-    except SettingsError as exc:
-        print(f"newsrag: {exc}", file=sys.stderr)
-        return 2
-    except NewsragError as exc:
-        print(f"newsrag: error: {exc.detail}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
-    return code
+    handler: Callable[[argparse.Namespace, Settings], int] = args.handler
+    return run_reporting(lambda settings: handler(args, settings))
 
 
 if __name__ == "__main__":
