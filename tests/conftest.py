@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from core.settings import ChromaSettings, LLMSettings, Settings
-from service.app import create_app
+from newsrag.api.app import create_app
+from newsrag.config import ChromaSettings, LLMSettings, Settings
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:

@@ -8,13 +8,13 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from core.settings import ChromaSettings, ChunkSettings, RetrievalSettings
-from ingest.chunking import sentences_of
-from ingest.embeddings import HashingEmbedder
-from ingest.models import Article, IngestResult
-from ingest.pipeline import Ingestor
-from ingest.store import ChromaStore
-from service.retrieval import Filters, HybridRetriever
+from newsrag.components.embeddings.embedders import HashingEmbedder
+from newsrag.components.store.chroma import ChromaStore
+from newsrag.config import ChromaSettings, ChunkSettings, RetrievalSettings
+from newsrag.ingest.pipeline import Ingestor
+from newsrag.models import Article, IngestResult
+from newsrag.retrieval.hybrid import Filters, HybridRetriever
+from newsrag.text.chunking import sentences_of
 
 if TYPE_CHECKING:
     from multiprocessing.synchronize import Barrier

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from core.settings import Settings
-from ingest.embeddings import OnnxMiniLMEmbedder
+from newsrag.components.embeddings.embedders import OnnxMiniLMEmbedder
+from newsrag.config import Settings
 from tests.conftest import make_settings
 from tests.processes import start_service, stop, wait_for
 

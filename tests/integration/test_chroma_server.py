@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from core.settings import ChromaSettings
-from ingest.models import Article, IngestResult
+from newsrag.config import ChromaSettings
+from newsrag.models import Article, IngestResult
 from tests.processes import PROJECT, free_port, stop
 from tests.writers import assert_no_strays, assert_whole, connect, race, story, write_rounds
 

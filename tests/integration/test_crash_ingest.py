@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from core.settings import ChromaSettings
-from ingest.embeddings import HashingEmbedder
-from ingest.ids import text_hash
-from ingest.store import ChromaStore
+from newsrag.components.embeddings.embedders import HashingEmbedder
+from newsrag.components.store.chroma import ChromaStore
+from newsrag.config import ChromaSettings
+from newsrag.text.ids import text_hash
 from tests.processes import PROJECT, clean_env
 
 pytestmark = pytest.mark.integration

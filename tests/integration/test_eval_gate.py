@@ -7,12 +7,12 @@ from collections.abc import Sequence
 
 import pytest
 
-from core.settings import Settings
-from eval.dataset import load_article_set
-from eval.runner import check_thresholds, load_thresholds, run_set, summarise
-from ingest.store import SentenceRow
-from service.extractive import ExtractiveAnswerer
-from service.retrieval import Passage
+from newsrag.answering.extractive import ExtractiveAnswerer
+from newsrag.components.store.chroma import SentenceRow
+from newsrag.config import Settings
+from newsrag.eval.dataset import load_article_set
+from newsrag.eval.runner import check_thresholds, load_thresholds, run_set, summarise
+from newsrag.retrieval.hybrid import Passage
 
 pytestmark = pytest.mark.integration
 

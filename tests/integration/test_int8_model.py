@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingest.embeddings import OnnxMiniLMEmbedder, onnx_model_source
-from ingest.int8_model import int8_model_file
+from newsrag.components.embeddings.embedders import OnnxMiniLMEmbedder, onnx_model_source
+from newsrag.components.embeddings.int8 import int8_model_file
 
 pytestmark = pytest.mark.integration
 

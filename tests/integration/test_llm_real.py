@@ -14,13 +14,13 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from core.settings import Settings
-from eval.dataset import load_article_set
-from eval.runner import check_thresholds, run_set, summarise
-from ingest.bundled import BUNDLED_ID
-from service.app import create_app
-from service.container import Container
-from service.local_llm import LocalLLMServer, running_local_llm, with_endpoint
+from newsrag.api.app import create_app
+from newsrag.api.container import Container
+from newsrag.components.llm.server import LocalLLMServer, running_local_llm, with_endpoint
+from newsrag.config import Settings
+from newsrag.eval.dataset import load_article_set
+from newsrag.eval.runner import check_thresholds, run_set, summarise
+from newsrag.ingest.bundled import BUNDLED_ID
 from tests.unit.test_api import parse_sse
 
 pytestmark = [pytest.mark.integration, pytest.mark.llm]

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from core.settings import Settings
-from ingest.bundled import BUNDLED_ID
-from service.app import create_app
+from newsrag.api.app import create_app
+from newsrag.config import Settings
+from newsrag.ingest.bundled import BUNDLED_ID
 
 pytestmark = pytest.mark.integration
 

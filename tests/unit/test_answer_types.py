@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.answer_types import holds_type, is_fragment, polarity_matches, wanted_type
+from newsrag.answering.answer_types import holds_type, is_fragment, polarity_matches, wanted_type
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from core.settings import RetrievalSettings
-from service.app import create_app
+from newsrag.api.app import create_app
+from newsrag.config import RetrievalSettings
 from tests.conftest import make_settings
 
 ARTICLE = (

@@ -5,9 +5,9 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.bundled import bundled_article
-from ingest.chunking import chunk_text, sentences_of
-from ingest.ids import chunk_id, derive_document_id, is_valid_document_id, text_hash
+from newsrag.ingest.bundled import bundled_article
+from newsrag.text.chunking import chunk_text, sentences_of
+from newsrag.text.ids import chunk_id, derive_document_id, is_valid_document_id, text_hash
 
 words = st.sampled_from(
     ["Kremlin", "said", "no", "reliable", "information.", "Chechnya", "“quote”", "100", "men,"]

@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.settings import ChunkSettings, RetrievalSettings
-from service.app import create_app
+from newsrag.api.app import create_app
+from newsrag.config import ChunkSettings, RetrievalSettings
 from tests.conftest import make_settings
 
 WORDS = [

@@ -10,13 +10,13 @@ import chromadb
 import pytest
 from chromadb.config import Settings as ClientSettings
 
-from core.errors import EmbedderMismatch
-from core.settings import ChromaSettings
-from ingest import commit
-from ingest.embeddings import HashingEmbedder
-from ingest.models import Article
-from ingest.pipeline import Ingestor
-from ingest.store import ChromaStore
+from newsrag.components.embeddings.embedders import HashingEmbedder
+from newsrag.components.store import commit
+from newsrag.components.store.chroma import ChromaStore
+from newsrag.config import ChromaSettings
+from newsrag.errors import EmbedderMismatch
+from newsrag.ingest.pipeline import Ingestor
+from newsrag.models import Article
 from tests.writers import assert_no_strays, assert_whole, connect, race, story
 
 DOCUMENT = "harbour-report"
@@ -79,8 +79,8 @@ def test_rows_of_a_writer_that_died_before_its_commit_are_collected(
         patch.setattr(
             commit, "OWNER", f"{boot}|{namespace}|{other.pid}|{commit._start_time(other.pid)}"
         )
-        patch.setattr("ingest.writer._record", die)
-        patch.setattr("ingest.writer.DocumentWriter._abandon", die)
+        patch.setattr("newsrag.components.store.writer._record", die)
+        patch.setattr("newsrag.components.store.writer.DocumentWriter._abandon", die)
         with pytest.raises(Killed):
             ingestor.ingest(Article(story("dead"), "Report", DOCUMENT))
     store.settle([store.get_document(DOCUMENT)])

@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from core.errors import NewsragError, NotFound
-from core.settings import ChromaSettings
-from ingest.embeddings import HashingEmbedder, Matrix
-from ingest.models import Article, IngestResult
-from ingest.pipeline import Ingestor
-from ingest.store import ChromaStore
-from service.app import create_app
-from service.container import Container
+from newsrag.api.app import create_app
+from newsrag.api.container import Container
+from newsrag.components.embeddings.embedders import HashingEmbedder, Matrix
+from newsrag.components.store.chroma import ChromaStore
+from newsrag.config import ChromaSettings
+from newsrag.errors import NewsragError, NotFound
+from newsrag.ingest.pipeline import Ingestor
+from newsrag.models import Article, IngestResult
 from tests.conftest import make_settings
 from tests.writers import assert_no_strays, assert_whole, connect, race, story
 

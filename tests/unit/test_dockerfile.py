@@ -34,7 +34,7 @@ def test_cpu_torch_models_offline_healthcheck_volume() -> None:
     assert "download.pytorch.org/whl/cpu torch==2.13.0" in TEXT
     assert "HF_HUB_OFFLINE=1" in TEXT
     # the int8 model is derived at build time and the embedder loads from the wheels and it
-    assert "python -m ingest.int8_model" in TEXT
+    assert "python -m newsrag.components.embeddings.int8" in TEXT
     assert "make_embedder(Settings()).embed" in TEXT
     assert "COPY --from=build /opt/newsrag-models /opt/newsrag-models" in TEXT
     assert "HEALTHCHECK" in TEXT and "/healthz" in TEXT

@@ -6,9 +6,9 @@ from typing import cast
 
 import numpy as np
 
-from ingest.store import SentenceRow
-from service.extractive import ScoredSentence, quotation_after
-from service.retrieval import Passage
+from newsrag.answering.extractive import ScoredSentence, quotation_after
+from newsrag.components.store.chroma import SentenceRow
+from newsrag.retrieval.hybrid import Passage
 
 ATTRIBUTION = "UN experts on human rights called for action against the purge."
 QUOTATION = "“We urge the authorities to put an end to the persecution.”"

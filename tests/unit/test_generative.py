@@ -11,10 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from core.settings import LLMSettings, RetrievalSettings
-from service.app import create_app
-from service.generative import SCHEMA, Reading, parse_reading
-from service.verification import parse_claims
+from newsrag.answering.generative import SCHEMA, Reading, parse_reading
+from newsrag.answering.verification import parse_claims
+from newsrag.api.app import create_app
+from newsrag.config import LLMSettings, RetrievalSettings
 from tests.conftest import make_settings
 from tests.fake_llm import Script, fake_llm_server
 from tests.unit.test_api import parse_sse

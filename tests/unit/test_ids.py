@@ -1,10 +1,10 @@
-"""The one document-id rule, as the CLI path (ingest.pipeline) applies it."""
+"""The one document-id rule, as the CLI path (newsrag.ingest.pipeline) applies it."""
 
 from __future__ import annotations
 
 import pytest
 
-from ingest.ids import is_valid_document_id
+from newsrag.text.ids import is_valid_document_id
 
 
 @pytest.mark.parametrize(

@@ -10,10 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from core.settings import LLMSettings, RetrievalSettings
-from ingest.bundled import bundled_article
-from ingest.text import looks_like_instruction
-from service.app import create_app
+from newsrag.api.app import create_app
+from newsrag.config import LLMSettings, RetrievalSettings
+from newsrag.ingest.bundled import bundled_article
+from newsrag.text.sentences import looks_like_instruction
 from tests.conftest import make_settings
 from tests.fake_llm import Script, fake_llm_server
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-import ingest.int8_model as int8_model
+import newsrag.components.embeddings.int8 as int8_model
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import InvalidInput
-from ingest.loaders import iter_files, load_path
+from newsrag.errors import InvalidInput
+from newsrag.ingest.loaders import iter_files, load_path
 
 
 def test_text_file_keeps_exact_text_and_first_line_title(tmp_path: Path) -> None:

@@ -11,10 +11,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from core.errors import ConfigurationError
-from core.settings import EmbeddingSettings, LLMSettings, Settings
-from service import local_models
-from service.local_llm import LocalLLMServer, LocalModelChoice, _child_env, resolve_local_model
+from newsrag.components.llm import models as local_models
+from newsrag.components.llm.server import (
+    LocalLLMServer,
+    LocalModelChoice,
+    _child_env,
+    resolve_local_model,
+)
+from newsrag.config import EmbeddingSettings, LLMSettings, Settings
+from newsrag.errors import ConfigurationError
 
 
 def stand_in(root: Path) -> object:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from service import local_models
-from service.local_models import LocalModel, ModelError
+from newsrag.components.llm import models as local_models
+from newsrag.components.llm.models import LocalModel, ModelError
 
 PARTS = [b"GGUF" + bytes(range(200)), bytes(range(255, 0, -1)) * 3, b"tail"]
 BLOB = b"".join(PARTS)

@@ -6,7 +6,7 @@ import logging
 import pytest
 from fastapi.testclient import TestClient
 
-from service.logs import JsonFormatter, RequestIdFilter, configure_logging
+from newsrag.api.logs import JsonFormatter, RequestIdFilter, configure_logging
 
 
 def test_json_lines_carry_the_request_id(

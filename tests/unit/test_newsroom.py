@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from core.settings import NewsroomSettings, RetrievalSettings
-from ingest import near_duplicates
-from ingest.chunking import sentences_of
-from ingest.corrections import sentence_corrections
-from ingest.models import Correction
-from service.app import create_app
-from service.timeframe import resolve
+from newsrag.api.app import create_app
+from newsrag.config import NewsroomSettings, RetrievalSettings
+from newsrag.ingest.corrections import sentence_corrections
+from newsrag.models import Correction
+from newsrag.retrieval.timeframe import resolve
+from newsrag.text import near_duplicates
+from newsrag.text.chunking import sentences_of
 from tests.conftest import make_settings
 
 ARCHIVE = (dt.date(2017, 3, 2), dt.date(2017, 9, 5))
@@ -276,11 +276,11 @@ def test_time_words_select_articles_by_date(newsroom_client: TestClient) -> None
 
 
 def test_copies_within_one_batch_join_one_group(tmp_path: Path) -> None:
-    from core.settings import ChromaSettings, ChunkSettings
-    from ingest.embeddings import HashingEmbedder
-    from ingest.models import Article
-    from ingest.pipeline import Ingestor
-    from ingest.store import ChromaStore
+    from newsrag.components.embeddings.embedders import HashingEmbedder
+    from newsrag.components.store.chroma import ChromaStore
+    from newsrag.config import ChromaSettings, ChunkSettings
+    from newsrag.ingest.pipeline import Ingestor
+    from newsrag.models import Article
 
     embedder = HashingEmbedder()
     store = ChromaStore.connect(ChromaSettings(), tmp_path, embedder.name, embedder.dimension)

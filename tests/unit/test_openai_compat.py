@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from service.schemas import MAX_TURN_CHARS
+from newsrag.schemas import MAX_TURN_CHARS
 from tests.unit.test_schemas import LONE, assert_names_field, post_raw
 
 

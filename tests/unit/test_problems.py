@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from core.errors import LLMUnavailable, NewsragError, ServiceUnavailable, StoreUnavailable
-from service.problems import problem_for
+from newsrag.api.problems import problem_for
+from newsrag.errors import LLMUnavailable, NewsragError, ServiceUnavailable, StoreUnavailable
 from tests.unit.test_api import assert_problem
 
 

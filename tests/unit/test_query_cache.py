@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ingest.embeddings import HashingEmbedder, Matrix
-from service.metrics import Metrics
-from service.query_cache import CachedQueryEmbedder
+from newsrag.components.embeddings.embedders import HashingEmbedder, Matrix
+from newsrag.metrics import Metrics
+from newsrag.retrieval.query_cache import CachedQueryEmbedder
 
 
 class CountingEmbedder(HashingEmbedder):

@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
-from ingest.ids import is_valid_document_id
-from service.schemas import AskRequest, DocumentIn
+from newsrag.schemas import AskRequest, DocumentIn
+from newsrag.text.ids import is_valid_document_id
 from tests.unit.test_api import ARTICLE, assert_problem
 
 LONE = "\ud800"

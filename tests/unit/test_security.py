@@ -15,9 +15,9 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from starlette.types import Message, Receive, Scope, Send
 
-from core.settings import Settings, SettingsError
-from service.app import create_app
-from service.security import BodyLimitMiddleware, install_security, parse_api_keys
+from newsrag.api.app import create_app
+from newsrag.api.security import BodyLimitMiddleware, install_security, parse_api_keys
+from newsrag.config import Settings, SettingsError
 from tests.conftest import make_settings
 
 KEYS = SecretStr("rwkey:rw,rokey:ro")

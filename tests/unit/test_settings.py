@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.settings import SettingsError, load_settings
+from newsrag.config import SettingsError, load_settings
 
 
 @pytest.mark.parametrize(

@@ -6,18 +6,18 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import EmbedderMismatch, InvalidInput, NotFound
-from core.settings import ChunkSettings, RetrievalSettings
-from ingest.embeddings import HashingEmbedder
-from ingest.models import Article
-from ingest.pipeline import Ingestor
-from ingest.store import ChromaStore
-from service.retrieval import Filters, HybridRetriever
+from newsrag.components.embeddings.embedders import HashingEmbedder
+from newsrag.components.store.chroma import ChromaStore
+from newsrag.config import ChunkSettings, RetrievalSettings
+from newsrag.errors import EmbedderMismatch, InvalidInput, NotFound
+from newsrag.ingest.pipeline import Ingestor
+from newsrag.models import Article
+from newsrag.retrieval.hybrid import Filters, HybridRetriever
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> ChromaStore:
-    from core.settings import ChromaSettings
+    from newsrag.config import ChromaSettings
 
     embedder = HashingEmbedder()
     return ChromaStore.connect(ChromaSettings(), tmp_path, embedder.name, embedder.dimension)
@@ -81,7 +81,7 @@ def test_failed_update_leaves_previous_version(
         raise RuntimeError("killed before the commit point")
 
     with monkeypatch.context() as patch:
-        patch.setattr("ingest.writer._record", crash)
+        patch.setattr("newsrag.components.store.writer._record", crash)
         with pytest.raises(Exception, match="killed"):
             ingestor.ingest(Article(NEW, "Bridge", "bridge"))
     # the new chunks were written but are invisible: the document is fully the old version
@@ -103,7 +103,7 @@ def test_validation(ingestor: Ingestor) -> None:
 
 
 def test_embedder_mismatch_stops_with_clear_error(tmp_path: Path, store: ChromaStore) -> None:
-    from core.settings import ChromaSettings
+    from newsrag.config import ChromaSettings
 
     with pytest.raises(EmbedderMismatch, match="re-index"):
         ChromaStore.connect(ChromaSettings(), tmp_path, "another-model", 384)
@@ -135,7 +135,7 @@ def test_rerun_finishes_a_cleanup_cut_short(
         raise RuntimeError("killed after the commit point")
 
     with monkeypatch.context() as patch:
-        patch.setattr("ingest.commit.Ledger.mark_committed", crash)
+        patch.setattr("newsrag.components.store.commit.Ledger.mark_committed", crash)
         with pytest.raises(Exception, match="killed"):
             ingestor.ingest(Article(NEW, "Bridge", "bridge"))
     document = store.get_document("bridge")
@@ -206,7 +206,7 @@ def test_a_store_of_another_layout_is_refused(tmp_path: Path) -> None:
     import chromadb
     from chromadb.config import Settings as ClientSettings
 
-    from core.settings import ChromaSettings
+    from newsrag.config import ChromaSettings
 
     client = chromadb.PersistentClient(
         path=str(tmp_path / "chroma"), settings=ClientSettings(anonymized_telemetry=False)

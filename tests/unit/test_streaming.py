@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from core.errors import StoreUnavailable
+from newsrag.errors import StoreUnavailable
 from tests.unit.test_api import parse_sse, post_doc
 
 QUESTION = {"question": "How did the council vote in 2017?"}

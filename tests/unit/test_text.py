@@ -3,7 +3,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ingest.text import lexical_tokens, normalize_for_match, split_sentences
+from newsrag.text.sentences import lexical_tokens, normalize_for_match, split_sentences
 
 
 def sentences(text: str) -> list[str]:

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from fastapi.testclient import TestClient
 
-from service.timeframe import resolve
+from newsrag.retrieval.timeframe import resolve
 
 ARCHIVE = (dt.date(2017, 3, 2), dt.date(2017, 9, 5))
 QUESTIONS = [

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from core.settings import NewsroomSettings, RetrievalSettings
-from ingest import near_duplicates
-from ingest.bundled import BUNDLED_ID, bundled_article
-from service.app import create_app
+from newsrag.api.app import create_app
+from newsrag.config import NewsroomSettings, RetrievalSettings
+from newsrag.ingest.bundled import BUNDLED_ID, bundled_article
+from newsrag.text import near_duplicates
 from tests.conftest import make_settings
 from tests.unit.test_newsroom import STORY, wire_copy
 
@@ -146,11 +146,11 @@ def test_undisputed_answers_carry_no_note(client: TestClient) -> None:
 
 
 def test_one_batch_groups_copies_but_not_stories_sharing_boilerplate(tmp_path: Path) -> None:
-    from core.settings import ChromaSettings, ChunkSettings
-    from ingest.embeddings import HashingEmbedder
-    from ingest.models import Article
-    from ingest.pipeline import Ingestor
-    from ingest.store import ChromaStore
+    from newsrag.components.embeddings.embedders import HashingEmbedder
+    from newsrag.components.store.chroma import ChromaStore
+    from newsrag.config import ChromaSettings, ChunkSettings
+    from newsrag.ingest.pipeline import Ingestor
+    from newsrag.models import Article
 
     embedder = HashingEmbedder()
     store = ChromaStore.connect(ChromaSettings(), tmp_path, embedder.name, embedder.dimension)

@@ -1,0 +1,300 @@
+"""Extractive answers: verbatim sentences of the retrieved passages, each with its exact span."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from newsrag.answering.answer_types import expectation, is_fragment
+from newsrag.answering.copy_agreement import CopyAgreement
+from newsrag.components.embeddings.embedders import Embedder, Matrix
+from newsrag.components.store.chroma import ChromaStore, SentenceRow
+from newsrag.config import RetrievalSettings
+from newsrag.retrieval.hybrid import LexicalIndex, Passage
+from newsrag.schemas import Citation, CopyRef, CorrectionNote, Message
+from newsrag.text.dates import to_timestamp
+from newsrag.text.sentences import lexical_tokens, looks_like_instruction
+
+HISTORY_TERM_WEIGHT = 0.3
+_WORD = re.compile(r"[A-Za-z0-9][\w'’-]*")
+_OPENING_QUOTE = re.compile(r"\s*[“\"]")
+_ANY_QUOTE = re.compile(r"[“”\"]")
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A question ready to score against: ``text`` is the standalone (condensed, spelling-
+    corrected) form used for retrieval, ``question`` the corrected question as asked."""
+
+    text: str
+    question: str
+    vector: Matrix
+    question_vector: Matrix
+    latest: bool = False  # the question asks for the latest: recency breaks near-ties
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredSentence:
+    row: SentenceRow
+    passage: Passage
+    dense: float
+    lexical: float
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractiveAnswer:
+    answer: str
+    citations: list[Citation]
+    refused: bool
+    best_score: float
+    # evidence score of every candidate sentence, by (document_id, sentence index): generative
+    # mode keeps only claims resting on a sentence relevant to the question
+    relevance: dict[tuple[str, int], float]
+    note: str | None = None  # set when copies of a cited story print a cited sentence otherwise
+
+
+def refusal_text(question: str) -> str:
+    return (
+        "The documents do not say. None of the ingested articles contains an answer to: "
+        f"“{question.strip()}”"
+    )
+
+
+def copy_refs(passage: Passage) -> list[CopyRef]:
+    return [
+        CopyRef(
+            document_id=copy.document_id,
+            title=copy.title,
+            source=copy.source,
+            published_at=copy.published_at,
+            url=copy.url,
+        )
+        for copy in passage.also_in
+    ]
+
+
+def citation_for(number: int, row: SentenceRow, passage: Passage, score: float) -> Citation:
+    document = passage.document
+    return Citation(
+        id=number,
+        document_id=document.document_id,
+        title=document.title,
+        url=document.url,
+        source=document.source,
+        published_at=document.published_at,
+        chunk_id=passage.chunk.chunk_id,
+        quote=row.text,
+        start=row.start,
+        end=row.end,
+        score=round(float(score), 4),
+        also_in=copy_refs(passage),
+        correction=(
+            CorrectionNote(
+                version=row.correction.version,
+                corrected_at=row.correction.corrected_at,
+                previous=row.correction.previous,
+            )
+            if row.correction
+            else None
+        ),
+    )
+
+
+def condense_query(question: str, history: Sequence[Message], lexical: LexicalIndex) -> str:
+    """A standalone retrieval query: the question plus the rarest words of recent turns.
+
+    Up to six words come from the last two user turns; up to two names from the last answer
+    (capitalised words) resolve pronouns ("What did she call for?" after an answer quoting
+    Baroness Anelay) without pulling the previous answer back in.
+    """
+    asked = set(lexical_tokens(question))
+    seen: set[str] = set()
+
+    def rarest(texts: Sequence[str], limit: int, names_only: bool) -> list[str]:
+        found: list[tuple[float, str]] = []
+        for content in texts:
+            for match in _WORD.finditer(content):
+                word = match.group()
+                tokens = lexical_tokens(word)
+                if not tokens or tokens[0] in asked or tokens[0] in seen:
+                    continue
+                if names_only and not word[0].isupper():
+                    continue
+                seen.add(tokens[0])
+                found.append((-lexical.idf(tokens[0]), word))
+        return [word for _, word in sorted(found)[:limit]]
+
+    user_turns = [turn.content for turn in history if turn.role == "user"][-2:][::-1]
+    answers = [turn.content for turn in history if turn.role == "assistant"][-1:]
+    salient = rarest(user_turns, 6, names_only=False) + rarest(answers, 2, names_only=True)
+    return f"{question} ({' '.join(salient)})" if salient else question
+
+
+class ExtractiveAnswerer:
+    """Scores the sentences of the passages against the question and cites the best ones."""
+
+    def __init__(
+        self,
+        store: ChromaStore,
+        lexical: LexicalIndex,
+        settings: RetrievalSettings,
+        latest_margin: float,
+    ) -> None:
+        self._store = store
+        self._lexical = lexical
+        self._settings = settings
+        self._latest_margin = latest_margin
+        self._copies = CopyAgreement(store)
+
+    def candidate_sentences(
+        self, passages: Sequence[Passage], *, keep_shared: bool = False
+    ) -> list[tuple[SentenceRow, Passage]]:
+        """The sentences of the passages, each attributed to the best-ranked passage holding it
+        (or, with ``keep_shared``, once per passage holding it). A sentence cut by a chunk
+        boundary is still cited whole: its span is exact either way. Sentences addressed to the
+        assistant (planted instructions) are no evidence and are left out, for both modes."""
+        wanted: dict[tuple[str, str], dict[int, list[Passage]]] = {}
+        for passage in passages:
+            key = (passage.document.document_id, passage.document.text_hash)
+            indices = wanted.setdefault(key, {})
+            for index in range(passage.chunk.first_sentence, passage.chunk.last_sentence + 1):
+                holders = indices.setdefault(index, [])
+                if keep_shared or not holders:
+                    holders.append(passage)
+        out: list[tuple[SentenceRow, Passage]] = []
+        for (document_id, version), indices in wanted.items():
+            for row in self._store.get_sentences(document_id, version, sorted(indices)):
+                if not looks_like_instruction(row.text):
+                    out.extend((row, passage) for passage in indices[row.index])
+        return out
+
+    def score(
+        self, query: Query, candidates: Sequence[tuple[SentenceRow, Passage]]
+    ) -> list[ScoredSentence]:
+        """Evidence score of each sentence; words of the question itself outweigh words that a
+        follow-up borrowed from earlier turns, so "Which Republicans…?" finds the Republicans."""
+        if not candidates:
+            return []
+        settings = self._settings
+        expected = expectation(query.question)
+        own = set(lexical_tokens(query.question))
+        weights = {
+            token: self._lexical.idf(token) * (1.0 if token in own else HISTORY_TERM_WEIGHT)
+            for token in sorted(own | set(lexical_tokens(query.text)))
+        }
+        total = sum(weights.values()) or 1.0
+        matrix = np.stack([row.vector for row, _ in candidates])
+        dense = matrix @ query.vector
+        if query.question_vector is not query.vector:
+            dense = (dense + matrix @ query.question_vector) / 2
+        dense_weight = settings.dense_weight
+        scored = []
+        for (row, passage), similarity in zip(candidates, dense, strict=True):
+            overlap = weights.keys() & set(lexical_tokens(row.text))
+            lexical = sum(weights[token] for token in sorted(overlap)) / total
+            score = dense_weight * float(similarity) + (1 - dense_weight) * lexical
+            if not expected.holds(row.text):
+                score -= settings.type_weight
+            if is_fragment(row.text):
+                score -= settings.fragment_weight
+            if not expected.polarity_matches(row.text):
+                score -= settings.negation_weight
+            scored.append(ScoredSentence(row, passage, float(similarity), lexical, score))
+        scored.sort(key=lambda s: (-s.score, s.row.document_id, s.row.index))
+        return scored
+
+    def _newest_first(self, scored: list[ScoredSentence], best: float) -> list[ScoredSentence]:
+        """Recency as a tie-breaker: of the articles whose best sentence is within the margin of
+        the best overall, the newest one answers."""
+        floor = max(self._settings.refusal_threshold, best - self._latest_margin)
+        close = [s for s in scored if s.score >= floor]
+        newest = max(close, key=lambda s: (_published(s.passage), s.score))
+        chosen = newest.row.document_id
+        return [s for s in scored if s.row.document_id == chosen]
+
+    def answer(self, question: str, query: Query, passages: Sequence[Passage]) -> ExtractiveAnswer:
+        scored = self.score(query, self.candidate_sentences(passages))
+        relevance = {(s.row.document_id, s.row.index): s.score for s in scored}
+        best = scored[0].score if scored else 0.0
+        if best < self._settings.refusal_threshold:
+            return ExtractiveAnswer(refusal_text(question), [], True, best, relevance)
+        if query.latest:
+            scored = self._newest_first(scored, best)
+            best = scored[0].score
+        chosen = [scored[0]]
+        for candidate in scored[1:]:
+            if len(chosen) >= self._settings.max_answer_sentences:
+                break
+            floor = max(self._settings.refusal_threshold, best - self._settings.answer_margin)
+            close_enough = candidate.score >= floor
+            if close_enough and candidate.row.text not in {c.row.text for c in chosen}:
+                chosen.append(candidate)
+        room = self._settings.max_answer_sentences - 1  # the attribution itself stays
+        quoted = quotation_after(chosen[0], scored, self._settings.refusal_threshold)
+        if room and quoted is not None and quoted.row.text not in {c.row.text for c in chosen}:
+            # the quotation says what the attribution only announces; it outranks a third sentence
+            chosen = [*chosen[:room], quoted]
+        lead = chosen[0].row.document_id
+        chosen.sort(key=lambda s: (s.row.document_id != lead, s.row.document_id, s.row.index))
+        parts: list[str] = []
+        citations: list[Citation] = []
+        notes: list[str] = []
+        for number, sentence in enumerate(chosen, start=1):
+            row, passage = sentence.row, sentence.passage
+            settled = self._copies.settle(number, row, passage)
+            if settled is not None:
+                row, passage = settled.row, settled.passage
+                notes.append(settled.note)
+            parts.append(f"{row.text} [{number}]")
+            citations.append(citation_for(number, row, passage, sentence.score))
+        note = " ".join(notes) or None
+        return ExtractiveAnswer(" ".join(parts), citations, False, best, relevance, note)
+
+
+def quotation_after(
+    lead: ScoredSentence, scored: Sequence[ScoredSentence], threshold: float
+) -> ScoredSentence | None:
+    """The quotation that follows the best sentence when that sentence only reports speech.
+
+    "UN experts called for action against the purge." is followed by "“We urge the authorities
+    to …”": the question "What did they urge?" is answered by the quotation, which scores lower
+    because the attribution carries the names. The next sentence joins the answer when it opens
+    a quotation, the best sentence holds none itself, and it is evidence on its own (at least the
+    refusal threshold)."""
+    if _ANY_QUOTE.search(lead.row.text):
+        return None
+    for candidate in scored:
+        row = candidate.row
+        if (
+            row.document_id == lead.row.document_id
+            and row.index == lead.row.index + 1
+            and _OPENING_QUOTE.match(row.text)
+        ):
+            return candidate if candidate.score >= threshold else None
+    return None
+
+
+def _published(passage: Passage) -> float:
+    published = passage.document.published_at
+    return float(to_timestamp(published)) if published else float("-inf")
+
+
+def make_query(
+    question: str,
+    history: Sequence[Message],
+    lexical: LexicalIndex,
+    embedder: Embedder,
+    *,
+    latest: bool = False,
+) -> Query:
+    corrected = lexical.correct_spelling(question)
+    text = lexical.correct_spelling(condense_query(question, history, lexical))
+    if text == corrected:
+        vector = embedder.embed([text])[0]
+        return Query(text, corrected, vector, vector, latest)
+    vectors = embedder.embed([text, corrected])
+    return Query(text, corrected, vectors[0], vectors[1], latest)

@@ -1,0 +1,237 @@
+"""The ask use case: condense the question, retrieve, answer, time each step."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from newsrag.answering.extractive import (
+    ExtractiveAnswerer,
+    Query,
+    copy_refs,
+    make_query,
+    refusal_text,
+)
+from newsrag.components.embeddings.embedders import Embedder
+from newsrag.config import AnswerMode, Settings
+from newsrag.retrieval.hybrid import Filters, HybridRetriever, Passage
+from newsrag.retrieval.timeframe import TimeFrame, resolve
+from newsrag.schemas import AskRequest, AskResponse, SearchRequest, SearchResult, TimeFrameOut
+from newsrag.text.dates import parse_published, to_timestamp
+
+if TYPE_CHECKING:
+    from newsrag.metrics import Metrics
+
+
+@dataclass(frozen=True, slots=True)
+class Retrieval:
+    question: str
+    query: Query
+    passages: list[Passage]
+    retrieve_ms: float
+    frame: TimeFrame = field(default_factory=TimeFrame)
+
+
+@dataclass(frozen=True, slots=True)
+class Grounding:
+    """What extractive mode found: the fallback answer, and which sentences are relevant."""
+
+    response: AskResponse
+    relevance: dict[tuple[str, int], float]
+
+
+class GenerativeBackend(Protocol):
+    """Generative mode (see newsrag.answering.generative); absent when no LLM is configured."""
+
+    def condense(self, request: AskRequest) -> str | None: ...
+
+    def answer(
+        self, request: AskRequest, retrieval: Retrieval, grounding: Grounding
+    ) -> AskResponse: ...
+
+    def stream(
+        self, request: AskRequest, retrieval: Retrieval, grounding: Grounding
+    ) -> Iterator[tuple[str, Any]]: ...
+
+
+def _filters(
+    document_ids: list[str] | None,
+    after: dt.date | dt.datetime | None,
+    before: dt.date | dt.datetime | None,
+) -> Filters:
+    after_iso = parse_published(after, "published_after")
+    before_iso = parse_published(before, "published_before")
+    return Filters(
+        document_ids=tuple(document_ids) if document_ids else None,
+        after_ts=to_timestamp(after_iso) if after_iso else None,
+        before_ts=to_timestamp(before_iso, end_of_day=True) if before_iso else None,
+    )
+
+
+def _as_date(value: dt.date | dt.datetime | None) -> dt.date | None:
+    if value is None:
+        return None
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def _narrowed(filters: Filters, frame: TimeFrame, as_of: dt.date | None) -> Filters:
+    """The request's filters intersected with the question's time frame and ``as_of``."""
+    after = [filters.after_ts] if filters.after_ts is not None else []
+    before = [filters.before_ts] if filters.before_ts is not None else []
+    if frame.after:
+        after.append(to_timestamp(frame.after.isoformat()))
+    if frame.before:
+        before.append(to_timestamp(frame.before.isoformat(), end_of_day=True))
+    if as_of:
+        before.append(to_timestamp(as_of.isoformat(), end_of_day=True))
+    return Filters(
+        document_ids=filters.document_ids,
+        after_ts=max(after) if after else None,
+        before_ts=min(before) if before else None,
+    )
+
+
+def time_frame_out(frame: TimeFrame) -> TimeFrameOut | None:
+    if not frame.phrase and not frame.latest:
+        return None
+    return TimeFrameOut(
+        phrase=frame.phrase,
+        published_after=frame.after.isoformat() if frame.after else None,
+        published_before=frame.before.isoformat() if frame.before else None,
+        latest=frame.latest,
+    )
+
+
+def elapsed_ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 2)
+
+
+class AskService:
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        retriever: HybridRetriever,
+        extractive: ExtractiveAnswerer,
+        metrics: Metrics,
+        generative: GenerativeBackend | None = None,
+    ) -> None:
+        self._settings = settings
+        self._embedder = embedder
+        self._retriever = retriever
+        self._extractive = extractive
+        self._metrics = metrics
+        self.generative = generative
+
+    def search(self, request: SearchRequest) -> list[SearchResult]:
+        filters = _filters(request.document_ids, request.published_after, request.published_before)
+        self._retriever.lexical.refresh()
+        vector = self._embedder.embed([request.query])[0]
+        top_k = request.top_k or self._settings.retrieval.top_k
+        passages = self._retriever.retrieve(request.query, vector, top_k, filters)
+        return [
+            SearchResult(
+                document_id=p.document.document_id,
+                title=p.document.title,
+                chunk_id=p.chunk.chunk_id,
+                text=p.chunk.text,
+                start=p.chunk.start,
+                end=p.chunk.end,
+                score=p.score,
+                published_at=p.document.published_at,
+                also_in=copy_refs(p),
+            )
+            for p in passages
+        ]
+
+    def retrieve(self, request: AskRequest, standalone: str | None = None) -> Retrieval:
+        """Passages for the question. ``standalone`` is the LLM's rewrite of a follow-up
+        (generative mode); the history's salient words are added to it as in extractive mode, so
+        a poor rewrite cannot lose the context. Time words in the question narrow the
+        publication dates (see newsrag.retrieval.timeframe)."""
+        started = time.perf_counter()
+        lexical = self._retriever.lexical
+        lexical.refresh()
+        as_of = _as_date(request.as_of)
+        frame = resolve(request.question, as_of, lexical.date_span())
+        filters = _narrowed(
+            _filters(request.document_ids, request.published_after, request.published_before),
+            frame,
+            as_of,
+        )
+        asked = standalone or frame.question
+        if standalone and frame.phrase:
+            asked = standalone.replace(frame.phrase, " ").strip() or standalone
+        query = make_query(asked, request.history, lexical, self._embedder, latest=frame.latest)
+        top_k = request.top_k or self._settings.retrieval.top_k
+        passages = self._retriever.retrieve(query.text, query.vector, top_k, filters)
+        return Retrieval(request.question, query, passages, elapsed_ms(started), frame)
+
+    def mode_for(self, request: AskRequest) -> tuple[AnswerMode, str | None]:
+        mode = request.mode or self._settings.answer_mode
+        if mode == "generative" and self.generative is None:
+            return "extractive", (
+                "Generative mode is not available: no LLM endpoint is configured "
+                "(NEWSRAG_LLM_BASE_URL); answered in extractive mode."
+            )
+        return mode, None
+
+    def ask(self, request: AskRequest) -> AskResponse:
+        started = time.perf_counter()
+        mode, note = self.mode_for(request)
+        if mode == "generative" and self.generative is not None:
+            retrieval = self.retrieve(request, self.generative.condense(request))
+            response = self.generative.answer(
+                request, retrieval, self.grounding(request, retrieval)
+            )
+        else:
+            retrieval = self.retrieve(request)
+            response = self.extractive(request, retrieval)
+            response.note = " ".join(part for part in (note, response.note) if part) or None
+        response.timings_ms["total"] = elapsed_ms(started)
+        if response.refused:
+            self._metrics.refused.inc()
+        return response
+
+    def extractive(self, request: AskRequest, retrieval: Retrieval) -> AskResponse:
+        return self.grounding(request, retrieval).response
+
+    def grounding(self, request: AskRequest, retrieval: Retrieval) -> Grounding:
+        """The extractive answer and the relevance of every candidate sentence."""
+        started = time.perf_counter()
+        if not retrieval.passages:
+            result_answer, citations, refused = refusal_text(request.question), [], True
+            relevance: dict[tuple[str, int], float] = {}
+            copies_note = None
+        else:
+            result = self._extractive.answer(request.question, retrieval.query, retrieval.passages)
+            result_answer, citations, refused = result.answer, result.citations, result.refused
+            relevance, copies_note = result.relevance, result.note
+        response = AskResponse(
+            answer=result_answer,
+            refused=refused,
+            mode="extractive",
+            citations=citations,
+            timings_ms={"retrieve": retrieval.retrieve_ms, "generate": elapsed_ms(started)},
+            time_frame=time_frame_out(retrieval.frame),
+            note=copies_note,
+        )
+        return Grounding(response, relevance)
+
+    def stream_generative(self, request: AskRequest) -> Iterator[tuple[str, Any]]:
+        """SSE events of a generative answer; the ``done`` event carries the verified answer."""
+        if self.generative is None:
+            raise RuntimeError("stream_generative called without a generative backend")
+        retrieval = self.retrieve(request, self.generative.condense(request))
+        started = time.perf_counter()
+        for event, payload in self.generative.stream(
+            request, retrieval, self.grounding(request, retrieval)
+        ):
+            if event == "done":
+                payload["timings_ms"]["total"] = elapsed_ms(started) + retrieval.retrieve_ms
+                if payload.get("refused"):
+                    self._metrics.refused.inc()
+            yield event, payload

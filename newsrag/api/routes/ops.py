@@ -1,0 +1,81 @@
+"""Operations: liveness, readiness, metrics, and what the UI needs to know about the server."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from newsrag.api.problems import problem_response
+from newsrag.api.routes.deps import ContainerDep
+from newsrag.errors import NewsragError
+from newsrag.schemas import Info
+
+router = APIRouter(tags=["operations"])
+VERSION = "0.1.0"
+
+
+@router.get("/healthz", summary="Liveness: 200 while the process runs")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    summary="Readiness: store, embedder and (generative mode) LLM answer",
+    responses={503: {"description": "Problem details naming what is not ready."}},
+)
+def readyz(container: ContainerDep) -> Response:
+    failures: list[str] = []
+    try:
+        container.services.store.heartbeat()
+    except NewsragError as exc:
+        failures.append(f"vector store: {exc.detail}")
+    try:
+        container.embedder.embed(["ready"])
+    except Exception as exc:  # readiness reports any failure, it never raises
+        failures.append(f"embedder: {exc}")
+    local = container.local_llm
+    if local is not None and local.state != "ready":
+        failures.append(
+            f"llm: the local model {local.choice.alias} is {local.state} "
+            f"(restarts: {local.restarts}; last exit: {local.last_exit})"
+        )
+    elif local is None and (
+        container.settings.answer_mode == "generative" or container.llm is not None
+    ):  # a supervised server is watched by its supervisor: a ping would queue behind answers
+        if container.llm is None:
+            failures.append("llm: generative mode needs NEWSRAG_LLM_BASE_URL")
+        else:
+            try:
+                container.llm.ping()
+            except NewsragError as exc:
+                failures.append(f"llm: {exc.detail}")
+    if failures:
+        return problem_response(
+            503,
+            "Not ready",
+            "; ".join(failures),
+            "https://newsrag.dev/problems/not-ready",
+            checks=failures,
+        )
+    body: dict[str, object] = {"status": "ready"}
+    if local is not None:
+        body["llm"] = local.describe()
+    return JSONResponse(body)
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+def metrics(container: ContainerDep) -> Response:
+    return Response(generate_latest(container.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/v1/info", tags=["operations"], summary="Server facts the web UI needs")
+def info(container: ContainerDep) -> Info:
+    return Info(
+        answer_mode=container.settings.answer_mode,
+        generative_available=container.llm is not None,
+        llm_model=container.settings.llm.model if container.llm is not None else None,
+        auth_required=container.settings.api_keys is not None,
+        version=VERSION,
+    )

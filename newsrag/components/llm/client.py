@@ -1,0 +1,97 @@
+"""A small client for any OpenAI-compatible chat endpoint (OpenAI, vLLM, llama.cpp, Ollama).
+
+Uses the openai SDK directly: its timeouts and retries with exponential backoff are what we need,
+and every failure becomes :class:`LLMUnavailable` so callers decide between fallback and 503.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from newsrag.config import LLMSettings
+from newsrag.errors import LLMUnavailable
+
+if TYPE_CHECKING:
+    from openai import OpenAI
+
+Messages = list[dict[str, str]]
+
+
+class LLMClient:
+    def __init__(self, settings: LLMSettings) -> None:
+        from openai import OpenAI
+
+        self.settings = settings
+        key = settings.api_key.get_secret_value() if settings.api_key else "not-needed"
+        self._client: OpenAI = OpenAI(
+            base_url=settings.base_url,
+            api_key=key,
+            timeout=settings.timeout_s,
+            max_retries=settings.max_retries,
+        )
+        self.model = settings.model
+
+    def _request(
+        self,
+        messages: Messages,
+        max_tokens: int | None,
+        stream: bool,
+        response_format: dict[str, Any] | None = None,
+    ) -> Any:
+        from openai import OpenAIError
+
+        options: dict[str, Any] = {"response_format": response_format} if response_format else {}
+        try:
+            return self._client.chat.completions.create(
+                model=self.model,
+                messages=messages,  # type: ignore[arg-type]
+                temperature=self.settings.temperature,
+                max_tokens=max_tokens or self.settings.max_tokens,
+                stream=stream,
+                **options,
+            )
+        except OpenAIError as exc:
+            raise LLMUnavailable(f"the LLM endpoint failed: {type(exc).__name__}: {exc}") from exc
+
+    def chat(self, messages: Messages, max_tokens: int | None = None) -> str:
+        response = self._request(messages, max_tokens, stream=False)
+        if not response.choices:
+            raise LLMUnavailable("the LLM endpoint returned no choices")
+        return str(response.choices[0].message.content or "")
+
+    def chat_json(self, messages: Messages, schema: dict[str, Any]) -> str:
+        """A reply constrained to JSON: to ``schema`` where the server takes one (llama.cpp's
+        ``json_object`` with a schema), else the plain JSON mode of OpenAI-compatible APIs."""
+        response_format: dict[str, Any] = {"type": "json_object"}
+        if self.settings.json_schema:
+            response_format["schema"] = schema
+        response = self._request(messages, None, stream=False, response_format=response_format)
+        if not response.choices:
+            raise LLMUnavailable("the LLM endpoint returned no choices")
+        return str(response.choices[0].message.content or "")
+
+    def stream(self, messages: Messages, max_tokens: int | None = None) -> Iterator[str]:
+        from openai import OpenAIError
+
+        chunks = self._request(messages, max_tokens, stream=True)
+        try:
+            for chunk in chunks:
+                if chunk.choices and chunk.choices[0].delta.content:
+                    yield str(chunk.choices[0].delta.content)
+        except OpenAIError as exc:
+            raise LLMUnavailable(f"the LLM stream broke: {exc}") from exc
+
+    def ping(self) -> None:
+        """Raise :class:`LLMUnavailable` unless the endpoint lists its models."""
+        from openai import OpenAIError
+
+        try:
+            self._client.with_options(max_retries=0, timeout=5).models.list()
+        except OpenAIError as exc:
+            raise LLMUnavailable(f"the LLM endpoint does not answer: {exc}") from exc
+
+
+def make_llm(settings: LLMSettings) -> LLMClient | None:
+    """The configured client, or None when no endpoint or key is set."""
+    return LLMClient(settings) if settings.configured else None

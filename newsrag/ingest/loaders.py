@@ -1,0 +1,153 @@
+"""Read articles from files: .txt, .md, .html, .json and .jsonl."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from newsrag.errors import InvalidInput
+from newsrag.models import Article, MetadataValue
+from newsrag.text.dates import parse_published
+
+TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
+HTML_SUFFIXES = {".html", ".htm"}
+JSON_SUFFIXES = {".json", ".jsonl"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSON_SUFFIXES
+_SLUG = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
+    """Supported files among ``paths``, folders walked recursively, in a stable order."""
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                if child.is_file() and child.suffix.lower() in SUPPORTED_SUFFIXES:
+                    yield child
+        else:
+            yield path
+
+
+def _slug(path: Path) -> str:
+    slug = _SLUG.sub("-", path.stem).strip("-._")
+    return slug[:200] or "document"
+
+
+def _first_line(text: str) -> str:
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip().lstrip("#").strip()[:300]
+    return "Untitled"
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"{path}: not UTF-8 text ({exc.reason})") from None
+
+
+def load_text(path: Path) -> Article:
+    """A plain-text or Markdown article: the title is its first line, the text is kept exactly."""
+    text = _read_text(path)
+    return Article(text=text, title=_first_line(text), document_id=_slug(path))
+
+
+def load_html(path: Path) -> Article:
+    """The visible text of an HTML page; scripts, styles and templates are dropped."""
+    from bs4 import BeautifulSoup, Tag
+
+    soup = BeautifulSoup(_read_text(path), "html.parser")
+    for tag in soup(["script", "style", "noscript", "template", "head", "svg", "iframe"]):
+        if tag.name == "head":
+            continue
+        tag.decompose()
+    title_tag = soup.find("title") or soup.find("h1")
+    title = title_tag.get_text(" ", strip=True) if title_tag else ""
+    canonical = soup.find("link", rel="canonical")
+    url = canonical.get("href") if isinstance(canonical, Tag) else None
+    if soup.head:
+        soup.head.decompose()
+    body = soup.body or soup
+    lines = [" ".join(line.split()) for line in body.get_text("\n").splitlines()]
+    text = "\n\n".join(line for line in lines if line)
+    if not title:
+        title = _first_line(text)
+    return Article(
+        text=text,
+        title=title[:300],
+        document_id=_slug(path),
+        url=url if isinstance(url, str) else None,
+    )
+
+
+def article_from_record(record: Any, label: str) -> Article:
+    """An article from a JSON object with text, title, url, source, published_at, document_id."""
+    if not isinstance(record, dict):
+        raise InvalidInput(f"{label}: expected a JSON object")
+    text = record.get("text")
+    if not isinstance(text, str):
+        raise InvalidInput(f"{label}: field 'text' must be a string")
+    metadata = record.get("metadata") or {}
+    if not isinstance(metadata, dict) or not all(
+        isinstance(value, str | int | float | bool) for value in metadata.values()
+    ):
+        raise InvalidInput(f"{label}: field 'metadata' must be flat string/number/bool values")
+    clean_metadata: dict[str, MetadataValue] = {str(k): v for k, v in metadata.items()}
+
+    def optional(name: str) -> str | None:
+        value = record.get(name)
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str):
+            raise InvalidInput(f"{label}: field {name!r} must be a string")
+        return value
+
+    return Article(
+        text=text,
+        title=optional("title") or _first_line(text),
+        document_id=optional("document_id") or optional("id"),
+        url=optional("url"),
+        source=optional("source"),
+        published_at=parse_published(optional("published_at"), f"{label}: published_at"),
+        metadata=clean_metadata,
+    )
+
+
+def load_json(path: Path) -> list[Article]:
+    raw = _read_text(path)
+    if path.suffix.lower() == ".jsonl":
+        records = []
+        for number, line in enumerate(raw.splitlines(), start=1):
+            if line.strip():
+                try:
+                    records.append((f"{path}:{number}", json.loads(line)))
+                except json.JSONDecodeError as exc:
+                    raise InvalidInput(f"{path}:{number}: invalid JSON ({exc.msg})") from None
+    else:
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(f"{path}: invalid JSON ({exc.msg}, line {exc.lineno})") from None
+        items = data if isinstance(data, list) else [data]
+        records = [
+            (f"{path}[{i}]" if isinstance(data, list) else str(path), r)
+            for i, r in enumerate(items)
+        ]
+    return [article_from_record(record, label) for label, record in records]
+
+
+def load_path(path: Path) -> list[Article]:
+    """The articles in one file; raise :class:`InvalidInput` with the reason when unreadable."""
+    suffix = path.suffix.lower()
+    if not path.exists():
+        raise InvalidInput(f"{path}: no such file or folder")
+    if suffix in TEXT_SUFFIXES:
+        return [load_text(path)]
+    if suffix in HTML_SUFFIXES:
+        return [load_html(path)]
+    if suffix in JSON_SUFFIXES:
+        return load_json(path)
+    raise InvalidInput(f"{path}: unsupported file type (use .txt, .md, .html, .json or .jsonl)")
