@@ -15,9 +15,7 @@ from newsrag.answering.reader import WRITE_SCHEMA, Reply, parse_reply
 from newsrag.answering.verification import parse_claims
 from newsrag.api.app import create_app
 from newsrag.config import LLMSettings, RetrievalSettings
-from tests.conftest import make_settings
-from tests.fake_llm import Script, fake_llm_server
-from tests.unit.test_api import parse_sse
+from tests.helpers import Script, fake_llm_server, make_settings, parse_sse
 
 ARTICLE = (
     "Letter to Tillerson\n\n"
