@@ -83,6 +83,7 @@ class Reading:
     numbers: list[int] = field(default_factory=list)
     short_answer: str = ""
     answer: str = ""
+    features: dict[str, float] = field(default_factory=dict)  # what the confidence weighed
 
     @property
     def evidence(self) -> list[Candidate]:
@@ -182,9 +183,18 @@ class LLMReader:
         chosen.sort(key=lambda item: (order[item[0].document_id], item[0].index))
         return chosen
 
-    def confidence(self, verdict: bool, best: float, covers: bool) -> float:
+    def confidence(self, verdict: bool, best: float, covers: bool, agree: bool = False) -> float:
+        """How sure the reader is that the passages answer: a logistic function of the model's
+        verdict, the fast scorer's best score, whether the passages name what the question
+        names, and whether the model chose the fast scorer's best sentence."""
         s = self.settings
-        z = s.bias + s.model_weight * verdict + s.score_weight * best + s.covers_weight * covers
+        z = (
+            s.bias
+            + s.model_weight * verdict
+            + s.score_weight * best
+            + s.covers_weight * covers
+            + s.agree_weight * agree
+        )
         return 1.0 / (1.0 + math.exp(-z))
 
     def skips(self, best: float) -> bool:
@@ -220,7 +230,11 @@ class LLMReader:
             numbers = [n for n in dict.fromkeys(marked) if 1 <= n <= len(candidates)]
         covers = covers_question(question, numbers, candidates)
         grounded = bool(numbers) or (write and reply.prose)  # prose is verified claim by claim
-        score = self.confidence(reply.answerable and grounded, best, covers)
+        top = max(relevance, key=relevance.__getitem__, default=None)
+        agree = any(
+            (candidates[n - 1][0].document_id, candidates[n - 1][0].index) == top for n in numbers
+        )
+        score = self.confidence(reply.answerable and grounded, best, covers, agree)
         return Reading(
             answerable=score >= threshold and grounded,
             score=round(score, 4),
@@ -230,4 +244,10 @@ class LLMReader:
             numbers=numbers,
             short_answer=reply.short_answer,
             answer=reply.answer,
+            features={
+                "verdict": float(reply.answerable and grounded),
+                "best": best,
+                "covers": float(covers),
+                "agree": float(agree),
+            },
         )

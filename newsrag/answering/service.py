@@ -18,6 +18,7 @@ from newsrag.answering.extractive import (
 )
 from newsrag.answering.short_answer import locate, typed
 from newsrag.components.embeddings.embedders import Embedder
+from newsrag.components.store.chroma import SentenceRow
 from newsrag.config import AnswerMode, ReaderKind, Settings
 from newsrag.errors import LLMUnavailable
 from newsrag.retrieval.hybrid import Filters, HybridRetriever, Passage
@@ -275,6 +276,27 @@ class AskService:
             return response
         return self._from_reading(request, retrieval, grounding, reading, started)
 
+    def _evidence(self, reading: Reading, grounding: Grounding) -> list[ScoredSentence]:
+        """The fast scorer's best sentences (when it found any worth citing) and then those the
+        model chose besides: the small model recognises an answer better than it finds one."""
+        retrieval = self._settings.retrieval
+        relevance = grounding.relevance
+        best = max(relevance.values(), default=0.0)
+        floor = max(retrieval.refusal_threshold, best - retrieval.answer_margin)
+
+        def key(row: SentenceRow) -> tuple[str, int]:
+            return (row.document_id, row.index)
+
+        fast = sorted(
+            (c for c in reading.candidates if relevance.get(key(c[0]), 0.0) >= floor),
+            key=lambda c: -relevance.get(key(c[0]), 0.0),
+        )[: retrieval.max_answer_sentences]
+        chosen = fast + [c for c in reading.evidence if c not in fast]
+        return [
+            ScoredSentence(row, passage, 0.0, 0.0, relevance.get(key(row), 0.0))
+            for row, passage in chosen[: retrieval.max_answer_sentences + 1]
+        ]
+
     def _from_reading(
         self,
         request: AskRequest,
@@ -297,13 +319,7 @@ class AskService:
                 time_frame=time_frame_out(retrieval.frame),
                 reading=out,
             )
-        limit = self._settings.retrieval.max_answer_sentences
-        chosen = [
-            ScoredSentence(row, passage, 0.0, 0.0, grounding.relevance.get(key, 0.0))
-            for row, passage in reading.evidence
-            for key in [(row.document_id, row.index)]
-        ][: max(limit, 4)]
-        answer, citations, note = self._extractive.cite(chosen)
+        answer, citations, note = self._extractive.cite(self._evidence(reading, grounding))
         short = locate(reading.short_answer, request.question, citations)
         return AskResponse(
             answer=answer,

@@ -234,9 +234,7 @@ function onAsk(event) {
     el("p", { class: "msg-text", text: question }));
   turn.article = el("article", { class: "msg assistant", "aria-label": `Answer ${turn.number}` },
     el("p", { class: "who", text: "Assistant" }),
-    el("p", { class: "pending", text: turn.mode === "generative"
-      ? "Reading the articles… (the local model takes a few seconds)"
-      : "Waiting for the answer…" }));
+    el("p", { class: "pending", text: "Reading the articles… (a model reading them takes a few seconds)" }));
   ui.threadEmpty.hidden = true;
   ui.thread.append(userMessage, turn.article);
   userMessage.scrollIntoView({ block: "nearest" });
@@ -294,11 +292,38 @@ function renderAnswer(turn, final) {
   const answer = el("div", { class: "answer-text" });
   appendWithMarkers(answer, final.answer || "", byId);
   article.replaceChildren(
-    el("p", { class: "who" }, "Assistant ", refused ? el("span", { class: "badge", text: "Not answered" }) : null),
-    answer);
+    el("p", { class: "who" }, "Assistant ", refused ? el("span", { class: "badge", text: "Not answered" }) : null));
+  const short = refused ? null : shortAnswer(final.short_answer, byId);
+  if (short) article.append(short);
+  article.append(answer);
   if (final.note) article.append(el("p", { class: "note", text: final.note }));
-  if (citations.length) article.append(citationList(citations));
+  if (citations.length) article.append(citationList(citations, refused ? null : final.short_answer));
   article.append(answerActions(final));
+}
+
+/** The short answer (a verified span of a cited sentence, or yes/no) shown before the sentences. */
+function shortAnswer(short, byId) {
+  if (!short || typeof short.text !== "string" || !short.text) return null;
+  const ids = Array.isArray(short.citations) ? short.citations : [short.citation];
+  const markers = ids.map((id) => byId.get(Number(id))).filter(Boolean).map(markerButton);
+  const text = short.text === "yes" || short.text === "no" ? short.text[0].toUpperCase() + short.text.slice(1) : short.text;
+  return el("p", { class: "short-answer" }, el("span", { class: "visually-hidden", text: "Short answer: " }),
+    el("strong", { text }), " ", ...markers);
+}
+
+/** The quote with the short answer's span marked, when it lies inside this citation. */
+function quoteWithSpan(citation, short) {
+  const quote = el("q", { class: "quote" });
+  const text = citation.quote || "";
+  const inside = short && short.citation === citation.id && short.document_id === citation.document_id;
+  const from = inside ? short.start - citation.start : -1;
+  const to = inside ? short.end - citation.start : -1;
+  if (inside && from >= 0 && to <= text.length && text.slice(from, to) === short.text) {
+    quote.append(text.slice(0, from), el("mark", { text: text.slice(from, to) }), text.slice(to));
+  } else {
+    quote.append(text);
+  }
+  return quote;
 }
 
 /** Replaces each "[n]" that matches a citation with a marker button. */
@@ -321,12 +346,12 @@ function markerButton(citation) {
     onclick: (event) => openSource(citation, event.currentTarget) });
 }
 
-function citationList(citations) {
+function citationList(citations, short) {
   const list = el("ol", { class: "citations" });
   for (const c of citations) {
     const meta = joinParts([c.title || "Untitled", c.source, c.published_at], ", ");
     const button = el("button", { type: "button", class: "passage", onclick: (e) => openSource(c, e.currentTarget) },
-      el("q", { class: "quote", text: c.quote || "" }),
+      quoteWithSpan(c, short),
       el("span", { class: "passage-meta", text: `— ${meta}` }));
     const item = el("li", { value: String(c.id) }, button);
     if (c.correction) {
