@@ -8,7 +8,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from newsrag.components.embeddings.embedders import HashingEmbedder
+from newsrag.components.embeddings.hashing import HashingEmbedder
 from newsrag.components.store.chroma import ChromaStore
 from newsrag.config import ChromaSettings, ChunkSettings, RetrievalSettings
 from newsrag.ingest.pipeline import Ingestor

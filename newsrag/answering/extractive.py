@@ -10,7 +10,7 @@ import numpy as np
 
 from newsrag.answering.answer_types import expectation, is_fragment
 from newsrag.answering.copy_agreement import CopyAgreement
-from newsrag.components.embeddings.embedders import Embedder, Matrix
+from newsrag.components.embeddings import Embedder, Matrix
 from newsrag.components.store.chroma import ChromaStore, SentenceRow
 from newsrag.config import RetrievalSettings
 from newsrag.retrieval.hybrid import LexicalIndex, Passage

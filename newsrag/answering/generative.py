@@ -29,7 +29,7 @@ from newsrag.answering.verification import (
     names_and_numbers_in,
     parse_claims,
 )
-from newsrag.components.embeddings.embedders import Embedder
+from newsrag.components.embeddings import Embedder
 from newsrag.components.llm.client import LLMClient, Messages
 from newsrag.components.store.chroma import SentenceRow
 from newsrag.config import Settings

@@ -15,7 +15,7 @@ from newsrag.answering.extractive import (
     make_query,
     refusal_text,
 )
-from newsrag.components.embeddings.embedders import Embedder
+from newsrag.components.embeddings import Embedder
 from newsrag.config import AnswerMode, Settings
 from newsrag.retrieval.hybrid import Filters, HybridRetriever, Passage
 from newsrag.retrieval.timeframe import TimeFrame, resolve

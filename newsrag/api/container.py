@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from newsrag.answering.extractive import ExtractiveAnswerer
 from newsrag.answering.service import AskService, GenerativeBackend
-from newsrag.components.embeddings.embedders import Embedder, make_embedder
+from newsrag.components.embeddings import Embedder, make_embedder
 from newsrag.components.llm.client import LLMClient, make_llm
 from newsrag.components.store.chroma import ChromaStore
 from newsrag.config import Settings

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from newsrag.components.embeddings.embedders import Embedder, Matrix
+from newsrag.components.embeddings import Embedder, Matrix
 from newsrag.components.store import commit
 from newsrag.components.store.chroma import ChromaStore, PreparedDocument
 from newsrag.config import ChunkSettings, NewsroomSettings

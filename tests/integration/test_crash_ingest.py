@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from newsrag.components.embeddings.embedders import HashingEmbedder
+from newsrag.components.embeddings.hashing import HashingEmbedder
 from newsrag.components.store.chroma import ChromaStore
 from newsrag.config import ChromaSettings
 from newsrag.text.ids import text_hash

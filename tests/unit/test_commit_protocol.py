@@ -10,7 +10,7 @@ import chromadb
 import pytest
 from chromadb.config import Settings as ClientSettings
 
-from newsrag.components.embeddings.embedders import HashingEmbedder
+from newsrag.components.embeddings.hashing import HashingEmbedder
 from newsrag.components.store import commit
 from newsrag.components.store.chroma import ChromaStore
 from newsrag.config import ChromaSettings

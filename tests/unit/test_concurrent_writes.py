@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 
 from newsrag.api.app import create_app
 from newsrag.api.container import Container
-from newsrag.components.embeddings.embedders import HashingEmbedder, Matrix
+from newsrag.components.embeddings import Matrix
+from newsrag.components.embeddings.hashing import HashingEmbedder
 from newsrag.components.store.chroma import ChromaStore
 from newsrag.config import ChromaSettings
 from newsrag.errors import NewsragError, NotFound

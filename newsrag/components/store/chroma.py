@@ -65,7 +65,7 @@ from newsrag.text.ids import sentence_pack_id
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
 
-    from newsrag.components.embeddings.embedders import Matrix
+    from newsrag.components.embeddings import Matrix
     from newsrag.config import ChromaSettings
 
 log = logging.getLogger(__name__)

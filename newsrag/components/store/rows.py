@@ -22,7 +22,7 @@ from newsrag.text.dates import to_timestamp
 from newsrag.text.ids import chunk_id, sentence_id
 
 if TYPE_CHECKING:
-    from newsrag.components.embeddings.embedders import Matrix
+    from newsrag.components.embeddings import Matrix
 
 
 @dataclass(frozen=True, slots=True)

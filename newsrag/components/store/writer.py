@@ -22,7 +22,7 @@ from newsrag.text.ids import sentence_pack_id
 if TYPE_CHECKING:
     from chromadb.api.models.Collection import Collection
 
-    from newsrag.components.embeddings.embedders import Matrix
+    from newsrag.components.embeddings import Matrix
 
 log = logging.getLogger(__name__)
 WRITE_BATCH = 512
