@@ -15,10 +15,15 @@ from newsrag.components.store.chroma import ChromaStore, PreparedDocument
 from newsrag.config import ChunkSettings, NewsroomSettings
 from newsrag.errors import InvalidInput, NewsragError
 from newsrag.ingest.corrections import sentence_corrections
-from newsrag.models import Article, Chunk, IngestResult, Sentence, StoredDocument
+from newsrag.models import Article, Chunk, IngestResult, IngestStatus, Sentence, StoredDocument
 from newsrag.text import near_duplicates
 from newsrag.text.chunking import chunk_text, sentences_of
-from newsrag.text.ids import derive_document_id, is_valid_document_id, text_hash
+from newsrag.text.ids import (
+    DOCUMENT_ID_RULE,
+    derive_document_id,
+    is_valid_document_id,
+    text_hash,
+)
 
 log = logging.getLogger(__name__)
 # Stored documents whose text is read to confirm a MinHash match (most similar first).
@@ -49,7 +54,7 @@ class IngestReport:
     results: list[IngestResult] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)
 
-    def count(self, status: str) -> int:
+    def count(self, status: IngestStatus) -> int:
         return sum(1 for result in self.results if result.status == status)
 
 
@@ -81,15 +86,8 @@ class Ingestor:
             )
         document_id = article.document_id or derive_document_id(article.text)
         if not is_valid_document_id(document_id):
-            raise InvalidInput(
-                "document_id: 1-200 characters of letters, digits and ._:/@+=- (no spaces), "
-                "starting with a letter or digit, not ending in /versions",
-                field="document_id",
-            )
+            raise InvalidInput(f"document_id: {DOCUMENT_ID_RULE}", field="document_id")
         return document_id
-
-    def prepare(self, article: Article, document_id: str) -> PreparedDocument:
-        return self.prepare_many([(article, document_id)])[0]
 
     def prepare_many(self, batch: list[tuple[Article, str]]) -> list[PreparedDocument]:
         """Chunk each article and embed all their sentences in one call (fuller batches)."""

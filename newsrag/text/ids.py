@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import re
 
-# The one document-id rule, shared by the API schema (newsrag.schemas) and the ingest pipeline.
-DOCUMENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/@+=-]{0,199}$"
+# The one document-id rule, shared by the API (newsrag.schemas, the document routes), the ingest
+# pipeline and the file loaders.
+MAX_DOCUMENT_ID_CHARS = 200
+DOCUMENT_ID_PATTERN = rf"^[A-Za-z0-9][A-Za-z0-9._:/@+=-]{{0,{MAX_DOCUMENT_ID_CHARS - 1}}}$"
 DOCUMENT_ID_RULE = (
-    "1-200 characters of letters, digits and ._:/@+=- (no spaces), starting with a letter or "
-    "digit, with no /versions segment"
+    f"1-{MAX_DOCUMENT_ID_CHARS} characters of letters, digits and ._:/@+=- (no spaces), "
+    "starting with a letter or digit, with no /versions segment"
 )
 _ID_PATTERN = re.compile(DOCUMENT_ID_PATTERN)
 # GET /v1/documents/{id}/versions[/{n}] would route "a/versions" and "a/versions/1" there.

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from newsrag.api.app import create_app
 from newsrag.config import RetrievalSettings
+from newsrag.ingest.loaders import load_text
 from tests.conftest import make_settings
 
 ARTICLE = (
@@ -240,3 +241,12 @@ def test_openapi_documents_every_route_with_examples(client: TestClient) -> None
     ):
         assert path in schema["paths"], path
     assert schema["components"]["schemas"]["AskRequest"]["examples"]
+
+
+def test_api_and_loaders_give_an_untitled_article_the_same_title(tmp_path: Path) -> None:
+    text = "# Council approves bridge\n\nThe vote was 7 to 2."
+    path = tmp_path / "bridge.md"
+    path.write_text(text, encoding="utf-8")
+    with TestClient(create_app(make_settings(tmp_path))) as client:
+        posted = client.post("/v1/documents", json={"text": text, "document_id": "bridge"})
+    assert posted.json()["title"] == load_text(path).title == "Council approves bridge"

@@ -22,9 +22,13 @@ from newsrag.schemas import (
     VersionSummary,
 )
 from newsrag.text.dates import parse_published
+from newsrag.text.ids import MAX_DOCUMENT_ID_CHARS
+from newsrag.text.titles import title_from_text
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
-DocumentPath = Annotated[str, Path(min_length=1, max_length=200, description="The document id.")]
+DocumentPath = Annotated[
+    str, Path(min_length=1, max_length=MAX_DOCUMENT_ID_CHARS, description="The document id.")
+]
 
 
 def _summary(document: StoredDocument) -> DocumentSummary:
@@ -53,13 +57,9 @@ def _summary(document: StoredDocument) -> DocumentSummary:
     summary="Ingest (create or replace) one article",
 )
 def ingest_document(body: DocumentIn, services: ServicesDep, response: Response) -> IngestOut:
-    title = (
-        body.title
-        or next((line.strip() for line in body.text.splitlines() if line.strip()), "Untitled")[:500]
-    )
     article = Article(
         text=body.text,
-        title=title,
+        title=body.title or title_from_text(body.text),
         document_id=body.document_id,
         url=body.url,
         source=body.source,
@@ -71,7 +71,7 @@ def ingest_document(body: DocumentIn, services: ServicesDep, response: Response)
         response.status_code = status.HTTP_200_OK
     return IngestOut(
         document_id=result.document_id,
-        status=result.status,  # type: ignore[arg-type]
+        status=result.status,
         chunks=result.chunks,
         title=result.title,
     )
