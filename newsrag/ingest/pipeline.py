@@ -95,7 +95,6 @@ class Ingestor:
         cut = []
         texts: list[str] = []
         for article, document_id in batch:
-            version = text_hash(article.text)
             write = commit.new_write_id()
             sentences = sentences_of(article.text)
             chunks = chunk_text(
@@ -106,17 +105,17 @@ class Ingestor:
                 chunk_size=self._chunking.size,
                 overlap=self._chunking.overlap,
             )
-            cut.append((article, document_id, version, write, sentences, chunks, len(texts)))
+            cut.append((article, document_id, write, sentences, chunks, len(texts)))
             texts.extend(article.text[s.start : s.end] for s in sentences)
         vectors = self._embedder.embed(texts)
         prepared = []
-        for article, document_id, version, write, sentences, chunks, offset in cut:
+        for article, document_id, write, sentences, chunks, offset in cut:
             sentence_vectors = vectors[offset : offset + len(sentences)]
             prepared.append(
                 PreparedDocument(
                     article=article,
                     document_id=document_id,
-                    version=version,
+                    text_hash=text_hash(article.text),
                     chunks=chunks,
                     chunk_vectors=chunk_vectors(chunks, sentences, sentence_vectors),
                     sentences=sentences,
@@ -134,14 +133,14 @@ class Ingestor:
         """Number the version and chain it to the previous text (see store.history); mark the
         sentences this correction changed or added. ``previous`` is the record being replaced,
         with its text."""
-        if previous.text_hash == ready.version:  # new metadata, or a repair: the same version
+        if previous.text_hash == ready.text_hash:  # new metadata, or a repair: the same version
             corrections = ready.corrections
             if not corrections and previous.version > 1:
                 rows = self._store.record_sentences(previous, range(len(ready.sentences)))
                 corrections = {row.index: row.correction for row in rows if row.correction}
             return replace(
                 ready,
-                version_number=previous.version,
+                version=previous.version,
                 previous_write=previous.previous_write,
                 ingested_at=previous.ingested_at,
                 corrections=corrections,
@@ -163,7 +162,7 @@ class Ingestor:
         )
         return replace(
             ready,
-            version_number=number,
+            version=number,
             previous_write=previous.write,
             corrections=corrections,
             has_copies=previous.has_copies,
@@ -275,14 +274,14 @@ class Ingestor:
         return PreparedDocument(
             article=article,
             document_id=found.document_id,
-            version=found.text_hash,
+            text_hash=found.text_hash,
             chunks=[],
             chunk_vectors=empty,
             sentences=[],
             sentence_vectors=empty,
             signature=near_duplicates.signature(article.text),
             ingested_at=found.ingested_at,
-            version_number=found.version,
+            version=found.version,
             wire_group=found.group,
             has_copies=found.has_copies,
             write=commit.new_write_id(),

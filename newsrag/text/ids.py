@@ -27,18 +27,21 @@ def derive_document_id(text: str) -> str:
     return "doc-" + text_hash(text)[:16]
 
 
-def chunk_id(document_id: str, version: str, position: int) -> str:
-    """Document id + the text's hash + position: a new version never overwrites an old chunk."""
-    return f"{document_id}#{version[:12]}-c{position:05d}"
+def chunk_id(document_id: str, write: str, position: int) -> str:
+    """Document id + the write that stored the chunk + position: no two writes share a chunk
+    row (see newsrag.components.store.commit)."""
+    return f"{document_id}#{write[:12]}-c{position:05d}"
 
 
-def sentence_id(document_id: str, version: str, index: int) -> str:
-    return f"{document_id}#{version[:12]}-s{index:05d}"
+def sentence_id(document_id: str, text_hash: str, index: int) -> str:
+    """Document id + the text's hash + index: the same sentence of the same text, whichever
+    write stored it."""
+    return f"{document_id}#{text_hash[:12]}-s{index:05d}"
 
 
-def sentence_pack_id(document_id: str, version: str) -> str:
-    """The one row that holds every sentence of a document version (see store.chroma)."""
-    return f"{document_id}#{version[:12]}-sentences"
+def sentence_pack_id(document_id: str, write: str) -> str:
+    """The one row that holds every sentence a write stored (see newsrag.components.store)."""
+    return f"{document_id}#{write[:12]}-sentences"
 
 
 def is_valid_document_id(value: str) -> bool:

@@ -48,6 +48,8 @@ from cachetools import LRUCache
 from newsrag.components.store import history
 from newsrag.components.store.commit import DocumentLocks, Ledger
 from newsrag.components.store.rows import (
+    RECORD_VERSION_KEY,
+    ROW_TEXT_HASH_KEY,
     ChunkHit,
     ChunkRow,
     PreparedDocument,
@@ -237,7 +239,7 @@ class ChromaStore:
             published_at=cast(str | None, meta.get("published_at")) or None,
             metadata=json.loads(str(meta.get("metadata_json", "{}"))),
             text=text,
-            version=int(meta.get("version_number", 1)),
+            version=int(meta.get(RECORD_VERSION_KEY, 1)),
             wire_group=str(meta.get("wire_group", "")),
             has_copies=bool(meta.get("has_copies", False)),
             write=str(meta.get("write", "")),
@@ -420,7 +422,7 @@ class ChromaStore:
     def iter_chunk_rows(
         self, page: int = 5000, *, with_vectors: bool = False
     ) -> Iterator[ChunkRow]:
-        """Every chunk row (text, version and optionally vector), paged, for the per-process
+        """Every chunk row (text, text hash and optionally vector), paged, for the per-process
         index (see newsrag.retrieval.hybrid)."""
         offset = 0
         include: Any = ["documents", "metadatas", *(["embeddings"] if with_vectors else [])]
@@ -436,7 +438,7 @@ class ChromaStore:
                 yield ChunkRow(
                     chunk_id,
                     str(meta.get("document_id", "")),
-                    str(meta.get("version", "")),
+                    str(meta.get(ROW_TEXT_HASH_KEY, "")),
                     text or "",
                     int(ts) if isinstance(ts, int | float) else None,
                     np.asarray(vectors[position], np.float32) if vectors is not None else None,
@@ -447,23 +449,23 @@ class ChromaStore:
 
     @_store_call
     def get_sentences(
-        self, document_id: str, version: str, indices: Sequence[int]
+        self, document_id: str, text_hash: str, indices: Sequence[int]
     ) -> list[SentenceRow]:
         """The sentences with these indices, in order, of the document's committed text if its
-        hash is ``version`` (none otherwise)."""
+        hash is ``text_hash`` (none otherwise)."""
         if not indices:
             return []
         with self._rows_lock:
             known = self._committed.get(document_id)
         for attempt in range(2):
-            if attempt or known is None or known[0] != version:
+            if attempt or known is None or known[0] != text_hash:
                 # not read yet, or a later write of the same text replaced the one remembered
                 self.get_documents([document_id])
                 with self._rows_lock:
                     known = self._committed.get(document_id)
-            if known is None or known[0] != version:
+            if known is None or known[0] != text_hash:
                 return []
-            pack = self._pack(document_id, known[1], version)
+            pack = self._pack(document_id, known[1], text_hash)
             if pack is not None:
                 return [pack[index] for index in sorted(set(indices)) if index in pack]
         return []
@@ -476,7 +478,7 @@ class ChromaStore:
         pack = self._pack(document.document_id, document.write, document.text_hash)
         return [pack[index] for index in sorted(set(indices)) if index in pack] if pack else []
 
-    def _pack(self, document_id: str, write: str, version: str) -> dict[int, SentenceRow] | None:
+    def _pack(self, document_id: str, write: str, text_hash: str) -> dict[int, SentenceRow] | None:
         pack_id = sentence_pack_id(document_id, write)
         with self._rows_lock:
             pack = self._packs.get(pack_id)
@@ -485,7 +487,7 @@ class ChromaStore:
             metas = got.get("metadatas") or []
             if not metas:
                 return None
-            pack = sentence_rows(document_id, version, dict(metas[0] or {}))
+            pack = sentence_rows(document_id, text_hash, dict(metas[0] or {}))
             if len(pack) <= ROW_CACHE_SIZE:
                 with self._rows_lock:
                     self._packs[pack_id] = pack

@@ -69,7 +69,7 @@ class DocumentWriter:
                 self._write_chunks(documents)
                 self._write_sentence_packs(documents)
                 for prepared, previous in items:
-                    if previous is not None and previous.text_hash != prepared.version:
+                    if previous is not None and previous.text_hash != prepared.text_hash:
                         self._archive(previous)
                 records = [_record(p, e.replaces) for p, e in zip(documents, entries, strict=True)]
                 if commit.now() - started > commit.MAX_WRITE_S:
@@ -278,11 +278,11 @@ def _record(prepared: PreparedDocument, replaces: str) -> dict[str, MetadataValu
     article, document_id = prepared.article, prepared.document_id
     record: dict[str, MetadataValue] = {
         "title": article.title,
-        "text_hash": prepared.version,
+        "text_hash": prepared.text_hash,
         "write": prepared.write,
         "replaces": replaces,
         "previous_write": prepared.previous_write,
-        "version_number": prepared.version_number,
+        rows.RECORD_VERSION_KEY: prepared.version,
         "chunks": len(prepared.chunks),
         "sentences": len(prepared.sentences),
         "ingested_at": prepared.ingested_at,
