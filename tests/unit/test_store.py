@@ -81,7 +81,7 @@ def test_failed_update_leaves_previous_version(
         raise RuntimeError("killed before the commit point")
 
     with monkeypatch.context() as patch:
-        patch.setattr("newsrag.components.store.writer._record", crash)
+        patch.setattr("newsrag.components.store.records.record_metadata", crash)
         with pytest.raises(Exception, match="killed"):
             ingestor.ingest(Article(NEW, "Bridge", "bridge"))
     # the new chunks were written but are invisible: the document is fully the old version
