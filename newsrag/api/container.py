@@ -20,6 +20,7 @@ from newsrag.components.store.chroma import ChromaStore
 from newsrag.config import Settings
 from newsrag.errors import StoreUnavailable
 from newsrag.ingest.bundled import bundled_article
+from newsrag.ingest.documents import DocumentsService
 from newsrag.ingest.pipeline import Ingestor
 from newsrag.metrics import Metrics
 from newsrag.retrieval.hybrid import HybridRetriever
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 class Services:
     store: ChromaStore
     ingestor: Ingestor
+    documents: DocumentsService
     retriever: HybridRetriever
     ask: AskService
 
@@ -96,7 +98,8 @@ class Container:
         )
         ask = AskService(settings, questions, retriever, extractive, self.metrics, generative)
         self.metrics.track_store(store.counts)
-        return Services(store, ingestor, retriever, ask)
+        documents = DocumentsService(store, ingestor)
+        return Services(store, ingestor, documents, retriever, ask)
 
     def try_connect(self) -> bool:
         try:
