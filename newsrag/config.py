@@ -24,6 +24,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from newsrag.errors import SettingsError
 
 AnswerMode = Literal["extractive", "generative"]
+ReaderKind = Literal["heuristic", "llm"]
 
 
 class SettingConflict(ValueError):
@@ -144,6 +145,38 @@ class RetrievalSettings(BaseSettings):
     )
 
 
+class ReadingSettings(BaseSettings):
+    """The LLM reader: what the model reads, when it is skipped, and its calibrated refusal."""
+
+    model_config = _config("NEWSRAG_READING_")
+
+    sentences: int = Field(
+        default=8, ge=1, le=40, description="Candidate sentences the model reads, best first."
+    )
+    skip_below: float = Field(
+        default=0.2,
+        ge=0.0,
+        le=1.0,
+        description="Cascade: when the fast scorer's best sentence scores under this, refuse "
+        "without asking the model.",
+    )
+    skip_above: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=2.0,
+        description="Cascade: when the fast scorer's best sentence scores at least this, answer "
+        "with its sentences without asking the model (above 1: never).",
+    )
+    # The confidence that the passages answer is a logistic function of the model's verdict,
+    # the fast scorer's best score and whether the passages name what the question names.
+    # Fitted by `python -m newsrag.eval.calibrate_reader` (see docs/evaluation.md).
+    bias: float = -5.0
+    model_weight: float = 3.0
+    score_weight: float = 2.0
+    covers_weight: float = 3.0
+    threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+
+
 class NewsroomSettings(BaseSettings):
     """Wire copies and questions about time."""
 
@@ -247,6 +280,12 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("./data")
     answer_mode: AnswerMode = "extractive"
+    reader: Literal["auto", "heuristic", "llm"] = Field(
+        default="auto",
+        description="Who reads the passages: `llm` (a model: the local one or "
+        "NEWSRAG_LLM_BASE_URL), `heuristic` (the fast scorer), `auto` (llm when a model is "
+        "available).",
+    )
     embeddings: Literal["local", "openai", "fake"] = Field(
         default="local", description="`fake` is a hashing embedder for unit tests only."
     )
@@ -266,6 +305,7 @@ class Settings(BaseSettings):
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     newsroom: NewsroomSettings = Field(default_factory=NewsroomSettings)
+    reading: ReadingSettings = Field(default_factory=ReadingSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
 
     @field_validator("rate_limit")
@@ -294,6 +334,7 @@ _SECTION_PREFIX = {
     "embedding": "NEWSRAG_EMBEDDINGS_",
     "retrieval": "NEWSRAG_RETRIEVAL_",
     "newsroom": "NEWSRAG_NEWSROOM_",
+    "reading": "NEWSRAG_READING_",
     "llm": "NEWSRAG_LLM_",
 }
 
@@ -323,6 +364,7 @@ def load_settings() -> Settings:
         "embedding": EmbeddingSettings,
         "retrieval": RetrievalSettings,
         "newsroom": NewsroomSettings,
+        "reading": ReadingSettings,
         "llm": LLMSettings,
     }
     for name, section_type in section_types.items():

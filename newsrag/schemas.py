@@ -17,7 +17,7 @@ from pydantic import (
     field_validator,
 )
 
-from newsrag.config import AnswerMode
+from newsrag.config import AnswerMode, ReaderKind
 from newsrag.models import IngestStatus, MetadataValue
 from newsrag.text.ids import (
     DOCUMENT_ID_PATTERN,
@@ -179,6 +179,12 @@ class AskRequest(BaseModel):
     published_before: dt.datetime | dt.date | None = None
     top_k: int | None = Field(default=None, ge=1, le=20, description="Passages to use, 1-20.")
     mode: AnswerMode | None = Field(default=None, description="Default: the server's mode.")
+    reader: ReaderKind | None = Field(
+        default=None,
+        description="Who decides whether the passages answer and which sentences are the "
+        "evidence: `llm` (a model reads them) or `heuristic` (the fast scorer). Default: the "
+        "server's reader.",
+    )
     history: list[Message] = Field(default_factory=list, max_length=MAX_HISTORY_TURNS)
     stream: bool = Field(default=False, description="Answer as Server-Sent Events.")
     as_of: dt.date | None = Field(
@@ -245,6 +251,32 @@ class Verification(BaseModel):
     dropped: list[str] = Field(default_factory=list)
 
 
+class ShortAnswerSpan(BaseModel):
+    """A name, number or date: an exact span inside one cited sentence."""
+
+    text: str = Field(description="Exactly document_text[start:end], inside a cited quote.")
+    document_id: str
+    start: int
+    end: int
+    citation: int = Field(description="The id of the citation whose quote holds the span.")
+
+
+class ShortAnswerVerdict(BaseModel):
+    """The answer to a yes/no question, resting on the cited sentences."""
+
+    text: Literal["yes", "no"]
+    citations: list[int]
+
+
+class ReadingOut(BaseModel):
+    """How the reader decided: ``score`` ≥ ``threshold`` means the passages answer."""
+
+    reader: ReaderKind
+    score: float = Field(description="Calibrated confidence (0-1) that the passages answer.")
+    threshold: float
+    model: bool = Field(description="Whether a model read the passages (false: the fast path).")
+
+
 class AskResponse(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -286,6 +318,12 @@ class AskResponse(BaseModel):
     time_frame: TimeFrameOut | None = Field(
         default=None, description="Set when time words in the question narrowed the articles."
     )
+    short_answer: ShortAnswerSpan | ShortAnswerVerdict | None = Field(
+        default=None,
+        description="The answer in a few words (a name, number, date: an exact span of a cited "
+        "sentence; or yes/no), shown before the cited sentences; null when there is none.",
+    )
+    reading: ReadingOut | None = Field(default=None, description="The reader's decision.")
 
 
 class SearchRequest(BaseModel):

@@ -9,22 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from newsrag.api.app import create_app
-from newsrag.config import ChromaSettings, LLMSettings, Settings
-
-
-def make_settings(data_dir: Path, **overrides: object) -> Settings:
-    """Settings for a test: a private embedded store, no env-dependent LLM or keys."""
-    values: dict[str, object] = {
-        "data_dir": data_dir,
-        "embeddings": "fake",
-        "bootstrap": False,
-        "chroma": ChromaSettings(host=None),
-        "llm": LLMSettings(base_url=None, api_key=None),
-        "api_keys": None,
-        "rate_limit": None,
-    }
-    values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
+from newsrag.config import Settings
+from tests.helpers import make_settings
 
 
 @pytest.fixture

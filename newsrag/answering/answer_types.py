@@ -136,8 +136,37 @@ def expectation(question: str) -> Expectation:
     return Expectation.of(question, wanted_type(question))
 
 
-def holds_type(sentence: str, kind: str | None, question: str = "") -> bool:
-    return Expectation.of(question, kind).holds(sentence)
+# The span a typed question asks for, for the fast path's short answer.
+_MONTH = (
+    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
+    r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
+)
+_DATE_SPAN = re.compile(
+    rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH}(?:,?\s+\d{{4}})?|{_MONTH}\s+\d{{1,2}}"
+    rf"(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|{_MONTH}\s+\d{{4}}|(?:1\d|20)\d\d)\b"
+)
+_SCALE = r"(?:\s?(?:million|billion|trillion|bn|m|k|thousand|hundred))?"
+_MONEY_SPAN = re.compile(
+    rf"[$£€¥]\s?\d[\d,]*(?:\.\d+)?{_SCALE}|\b\d[\d,]*(?:\.\d+)?{_SCALE}\s?"
+    r"(?:dollars?|pounds?|euros?|cents?|pence|rubles?|roubles?|yen|francs?)\b",
+    re.I,
+)
+_COUNT_SPAN = re.compile(
+    rf"(?<![\w.,-])(?!(?:19|20)\d\d\b)\d[\d,]*(?:\.\d+)?(?:\s?%|\s?per\s?cent|{_SCALE})(?![\w-])",
+    re.I,
+)
+
+
+def typed_span(question: str, sentence: str) -> tuple[int, int] | None:
+    """Where ``sentence`` holds the number, amount or date ``question`` asks for, if it does."""
+    kind = wanted_type(question)
+    pattern = {"money": _MONEY_SPAN, "number": _COUNT_SPAN, "time": _DATE_SPAN}.get(kind or "")
+    if pattern is None:
+        return None
+    if kind == "number" and not expectation(question).holds(sentence):
+        return None
+    match = pattern.search(sentence)
+    return (match.start(), match.end()) if match else None
 
 
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*\s*$")

@@ -238,12 +238,21 @@ class ExtractiveAnswerer:
         if room and quoted is not None and quoted.row.text not in {c.row.text for c in chosen}:
             # the quotation says what the attribution only announces; it outranks a third sentence
             chosen = [*chosen[:room], quoted]
+        answer, citations, note = self.cite(chosen)
+        return ExtractiveAnswer(answer, citations, False, best, relevance, note)
+
+    def cite(self, chosen: Sequence[ScoredSentence]) -> tuple[str, list[Citation], str | None]:
+        """The chosen sentences as the answer, verbatim, each with its numbered citation: the
+        first sentence's article first, each article's sentences in their order. Where copies
+        of a wire story print a sentence otherwise, the wording most copies print is cited."""
         lead = chosen[0].row.document_id
-        chosen.sort(key=lambda s: (s.row.document_id != lead, s.row.document_id, s.row.index))
+        ordered = sorted(
+            chosen, key=lambda s: (s.row.document_id != lead, s.row.document_id, s.row.index)
+        )
         parts: list[str] = []
         citations: list[Citation] = []
         notes: list[str] = []
-        for number, sentence in enumerate(chosen, start=1):
+        for number, sentence in enumerate(ordered, start=1):
             row, passage = sentence.row, sentence.passage
             settled = self._copies.settle(number, row, passage)
             if settled is not None:
@@ -251,8 +260,7 @@ class ExtractiveAnswerer:
                 notes.append(settled.note)
             parts.append(f"{row.text} [{number}]")
             citations.append(citation_for(number, row, passage, sentence.score))
-        note = " ".join(notes) or None
-        return ExtractiveAnswer(" ".join(parts), citations, False, best, relevance, note)
+        return " ".join(parts), citations, " ".join(notes) or None
 
 
 def quotation_after(

@@ -12,51 +12,38 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import json
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from newsrag.answering.extractive import ExtractiveAnswerer, citation_for, refusal_text
+from newsrag.answering.reader import LLMReader, Reading
 from newsrag.answering.service import elapsed_ms
+from newsrag.answering.short_answer import locate
 from newsrag.answering.verification import (
     Claim,
     Verdict,
     Verifier,
-    names_and_numbers_in,
     parse_claims,
 )
 from newsrag.components.embeddings import Embedder
-from newsrag.components.llm.client import LLMClient, Messages
+from newsrag.components.llm.client import LLMClient
 from newsrag.components.store.chroma import SentenceRow
 from newsrag.config import Settings
 from newsrag.errors import LLMUnavailable
 from newsrag.models import StoredDocument
-from newsrag.prompts import render, text
+from newsrag.prompts import render
 from newsrag.retrieval.hybrid import LexicalIndex, Passage
-from newsrag.schemas import AskRequest, AskResponse, Citation, Verification
-from newsrag.text.chunking import ENCODING_NAME
+from newsrag.schemas import AskRequest, AskResponse, Citation, ReadingOut, Verification
 from newsrag.text.sentences import STOPWORDS
 
 if TYPE_CHECKING:
-    import tiktoken
-
     from newsrag.answering.service import Grounding, Retrieval
     from newsrag.metrics import Metrics
 
 log = logging.getLogger(__name__)
-NOT_IN_DOCUMENTS = "NOT_IN_DOCUMENTS"
 Event = tuple[str, Any]
-
-
-@lru_cache(maxsize=1)
-def _encoding() -> tiktoken.Encoding:
-    import tiktoken
-
-    return tiktoken.get_encoding(ENCODING_NAME)
 
 
 class GenerativeAnswerer:
@@ -68,9 +55,13 @@ class GenerativeAnswerer:
         lexical: LexicalIndex,
         settings: Settings,
         metrics: Metrics,
+        reader: LLMReader | None = None,
     ) -> None:
         self._llm = llm
         self._extractive = extractive
+        self._reader = reader or LLMReader(
+            llm, extractive, settings.reading, settings.llm.context_tokens
+        )
         self._settings = settings
         self._metrics = metrics
         self._verifier = Verifier(
@@ -80,56 +71,6 @@ class GenerativeAnswerer:
             settings.llm.recite,
             relevance_floor=settings.llm.evidence_floor,
         )
-
-    # ------------------------------------------------------------------------------ prompts
-
-    def candidates(
-        self, passages: list[Passage], relevance: dict[tuple[str, int], float]
-    ) -> list[tuple[SentenceRow, Passage]]:
-        """The sentences the model reads: the most relevant ones by the extractive evidence
-        score, within the token budget, shown in article order (so their position says
-        nothing about their score, and a quotation stays after its attribution)."""
-        seen: dict[tuple[str, int], tuple[SentenceRow, Passage]] = {}
-        for row, passage in self._extractive.candidate_sentences(passages):
-            seen.setdefault((row.document_id, row.index), (row, passage))
-        ranked = sorted(seen.items(), key=lambda item: (-relevance.get(item[0], 0.0), item[0]))
-        budget = self._settings.llm.context_tokens
-        chosen: list[tuple[SentenceRow, Passage]] = []
-        used = 0
-        for _, (row, passage) in ranked[: self._settings.llm.reader_sentences]:
-            cost = len(_encoding().encode(row.text)) + 4
-            if chosen and used + cost > budget:
-                break
-            chosen.append((row, passage))
-            used += cost
-        order = {p.document.document_id: n for n, p in enumerate(passages)}
-        chosen.sort(key=lambda item: (order[item[0].document_id], item[0].index))
-        return chosen
-
-    def listing(self, candidates: list[tuple[SentenceRow, Passage]]) -> str:
-        """Numbered sentences under a line naming each article (title, source, date)."""
-        lines: list[str] = []
-        current = None
-        for number, (row, passage) in enumerate(candidates, start=1):
-            document = passage.document
-            if document.document_id != current:
-                current = document.document_id
-                byline = ", ".join(p for p in (document.source, document.published_at) if p)
-                lines.append(
-                    render(
-                        "passage",
-                        title=document.title or document.document_id,
-                        byline=f" ({byline})" if byline else "",
-                    )
-                )
-            lines.append(f"[{number}] {row.text}")
-        return "\n".join(lines)
-
-    def messages(self, question: str, sentences: str) -> Messages:
-        return [
-            {"role": "system", "content": text("system")},
-            {"role": "user", "content": render("answer", sentences=sentences, question=question)},
-        ]
 
     def condense(self, request: AskRequest) -> str | None:
         """A standalone question written by the LLM, or None (no history, or the LLM failed)."""
@@ -177,29 +118,36 @@ class GenerativeAnswerer:
         started = time.perf_counter()
         if self._no_evidence(grounding):  # nothing worth reading: no LLM call
             return self._refusal(request, retrieval, started, None)
-        candidates = self.candidates(retrieval.passages, grounding.relevance)
         question = retrieval.query.question if not request.history else retrieval.query.text
         try:
-            raw = self._llm.chat_json(self.messages(question, self.listing(candidates)), SCHEMA)
+            reading = self._reader.read(
+                question,
+                retrieval.passages,
+                grounding.relevance,
+                write=True,
+                limit=self._settings.llm.reader_sentences,
+            )
         except LLMUnavailable as exc:
             return self._llm_failed(exc, grounding)
-        reading = parse_reading(raw)
-        if reading is None or not self._covers_question(question, reading, candidates):
-            return self._refusal(request, retrieval, started, None)
-        claims, passages = self._claims(reading, candidates)
-        chosen = self._chosen(reading, candidates)
+        out = ReadingOut(
+            reader="llm", score=reading.score, threshold=reading.threshold, model=reading.model
+        )
+        if not reading.answerable or not reading.answer:
+            return self._refusal(request, retrieval, started, None, out)
+        claims, passages = self._claims(reading)
+        chosen = self._chosen(reading)
         kept, dropped = self._verify(claims, passages, chosen, grounding.relevance)
-        return self._compose(request, retrieval, started, kept, dropped, grounding)
+        response = self._compose(request, retrieval, started, kept, dropped, grounding)
+        if not response.refused and response.mode == "generative":
+            response.short_answer = locate(reading.short_answer, question, response.citations)
+        response.reading = out
+        return response
 
-    def _chosen(
-        self, reading: Reading, candidates: list[tuple[SentenceRow, Passage]]
-    ) -> dict[str, list[SentenceRow]]:
+    def _chosen(self, reading: Reading) -> dict[str, list[SentenceRow]]:
         """The sentences the model said answer, by chunk: the first place to look for support."""
         chosen: dict[str, list[SentenceRow]] = {}
-        for n in reading.sentences:
-            if 1 <= n <= len(candidates):
-                row, passage = candidates[n - 1]
-                chosen.setdefault(passage.chunk.chunk_id, []).append(row)
+        for row, passage in reading.evidence:
+            chosen.setdefault(passage.chunk.chunk_id, []).append(row)
         return chosen
 
     def _verify(
@@ -223,30 +171,10 @@ class GenerativeAnswerer:
         kept.sort(key=lambda verdict: order[id(verdict.claim)])
         return kept, list(second.dropped)
 
-    def _covers_question(
-        self, question: str, reading: Reading, candidates: list[tuple[SentenceRow, Passage]]
-    ) -> bool:
-        """Every name and number the question asks about is in a retrieved passage of an article
-        the answer rests on:
-        "What did Angela Merkel say?" is not answered by an article that never names her, nor
-        "revenue in 2021" by a report on 2023."""
-        numbers = reading.sentences or [m for c in parse_claims(reading.answer) for m in c.markers]
-        documents = {
-            candidates[n - 1][1].document.document_id for n in numbers if 1 <= n <= len(candidates)
-        } or {passage.document.document_id for _, passage in candidates}
-        texts = [
-            f"{p.document.title}\n{p.chunk.text}"
-            for _, p in candidates
-            if p.document.document_id in documents
-        ]
-        asked = question[:1].lower() + question[1:]  # "What", "Who": not names
-        return bool(texts) and names_and_numbers_in(asked, *texts)
-
-    def _claims(
-        self, reading: Reading, candidates: list[tuple[SentenceRow, Passage]]
-    ) -> tuple[list[Claim], list[Passage]]:
+    def _claims(self, reading: Reading) -> tuple[list[Claim], list[Passage]]:
         """The answer's sentences with their markers turned from sentence numbers into numbers
         of the passages that hold those sentences (what the verifier checks against)."""
+        candidates = reading.candidates
         passages: list[Passage] = []
         for _, passage in candidates:
             if passage not in passages:
@@ -263,7 +191,7 @@ class GenerativeAnswerer:
 
         claims = []
         for claim in parse_claims(reading.answer):
-            markers = to_passages(claim.markers or reading.sentences)
+            markers = to_passages(claim.markers or reading.numbers)
             claims.append(Claim(claim.text, markers))
         return claims, passages
 
@@ -277,6 +205,7 @@ class GenerativeAnswerer:
         retrieval: Retrieval,
         started: float,
         verification: Verification | None,
+        reading: ReadingOut | None = None,
     ) -> AskResponse:
         return AskResponse(
             answer=refusal_text(request.question),
@@ -285,6 +214,7 @@ class GenerativeAnswerer:
             citations=[],
             timings_ms={"retrieve": retrieval.retrieve_ms, "generate": elapsed_ms(started)},
             verification=verification,
+            reading=reading,
         )
 
     def _compose(
@@ -384,44 +314,3 @@ def _replay(response: AskResponse) -> Iterator[Event]:
     for citation in response.citations:
         yield "citation", citation.model_dump()
     yield "done", response.model_dump()
-
-
-SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "answerable": {"type": "boolean"},
-        "sentences": {"type": "array", "items": {"type": "integer"}},
-        "answer": {"type": "string"},
-    },
-    "required": ["answerable", "sentences", "answer"],
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Reading:
-    """What the model read: the numbers of the sentences that answer, and its answer."""
-
-    sentences: list[int]
-    answer: str
-
-
-def parse_reading(raw: str) -> Reading | None:
-    """The model's reply as a :class:`Reading`; None when it says the sentences do not answer.
-
-    The reply is the JSON of :data:`SCHEMA` (constrained by the server where it can); an
-    endpoint without JSON mode may answer in prose with ``[n]`` markers or NOT_IN_DOCUMENTS.
-    """
-    if NOT_IN_DOCUMENTS in raw:
-        return None
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        data = None
-    if not isinstance(data, dict):
-        return Reading([], raw.strip()) if raw.strip() else None
-    numbers = data.get("sentences")
-    sentences = [n for n in numbers if type(n) is int] if isinstance(numbers, list) else []
-    answer = data.get("answer")
-    if data.get("answerable") is False or not sentences or not isinstance(answer, str):
-        return None
-    return Reading(sentences, answer.strip()) if answer.strip() else None

@@ -11,18 +11,29 @@ from typing import TYPE_CHECKING, Any, Protocol
 from newsrag.answering.extractive import (
     ExtractiveAnswerer,
     Query,
+    ScoredSentence,
     copy_refs,
     make_query,
     refusal_text,
 )
+from newsrag.answering.short_answer import locate, typed
 from newsrag.components.embeddings import Embedder
-from newsrag.config import AnswerMode, Settings
+from newsrag.config import AnswerMode, ReaderKind, Settings
+from newsrag.errors import LLMUnavailable
 from newsrag.retrieval.hybrid import Filters, HybridRetriever, Passage
 from newsrag.retrieval.timeframe import TimeFrame, resolve
-from newsrag.schemas import AskRequest, AskResponse, SearchRequest, SearchResult, TimeFrameOut
+from newsrag.schemas import (
+    AskRequest,
+    AskResponse,
+    ReadingOut,
+    SearchRequest,
+    SearchResult,
+    TimeFrameOut,
+)
 from newsrag.text.dates import parse_published, to_timestamp
 
 if TYPE_CHECKING:
+    from newsrag.answering.reader import LLMReader, Reading
     from newsrag.metrics import Metrics
 
 
@@ -118,6 +129,7 @@ class AskService:
         extractive: ExtractiveAnswerer,
         metrics: Metrics,
         generative: GenerativeBackend | None = None,
+        reader: LLMReader | None = None,
     ) -> None:
         self._settings = settings
         self._embedder = embedder
@@ -125,6 +137,7 @@ class AskService:
         self._extractive = extractive
         self._metrics = metrics
         self.generative = generative
+        self.reader = reader
 
     def search(self, request: SearchRequest) -> list[SearchResult]:
         filters = _filters(request.document_ids, request.published_after, request.published_before)
@@ -179,6 +192,21 @@ class AskService:
             )
         return mode, None
 
+    def reader_for(self, request: AskRequest) -> tuple[ReaderKind, str | None]:
+        """The reader that decides: the request's, else the server's (``auto``: the LLM reader
+        when a model is available). A request for an unavailable model reader is answered by
+        the fast scorer and says so."""
+        configured = self._settings.reader
+        wanted = request.reader or (
+            configured if configured != "auto" else ("llm" if self.reader else "heuristic")
+        )
+        if wanted == "llm" and self.reader is None:
+            return "heuristic", (
+                "The LLM reader is not available: no model is configured (NEWSRAG_LLM_BASE_URL "
+                "or the local model); the fast scorer read the passages."
+            )
+        return wanted, None
+
     def ask(self, request: AskRequest) -> AskResponse:
         started = time.perf_counter()
         mode, note = self.mode_for(request)
@@ -189,15 +217,105 @@ class AskService:
             )
         else:
             retrieval = self.retrieve(request)
-            response = self.extractive(request, retrieval)
-            response.note = " ".join(part for part in (note, response.note) if part) or None
+            grounding = self.grounding(request, retrieval)
+            kind, reader_note = self.reader_for(request)
+            if kind == "llm" and self.reader is not None:
+                response = self.read(request, retrieval, grounding, self.reader)
+            else:
+                response = self.fast(request, grounding)
+            notes = (note, reader_note, response.note)
+            response.note = " ".join(part for part in notes if part) or None
         response.timings_ms["total"] = elapsed_ms(started)
         if response.refused:
             self._metrics.refused.inc()
         return response
 
-    def extractive(self, request: AskRequest, retrieval: Retrieval) -> AskResponse:
-        return self.grounding(request, retrieval).response
+    def fast(self, request: AskRequest, grounding: Grounding) -> AskResponse:
+        """The fast scorer's answer, with the number, amount or date asked for when it finds
+        one in the first cited sentence."""
+        response = grounding.response
+        best = max(grounding.relevance.values(), default=0.0)
+        response.short_answer = typed(request.question, response.citations)
+        response.reading = ReadingOut(
+            reader="heuristic",
+            score=round(best, 4),
+            threshold=self._settings.retrieval.refusal_threshold,
+            model=False,
+        )
+        return response
+
+    def read(
+        self, request: AskRequest, retrieval: Retrieval, grounding: Grounding, reader: LLMReader
+    ) -> AskResponse:
+        """An extractive answer whose evidence a model chose: its sentences verbatim, each with
+        its exact span, and the short answer it proposed when a cited sentence holds it."""
+        started = time.perf_counter()
+        best = max(grounding.relevance.values(), default=0.0)
+        if not retrieval.passages or reader.skips(best):
+            response = self.fast(request, grounding)
+            score = reader.confidence(not response.refused, best, True)
+            response.reading = ReadingOut(
+                reader="llm",
+                score=round(score, 4),
+                threshold=reader.settings.threshold,
+                model=False,
+            )
+            return response
+        question = retrieval.query.question if not request.history else retrieval.query.text
+        try:
+            reading = reader.read(question, retrieval.passages, grounding.relevance)
+        except LLMUnavailable as exc:
+            self._metrics.llm_errors.inc()
+            if self._settings.llm.on_error == "error":
+                raise
+            response = self.fast(request, grounding)
+            response.note = (
+                f"The LLM reader is unavailable ({exc.detail}); the fast scorer read the passages."
+            )
+            return response
+        return self._from_reading(request, retrieval, grounding, reading, started)
+
+    def _from_reading(
+        self,
+        request: AskRequest,
+        retrieval: Retrieval,
+        grounding: Grounding,
+        reading: Reading,
+        started: float,
+    ) -> AskResponse:
+        out = ReadingOut(
+            reader="llm", score=reading.score, threshold=reading.threshold, model=reading.model
+        )
+        timings = {"retrieve": retrieval.retrieve_ms, "read": elapsed_ms(started)}
+        if not reading.answerable:
+            return AskResponse(
+                answer=refusal_text(request.question),
+                refused=True,
+                mode="extractive",
+                citations=[],
+                timings_ms=timings,
+                time_frame=time_frame_out(retrieval.frame),
+                reading=out,
+            )
+        limit = self._settings.retrieval.max_answer_sentences
+        chosen = [
+            ScoredSentence(row, passage, 0.0, 0.0, grounding.relevance.get(key, 0.0))
+            for row, passage in reading.evidence
+            for key in [(row.document_id, row.index)]
+        ][: max(limit, 4)]
+        answer, citations, note = self._extractive.cite(chosen)
+        short = locate(reading.short_answer, request.question, citations)
+        return AskResponse(
+            answer=answer,
+            refused=False,
+            mode="extractive",
+            citations=citations,
+            timings_ms=timings,
+            time_frame=time_frame_out(retrieval.frame),
+            note=note,
+            short_answer=short or typed(request.question, citations),
+            reading=out,
+        )
 
     def grounding(self, request: AskRequest, retrieval: Retrieval) -> Grounding:
         """The extractive answer and the relevance of every candidate sentence."""

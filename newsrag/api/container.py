@@ -27,6 +27,7 @@ from newsrag.retrieval.hybrid import HybridRetriever
 from newsrag.retrieval.query_cache import CachedQueryEmbedder
 
 if TYPE_CHECKING:
+    from newsrag.answering.reader import LLMReader
     from newsrag.components.llm.server import LocalLLMServer
 
 log = logging.getLogger(__name__)
@@ -87,16 +88,27 @@ class Container:
             store, retriever.lexical, settings.retrieval, settings.newsroom.latest_margin
         )
         generative: GenerativeBackend | None = None
+        reader: LLMReader | None = None
         if self.llm is not None:
             from newsrag.answering.generative import GenerativeAnswerer
+            from newsrag.answering.reader import LLMReader
 
+            reader = LLMReader(self.llm, extractive, settings.reading, settings.llm.context_tokens)
             generative = GenerativeAnswerer(
-                self.llm, self.embedder, extractive, retriever.lexical, settings, self.metrics
+                self.llm,
+                self.embedder,
+                extractive,
+                retriever.lexical,
+                settings,
+                self.metrics,
+                reader,
             )
         questions = CachedQueryEmbedder(
             self.embedder, settings.embedding.query_cache_size, self.metrics
         )
-        ask = AskService(settings, questions, retriever, extractive, self.metrics, generative)
+        ask = AskService(
+            settings, questions, retriever, extractive, self.metrics, generative, reader
+        )
         self.metrics.track_store(store.counts)
         documents = DocumentsService(store, ingestor)
         return Services(store, ingestor, documents, retriever, ask)

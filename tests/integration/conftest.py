@@ -10,8 +10,7 @@ import pytest
 
 from newsrag.components.embeddings.onnx import OnnxMiniLMEmbedder
 from newsrag.config import Settings
-from tests.conftest import make_settings
-from tests.processes import start_service, stop, wait_for
+from tests.helpers import make_settings, start_service, stop, wait_for
 
 
 @pytest.fixture(scope="session")

@@ -14,8 +14,17 @@ import pytest
 
 from newsrag.config import ChromaSettings
 from newsrag.models import Article, IngestResult
-from tests.processes import PROJECT, free_port, stop
-from tests.writers import assert_no_strays, assert_whole, connect, race, story, write_rounds
+from tests.helpers import (
+    PROJECT,
+    assert_no_strays,
+    assert_whole,
+    connect,
+    free_port,
+    race,
+    stop,
+    story,
+    write_rounds,
+)
 
 pytestmark = pytest.mark.integration
 CHROMA = PROJECT / ".venv" / "bin" / "chroma"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import PROJECT, clean_env
+from tests.helpers import PROJECT, clean_env
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ from newsrag.components.embeddings.hashing import HashingEmbedder
 from newsrag.components.store.chroma import ChromaStore
 from newsrag.config import ChromaSettings
 from newsrag.text.ids import text_hash
-from tests.processes import PROJECT, clean_env
+from tests.helpers import PROJECT, clean_env
 
 pytestmark = pytest.mark.integration
 SQUAD = PROJECT / "eval" / "data" / "squad2-dev-small.json"

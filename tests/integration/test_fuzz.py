@@ -18,7 +18,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
-from tests.processes import start_service, stop, wait_for
+from tests.helpers import start_service, stop, wait_for
 
 pytestmark = pytest.mark.integration
 

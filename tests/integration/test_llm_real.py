@@ -21,7 +21,7 @@ from newsrag.config import Settings
 from newsrag.eval.dataset import load_article_set
 from newsrag.eval.runner import check_thresholds, run_set, summarise
 from newsrag.ingest.bundled import BUNDLED_ID
-from tests.unit.test_api import parse_sse
+from tests.helpers import parse_sse
 
 pytestmark = [pytest.mark.integration, pytest.mark.llm]
 

@@ -9,8 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.fake_llm import Script, fake_llm_server
-from tests.processes import start_service, stop, wait_for
+from tests.helpers import Script, fake_llm_server, start_service, stop, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,7 @@ from newsrag.models import Correction
 from newsrag.retrieval.timeframe import resolve
 from newsrag.text import near_duplicates
 from newsrag.text.chunking import sentences_of
-from tests.conftest import make_settings
+from tests.helpers import STORY, make_settings, wire_copy
 
 ARCHIVE = (dt.date(2017, 3, 2), dt.date(2017, 9, 5))
 
@@ -88,23 +88,6 @@ def test_sentence_corrections_mark_changed_and_added_sentences() -> None:
     )
     assert v3[1] == v2[1]  # unchanged since version 2: the earlier correction is carried
     assert v3[2] == Correction(3, "2017-08-05T10:00:00+00:00", "It has 18 beds.")
-
-
-STORY = (
-    "Ferry runs aground off Port Brannick\n\n"
-    "A passenger ferry carrying 143 passengers and nine crew ran aground on a sandbank in the "
-    "Tarrow Estuary on Monday night, the coastal safety authority said. Eleven people were "
-    "taken to Brannick General Hospital with minor injuries. The ferry's captain, Aled Fenwick, "
-    "has worked on the route for more than 20 years. All passengers were brought ashore by "
-    "lifeboats within four hours. Sailings between Port Brannick and Inchmore are suspended "
-    "until Friday while divers inspect the hull. The operator said it would cooperate fully "
-    "with the investigation into the grounding."
-)
-
-
-def wire_copy(headline: str, dateline: str, footer: str) -> str:
-    body = STORY.split("\n\n", 1)[1].replace("on Monday night", "Monday night")
-    return f"{headline}\n\n{dateline}\n\n{body}\n\n{footer}"
 
 
 def test_minhash_separates_copies_from_other_stories() -> None:

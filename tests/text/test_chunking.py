@@ -5,7 +5,6 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsrag.components.store.commit import new_write_id
 from newsrag.ingest.bundled import bundled_article
 from newsrag.text.chunking import chunk_text, sentences_of
 from newsrag.text.ids import (
@@ -49,10 +48,12 @@ def test_bundled_article_chunks_cover_the_whole_text() -> None:
 
 
 def test_ids_are_stable_and_name_their_write() -> None:
-    assert derive_document_id("same text") == derive_document_id("same text")
-    assert derive_document_id("same text") != derive_document_id("other text")
-    assert chunk_id("d", new_write_id(), 0) != chunk_id("d", new_write_id(), 0)
-    assert sentence_id("d", text_hash("v1"), 0) != sentence_id("d", text_hash("v2"), 0)
+    # sha256 of the UTF-8 text, so the same on every machine (printf 'same text' | sha256sum)
+    assert derive_document_id("same text") == "doc-2e68a7bba11b90d1"
+    assert derive_document_id("other text") == "doc-ed886d735b3ed7db"
+    assert chunk_id("d", "0123456789abcdef", 0) == "d#0123456789ab-c00000"
+    assert sentence_id("d", text_hash("v1"), 0) == "d#3bfc269594ef-s00000"
+    assert sentence_id("d", text_hash("v2"), 0) == "d#fb04dcb6970e-s00000"
     assert is_valid_document_id("pinknews/2017-04-chechnya")
     assert not is_valid_document_id("has space")
     assert not is_valid_document_id("../../etc/passwd")

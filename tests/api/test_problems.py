@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from newsrag.api.problems import problem_for
 from newsrag.errors import LLMUnavailable, NewsragError, ServiceUnavailable, StoreUnavailable
-from tests.unit.test_api import assert_problem
+from tests.helpers import assert_problem
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from newsrag.api.app import create_app
 from newsrag.config import ChunkSettings, RetrievalSettings
-from tests.conftest import make_settings
+from tests.helpers import make_settings
 
 WORDS = [
     "Council",

@@ -20,8 +20,7 @@ from newsrag.config import ChromaSettings
 from newsrag.errors import NewsragError, NotFound
 from newsrag.ingest.pipeline import Ingestor
 from newsrag.models import Article, IngestResult
-from tests.conftest import make_settings
-from tests.writers import assert_no_strays, assert_whole, connect, race, story
+from tests.helpers import assert_no_strays, assert_whole, connect, make_settings, race, story
 
 WRITERS, ROUNDS = 3, 8
 DOCUMENT = "harbour-report"

@@ -14,8 +14,7 @@ from newsrag.api.app import create_app
 from newsrag.config import NewsroomSettings, RetrievalSettings
 from newsrag.ingest.bundled import BUNDLED_ID, bundled_article
 from newsrag.text import near_duplicates
-from tests.conftest import make_settings
-from tests.unit.test_newsroom import STORY, wire_copy
+from tests.helpers import STORY, make_settings, wire_copy
 
 BOILERPLATE = (
     "Polls were open from 7am to 10pm at eleven polling stations across the borough. "

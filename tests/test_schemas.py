@@ -11,24 +11,7 @@ from pydantic import ValidationError
 
 from newsrag.schemas import AskRequest, DocumentIn
 from newsrag.text.ids import is_valid_document_id
-from tests.unit.test_api import ARTICLE, assert_problem
-
-LONE = "\ud800"
-
-
-def post_raw(client: TestClient, path: str, body: dict[str, Any]) -> Any:
-    """Send ``body`` as JSON with lone surrogates escaped, as a client in any language may."""
-    return client.post(
-        path, content=json.dumps(body).encode("ascii"), headers={"content-type": "application/json"}
-    )
-
-
-def assert_names_field(response: Any, field: str) -> None:
-    body = assert_problem(response, 422)
-    fields = [error["field"] for error in body["errors"]]
-    assert any(name.startswith(field) for name in fields), fields
-    assert field in body["detail"]
-
+from tests.helpers import ARTICLE, LONE, assert_names_field, post_raw
 
 DOCUMENT = {"text": ARTICLE, "document_id": "bridge"}
 

@@ -17,7 +17,7 @@ from newsrag.config import ChromaSettings
 from newsrag.errors import EmbedderMismatch
 from newsrag.ingest.pipeline import Ingestor
 from newsrag.models import Article
-from tests.writers import assert_no_strays, assert_whole, connect, race, story
+from tests.helpers import assert_no_strays, assert_whole, connect, race, story
 
 DOCUMENT = "harbour-report"
 

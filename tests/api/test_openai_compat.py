@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from newsrag.schemas import MAX_TURN_CHARS
-from tests.unit.test_schemas import LONE, assert_names_field, post_raw
+from tests.helpers import LONE, assert_names_field, post_raw
 
 
 def user(content: Any) -> dict[str, Any]:

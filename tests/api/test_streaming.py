@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from newsrag.errors import StoreUnavailable
-from tests.unit.test_api import parse_sse, post_doc
+from tests.helpers import parse_sse, post_doc
 
 QUESTION = {"question": "How did the council vote in 2017?"}
 CHAT = {"messages": [{"role": "user", "content": "How did the council vote in 2017?"}]}

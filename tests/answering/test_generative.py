@@ -11,13 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from newsrag.answering.generative import SCHEMA, Reading, parse_reading
+from newsrag.answering.reader import WRITE_SCHEMA, Reply, parse_reply
 from newsrag.answering.verification import parse_claims
 from newsrag.api.app import create_app
 from newsrag.config import LLMSettings, RetrievalSettings
-from tests.conftest import make_settings
-from tests.fake_llm import Script, fake_llm_server
-from tests.unit.test_api import parse_sse
+from tests.helpers import Script, fake_llm_server, make_settings, parse_sse
 
 ARTICLE = (
     "Letter to Tillerson\n\n"
@@ -281,7 +279,7 @@ def test_the_schema_is_sent_where_the_server_takes_one(
     script.replies = [reading("The letter was signed by 47 Democrats.", [3])]
     client.post("/v1/ask", json=QUESTION)
     sent = script.requests[-1]["response_format"]
-    assert sent == {"type": "json_object", "schema": SCHEMA}
+    assert sent == {"type": "json_object", "schema": WRITE_SCHEMA}
     client.__exit__(None, None, None)
 
 
@@ -309,10 +307,11 @@ def test_a_name_the_articles_never_mention_is_a_refusal(client: TestClient, scri
     assert body["refused"] is True and "Peskov" not in body["answer"]
 
 
-def test_parse_reading() -> None:
-    assert parse_reading(reading("Yes.", [2, "x", 3])) == Reading([2, 3], "Yes.")  # type: ignore[list-item]
-    assert parse_reading(reading("Yes.", [True, 2], answerable=True)) == Reading([2], "Yes.")
-    assert parse_reading(reading("Yes.", [1], answerable=False)) is None
-    assert parse_reading('{"answerable": true, "sentences": [1]}') is None  # no answer
-    assert parse_reading("Fifty signed [1].") == Reading([], "Fifty signed [1].")  # prose
-    assert parse_reading("  ") is None
+def test_parse_reply() -> None:
+    assert parse_reply(reading("Yes.", [2, "x", 3])) == Reply(True, [2, 3], "", "Yes.")  # type: ignore[list-item]
+    assert parse_reply(reading("Yes.", [True, 2])) == Reply(True, [2], "", "Yes.")
+    assert parse_reply(reading("Yes.", [1], answerable=False)).answerable is False
+    assert parse_reply('{"answerable": true, "sentences": [1]}') == Reply(True, [1])
+    assert parse_reply("Fifty signed [1].") == Reply(True, [], "", "Fifty signed [1].", prose=True)
+    assert parse_reply("NOT_IN_DOCUMENTS").answerable is False
+    assert parse_reply("  ").answerable is False

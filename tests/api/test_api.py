@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -16,30 +15,7 @@ from newsrag.config import RetrievalSettings
 from newsrag.errors import InvalidInput, NotFound
 from newsrag.ingest.loaders import load_text
 from newsrag.schemas import DocumentIn
-from tests.conftest import make_settings
-
-ARTICLE = (
-    "Council approves new bridge\n\n"
-    "The city council voted 7 to 2 on Tuesday to approve the Riverside bridge. "
-    "Mayor Ana Ruiz said construction will start in March. "
-    "Opponents said the bridge will cost 40 million dollars."
-)
-
-
-def post_doc(client: TestClient, **fields: Any) -> Any:
-    body = {"text": ARTICLE, "title": "Bridge", "document_id": "bridge", **fields}
-    return client.post("/v1/documents", json=body)
-
-
-def assert_problem(response: Any, status: int, mentions: str | None = None) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert {"type", "title", "status", "detail"} <= body.keys()
-    assert body["status"] == status
-    if mentions:
-        assert mentions in body["detail"]
-    return body
+from tests.helpers import ARTICLE, assert_problem, make_settings, parse_sse, post_doc
 
 
 @pytest.fixture
@@ -187,17 +163,6 @@ def test_delete_removes_from_answers(answering_client: TestClient) -> None:
     answering_client.delete("/v1/documents/bridge")
     body = answering_client.post("/v1/ask", json={"question": "How did the council vote?"}).json()
     assert body["refused"] is True
-
-
-def parse_sse(text: str) -> list[tuple[str, Any]]:
-    events = []
-    for block in text.replace("\r\n", "\n").split("\n\n"):
-        lines = block.strip().splitlines()
-        name = next((line[6:].strip() for line in lines if line.startswith("event:")), None)
-        data = "\n".join(line[5:].strip() for line in lines if line.startswith("data:"))
-        if name:
-            events.append((name, json.loads(data)))
-    return events
 
 
 @pytest.mark.parametrize("route", ["/v1/chat", "/v1/ask"])

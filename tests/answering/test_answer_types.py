@@ -2,7 +2,17 @@ from __future__ import annotations
 
 import pytest
 
-from newsrag.answering.answer_types import holds_type, is_fragment, polarity_matches, wanted_type
+from newsrag.answering.answer_types import (
+    Expectation,
+    is_fragment,
+    polarity_matches,
+    typed_span,
+    wanted_type,
+)
+
+
+def holds_type(sentence: str, kind: str | None, question: str = "") -> bool:
+    return Expectation.of(question, kind).holds(sentence)
 
 
 @pytest.mark.parametrize(
@@ -83,3 +93,16 @@ def test_a_cost_question_wants_an_amount_of_money() -> None:
     assert wanted_type("How much self-government does Chechnya have?") == "number"
     assert holds_type("It cost $11.7 million to build.", "money")
     assert not holds_type("It was built in 2017 by 40 workers.", "money")
+
+
+def test_typed_span_finds_the_number_amount_or_date_asked_for() -> None:
+    def span(question: str, sentence: str) -> str | None:
+        found = typed_span(question, sentence)
+        return sentence[found[0] : found[1]] if found else None
+
+    assert span("How many members signed it?", "It was signed by 50 members of Congress.") == "50"
+    assert span("When was it reported?", "It was first reported on 1 April 2017.") == "1 April 2017"
+    assert span("How much did the wing cost?", "It cost $11.7 million to build.") == "$11.7 million"
+    assert span("What percentage voted?", "Turnout was 64.5% on Thursday.") == "64.5%"
+    assert span("How many nurses were hired?", "The ward opened in 2019.") is None
+    assert span("Who signed it?", "Ros-Lehtinen signed it.") is None  # names need a reader

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-DOCKERFILE = Path(__file__).resolve().parents[2] / "Dockerfile"
+DOCKERFILE = Path(__file__).resolve().parents[1] / "Dockerfile"
 TEXT = DOCKERFILE.read_text(encoding="utf-8")
 STAGES = TEXT.split("\nFROM ")
 
 
 def test_hadolint_passes() -> None:
-    hadolint = shutil.which("hadolint") or str(Path(__file__).parents[2] / ".venv/bin/hadolint")
+    hadolint = shutil.which("hadolint") or str(Path(__file__).parents[1] / ".venv/bin/hadolint")
     if not Path(hadolint).exists():
         pytest.fail("hadolint is not installed (it comes with `make install`)")
     result = subprocess.run([hadolint, str(DOCKERFILE)], capture_output=True, text=True)

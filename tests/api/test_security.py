@@ -19,7 +19,7 @@ from newsrag.api.app import create_app
 from newsrag.api.security import BodyLimitMiddleware, install_security, parse_api_keys
 from newsrag.config import Settings
 from newsrag.errors import SettingsError
-from tests.conftest import make_settings
+from tests.helpers import make_settings
 
 KEYS = SecretStr("rwkey:rw,rokey:ro")
 RW = {"Authorization": "Bearer rwkey"}

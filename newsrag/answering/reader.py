@@ -1,0 +1,233 @@
+"""The LLM reader: a model reads the best sentences of the retrieved passages and decides.
+
+It is shown the candidate sentences, numbered, under a line naming each article, and replies in
+JSON constrained by a schema: whether they answer the question, which sentence numbers are the
+evidence (from several articles when the question needs them), and the answer in a few words
+copied from them. Generative mode asks for its own answer in the same reply, after the decision.
+
+Whether to answer is not the model's yes alone: a logistic function of its verdict, the fast
+scorer's best evidence score and whether the passages name what the question names gives a
+confidence, compared with a threshold fitted on labelled questions (``calibrate_reader``).
+The cascade skips the model when the fast scorer is sure: nothing relevant at all (refuse) or,
+when configured, a clearly answering sentence (the fast path answers).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from newsrag.answering.verification import names_and_numbers_in, parse_claims
+from newsrag.components.llm.client import LLMClient, Messages
+from newsrag.components.store.chroma import SentenceRow
+from newsrag.config import ReadingSettings
+from newsrag.prompts import render, text
+from newsrag.retrieval.hybrid import Passage
+from newsrag.text.chunking import ENCODING_NAME
+
+if TYPE_CHECKING:
+    import tiktoken
+
+    from newsrag.answering.extractive import ExtractiveAnswerer
+
+Candidate = tuple[SentenceRow, Passage]
+NOT_IN_DOCUMENTS = "NOT_IN_DOCUMENTS"
+
+READ_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "answerable": {"type": "boolean"},
+        "sentences": {"type": "array", "items": {"type": "integer"}, "maxItems": 4},
+        "short_answer": {"type": "string", "maxLength": 120},
+    },
+    "required": ["answerable", "sentences", "short_answer"],
+}
+WRITE_SCHEMA: dict[str, Any] = {
+    **READ_SCHEMA,
+    "properties": {**READ_SCHEMA["properties"], "answer": {"type": "string"}},
+    "required": [*READ_SCHEMA["required"], "answer"],
+}
+
+
+@lru_cache(maxsize=1)
+def _encoding() -> tiktoken.Encoding:
+    import tiktoken
+
+    return tiktoken.get_encoding(ENCODING_NAME)
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """The model's reply, parsed: its verdict, the sentence numbers, its short and long answer."""
+
+    answerable: bool
+    sentences: list[int]
+    short_answer: str = ""
+    answer: str = ""
+    prose: bool = False  # not JSON: an endpoint without JSON mode answered in prose
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """The reader's decision. ``evidence`` are the candidates the model chose (in its order);
+    ``numbers`` index ``candidates`` from 1, as the model saw them."""
+
+    answerable: bool
+    score: float
+    threshold: float
+    model: bool
+    candidates: list[Candidate] = field(default_factory=list)
+    numbers: list[int] = field(default_factory=list)
+    short_answer: str = ""
+    answer: str = ""
+
+    @property
+    def evidence(self) -> list[Candidate]:
+        return [self.candidates[n - 1] for n in self.numbers]
+
+
+def parse_reply(raw: str) -> Reply:
+    """The reply as a :class:`Reply`. The schema constrains it on servers that take one; an
+    endpoint in plain JSON mode may still answer in prose (``[n]`` markers, NOT_IN_DOCUMENTS)."""
+    if NOT_IN_DOCUMENTS in raw:
+        return Reply(False, [])
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        return Reply(bool(raw.strip()), [], "", raw.strip(), prose=True)
+    numbers = data.get("sentences")
+    sentences = [n for n in numbers if type(n) is int] if isinstance(numbers, list) else []
+    short, answer = data.get("short_answer"), data.get("answer")
+    return Reply(
+        answerable=data.get("answerable") is True,
+        sentences=list(dict.fromkeys(sentences)),
+        short_answer=short.strip() if isinstance(short, str) else "",
+        answer=answer.strip() if isinstance(answer, str) else "",
+    )
+
+
+def listing(candidates: list[Candidate]) -> str:
+    """Numbered sentences under a line naming each article (title, source, date)."""
+    lines: list[str] = []
+    current = None
+    for number, (row, passage) in enumerate(candidates, start=1):
+        document = passage.document
+        if document.document_id != current:
+            current = document.document_id
+            byline = ", ".join(p for p in (document.source, document.published_at) if p)
+            lines.append(
+                render(
+                    "passage",
+                    title=document.title or document.document_id,
+                    byline=f" ({byline})" if byline else "",
+                )
+            )
+        lines.append(f"[{number}] {row.text}")
+    return "\n".join(lines)
+
+
+def covers_question(question: str, numbers: list[int], candidates: list[Candidate]) -> bool:
+    """Every name and number the question asks about is in a retrieved passage of an article
+    the answer rests on: "What did Angela Merkel say?" is not answered by an article that never
+    names her, nor "revenue in 2021" by a report on 2023."""
+    documents = {
+        candidates[n - 1][1].document.document_id for n in numbers if 1 <= n <= len(candidates)
+    } or {passage.document.document_id for _, passage in candidates}
+    texts = [
+        f"{p.document.title}\n{p.chunk.text}"
+        for _, p in candidates
+        if p.document.document_id in documents
+    ]
+    asked = question[:1].lower() + question[1:]  # "What", "Who": not names
+    return bool(texts) and names_and_numbers_in(asked, *texts)
+
+
+class LLMReader:
+    def __init__(
+        self,
+        llm: LLMClient,
+        extractive: ExtractiveAnswerer,
+        settings: ReadingSettings,
+        context_tokens: int,
+    ) -> None:
+        self._llm = llm
+        self._extractive = extractive
+        self.settings = settings
+        self._budget = context_tokens
+
+    def candidates(
+        self, passages: list[Passage], relevance: dict[tuple[str, int], float], limit: int
+    ) -> list[Candidate]:
+        """The sentences the model reads: the most relevant by the fast scorer, within the token
+        budget, shown in article order (so a position says nothing about a score, and a
+        quotation stays after its attribution)."""
+        seen: dict[tuple[str, int], Candidate] = {}
+        for row, passage in self._extractive.candidate_sentences(passages):
+            seen.setdefault((row.document_id, row.index), (row, passage))
+        ranked = sorted(seen.items(), key=lambda item: (-relevance.get(item[0], 0.0), item[0]))
+        chosen: list[Candidate] = []
+        used = 0
+        for _, (row, passage) in ranked[:limit]:
+            cost = len(_encoding().encode(row.text)) + 4
+            if chosen and used + cost > self._budget:
+                break
+            chosen.append((row, passage))
+            used += cost
+        order = {p.document.document_id: n for n, p in enumerate(passages)}
+        chosen.sort(key=lambda item: (order[item[0].document_id], item[0].index))
+        return chosen
+
+    def confidence(self, verdict: bool, best: float, covers: bool) -> float:
+        s = self.settings
+        z = s.bias + s.model_weight * verdict + s.score_weight * best + s.covers_weight * covers
+        return 1.0 / (1.0 + math.exp(-z))
+
+    def skips(self, best: float) -> bool:
+        """Whether the fast scorer is sure enough, either way, to answer without the model."""
+        return best < self.settings.skip_below or best >= self.settings.skip_above
+
+    def read(
+        self,
+        question: str,
+        passages: list[Passage],
+        relevance: dict[tuple[str, int], float],
+        *,
+        write: bool = False,
+        limit: int | None = None,
+    ) -> Reading:
+        """Ask the model. Raises :class:`~newsrag.errors.LLMUnavailable` when it cannot answer."""
+        best = max(relevance.values(), default=0.0)
+        threshold = self.settings.threshold
+        candidates = self.candidates(passages, relevance, limit or self.settings.sentences)
+        if not candidates:
+            return Reading(False, self.confidence(False, best, False), threshold, model=False)
+        messages: Messages = [
+            {"role": "system", "content": text("system" if write else "reader")},
+            {
+                "role": "user",
+                "content": render("answer", sentences=listing(candidates), question=question),
+            },
+        ]
+        reply = parse_reply(self._llm.chat_json(messages, WRITE_SCHEMA if write else READ_SCHEMA))
+        numbers = [n for n in reply.sentences if 1 <= n <= len(candidates)]
+        if not numbers:  # an endpoint without JSON mode: the answer's [n] markers
+            marked = [m for claim in parse_claims(reply.answer) for m in claim.markers]
+            numbers = [n for n in dict.fromkeys(marked) if 1 <= n <= len(candidates)]
+        covers = covers_question(question, numbers, candidates)
+        grounded = bool(numbers) or (write and reply.prose)  # prose is verified claim by claim
+        score = self.confidence(reply.answerable and grounded, best, covers)
+        return Reading(
+            answerable=score >= threshold and grounded,
+            score=round(score, 4),
+            threshold=threshold,
+            model=True,
+            candidates=candidates,
+            numbers=numbers,
+            short_answer=reply.short_answer,
+            answer=reply.answer,
+        )
