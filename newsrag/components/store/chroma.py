@@ -30,7 +30,7 @@ stamps a fresh ``generation`` on the documents collection so other processes can
 caches are stale.
 
 ``ChromaStore`` is the one class other layers use. Behind it: ``connection`` (client, collections,
-the embedder and layout stamp), ``records`` (document records and their history), ``reader``
+the embedder and layout stamp), ``records`` (document records and their history), ``row_reader``
 (chunk and sentence reads and their caches), ``writer`` (every write) and ``rows`` (how chunk
 rows and sentence packs are encoded).
 """
@@ -49,8 +49,8 @@ from newsrag.components.store.connection import (
     open_collections,
     store_call,
 )
-from newsrag.components.store.reader import RowReader
 from newsrag.components.store.records import DocumentRecords
+from newsrag.components.store.row_reader import RowReader
 from newsrag.components.store.rows import ChunkHit, ChunkRow, PreparedDocument, SentenceRow
 from newsrag.components.store.rows import where_for as where_for
 from newsrag.components.store.writer import DocumentWriter
@@ -77,9 +77,7 @@ class ChromaStore:
         self.dimension = dimension
         self._collections = open_collections(client, prefix, embedder_name, dimension)
         self._records = DocumentRecords(self._collections.documents, self._collections.versions)
-        self._reader = RowReader(
-            self._collections.chunks, self._collections.sentences, self._records
-        )
+        self._rows = RowReader(self._collections.chunks, self._collections.sentences, self._records)
         self._writer = DocumentWriter(self._collections, dimension)
         self._locks = DocumentLocks()
 
@@ -195,11 +193,11 @@ class ChromaStore:
     def query_chunks(
         self, vector: Matrix, n_results: int, where: dict[str, Any] | None
     ) -> list[ChunkHit]:
-        return self._reader.query_chunks(vector, n_results, where)
+        return self._rows.query_chunks(vector, n_results, where)
 
     @store_call
     def get_chunks(self, chunk_ids: Sequence[str]) -> dict[str, ChunkHit]:
-        return self._reader.get_chunks(chunk_ids)
+        return self._rows.get_chunks(chunk_ids)
 
     @store_call
     def iter_chunk_rows(
@@ -207,7 +205,7 @@ class ChromaStore:
     ) -> Iterator[ChunkRow]:
         """Every chunk row (text, text hash and optionally vector), paged, for the per-process
         index (see newsrag.retrieval.hybrid)."""
-        return self._reader.iter_chunk_rows(page, with_vectors=with_vectors)
+        return self._rows.iter_chunk_rows(page, with_vectors=with_vectors)
 
     @store_call
     def get_sentences(
@@ -215,11 +213,11 @@ class ChromaStore:
     ) -> list[SentenceRow]:
         """The sentences with these indices, in order, of the document's committed text if its
         hash is ``text_hash`` (none otherwise)."""
-        return self._reader.get_sentences(document_id, text_hash, indices)
+        return self._rows.get_sentences(document_id, text_hash, indices)
 
     @store_call
     def record_sentences(
         self, document: StoredDocument, indices: Sequence[int]
     ) -> list[SentenceRow]:
         """The sentences with these indices of exactly this record's write (none if gone)."""
-        return self._reader.record_sentences(document, indices)
+        return self._rows.record_sentences(document, indices)
