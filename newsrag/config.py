@@ -11,11 +11,29 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from newsrag.errors import SettingsError
 
 AnswerMode = Literal["extractive", "generative"]
 ReaderKind = Literal["heuristic", "llm"]
+
+
+class SettingConflict(ValueError):
+    """A value that contradicts another setting of its section, raised by a model validator;
+    ``field`` names the value to change (a model-level error has no location of its own)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def _config(prefix: str) -> SettingsConfigDict:
@@ -42,6 +60,12 @@ class ChunkSettings(BaseSettings):
 
     size: int = Field(default=256, ge=32, le=2048, description="Chunk size in tiktoken tokens.")
     overlap: int = Field(default=32, ge=0, le=512, description="Overlap in tokens.")
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> ChunkSettings:
+        if self.overlap >= self.size:
+            raise SettingConflict("overlap", "must be smaller than NEWSRAG_CHUNK_SIZE")
+        return self
 
 
 class EmbeddingSettings(BaseSettings):
@@ -317,20 +341,20 @@ _SECTION_PREFIX = {
 }
 
 
-class SettingsError(Exception):
-    """A configuration value is invalid; ``str()`` is one line naming the variable."""
-
-
 def describe_validation_error(exc: ValidationError, prefix: str = "NEWSRAG_") -> str:
     """One line naming the environment variable and the problem."""
     first = exc.errors()[0]
     loc = [str(part) for part in first.get("loc", ())]
     name = loc[-1] if loc else "?"
+    message = str(first.get("msg", "invalid value"))
+    conflict = (first.get("ctx") or {}).get("error")
+    if isinstance(conflict, SettingConflict):
+        name, message = conflict.field, str(conflict)
     if name.upper().startswith(("NEWSRAG_", "OPENAI_")):
         variable = name.upper()
     else:
         variable = f"{prefix}{name}".upper()
-    return f"invalid configuration: {variable}: {first.get('msg', 'invalid value')}"
+    return f"invalid configuration: {variable}: {message}"
 
 
 def load_settings() -> Settings:
@@ -354,8 +378,4 @@ def load_settings() -> Settings:
         settings = Settings(**sections)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise SettingsError(describe_validation_error(exc)) from None
-    if settings.chunk.overlap >= settings.chunk.size:
-        raise SettingsError(
-            "invalid configuration: NEWSRAG_CHUNK_OVERLAP: must be smaller than NEWSRAG_CHUNK_SIZE"
-        )
     return settings

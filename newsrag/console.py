@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from newsrag.config import Settings, SettingsError, load_settings
-from newsrag.errors import NewsragError
+from newsrag.config import Settings, load_settings
+from newsrag.errors import NewsragError, SettingsError
 
 
 def run_reporting(command: Callable[[Settings], int]) -> int:

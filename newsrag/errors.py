@@ -65,6 +65,12 @@ class ConfigurationError(NewsragError):
     status, title, slug = 500, "Configuration error", "configuration"
 
 
+class SettingsError(ConfigurationError):
+    """A setting has an invalid value; the detail is one line naming its variable."""
+
+    title, slug = "Invalid setting", "invalid-setting"
+
+
 class EmbedderMismatch(ConfigurationError):
     title, slug = "Embedder mismatch", "embedder-mismatch"
 

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
+# What a metadata value may be: Chroma stores flat values only.
 MetadataValue = str | int | float | bool
+# What an ingest did with a document: a new id, a new text or metadata, or nothing to do.
+IngestStatus = Literal["created", "updated", "unchanged"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +101,6 @@ class VersionRecord:
 @dataclass(frozen=True, slots=True)
 class IngestResult:
     document_id: str
-    status: str  # "created" | "updated" | "unchanged"
+    status: IngestStatus
     chunks: int
     title: str

@@ -18,7 +18,14 @@ from pydantic import (
 )
 
 from newsrag.config import AnswerMode, ReaderKind
-from newsrag.text.ids import DOCUMENT_ID_PATTERN, DOCUMENT_ID_RULE, is_valid_document_id
+from newsrag.models import IngestStatus, MetadataValue
+from newsrag.text.ids import (
+    DOCUMENT_ID_PATTERN,
+    DOCUMENT_ID_RULE,
+    MAX_DOCUMENT_ID_CHARS,
+    is_valid_document_id,
+)
+from newsrag.text.titles import MAX_TITLE_CHARS
 
 MAX_QUESTION_CHARS = 2000
 MAX_HISTORY_TURNS = 20
@@ -46,10 +53,9 @@ def _reachable_document_id(value: str) -> str:
 
 DocumentId = Annotated[
     UserStr,
-    StringConstraints(min_length=1, max_length=200, pattern=DOCUMENT_ID_PATTERN),
+    StringConstraints(min_length=1, max_length=MAX_DOCUMENT_ID_CHARS, pattern=DOCUMENT_ID_PATTERN),
     AfterValidator(_reachable_document_id),
 ]
-MetadataValue = str | int | float | bool
 
 
 def _plain_metadata_value(value: object) -> object:
@@ -87,9 +93,9 @@ class DocumentIn(BaseModel):
     )
 
     text: UserStr = Field(description="The article's exact text; stored and cited byte for byte.")
-    title: Annotated[UserStr, StringConstraints(min_length=1, max_length=500)] | None = Field(
-        default=None, description="Defaults to the first line of the text."
-    )
+    title: (
+        Annotated[UserStr, StringConstraints(min_length=1, max_length=MAX_TITLE_CHARS)] | None
+    ) = Field(default=None, description="Defaults to the first line of the text.")
     document_id: DocumentId | None = Field(
         default=None, description="Your stable id; derived from the text when absent."
     )
@@ -118,7 +124,7 @@ class DocumentIn(BaseModel):
 
 class IngestOut(BaseModel):
     document_id: str
-    status: Literal["created", "updated", "unchanged"]
+    status: IngestStatus
     chunks: int
     title: str
 

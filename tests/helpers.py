@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from newsrag.components.embeddings.embedders import HashingEmbedder
+from newsrag.components.embeddings.hashing import HashingEmbedder
 from newsrag.components.store.chroma import ChromaStore
 from newsrag.config import ChromaSettings, ChunkSettings, LLMSettings, RetrievalSettings, Settings
 from newsrag.ingest.pipeline import Ingestor
@@ -364,7 +364,7 @@ def assert_whole(store: ChromaStore, document_id: str, texts: Collection[str]) -
 def assert_no_strays(store: ChromaStore, document_id: str) -> None:
     """Every chunk row and sentence pack of the document is one the reader uses."""
     document = store.get_document(document_id, with_text=False)
-    for collection in (store._chunks, store._sentences):
+    for collection in (store._collections.chunks, store._collections.sentences):
         got = collection.get(where={"document_id": document_id}, include=["metadatas"])
         writes = {str((meta or {}).get("write")) for meta in got.get("metadatas") or []}
         assert writes <= {document.write}, f"{document_id}: rows of other writes {writes}"

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
-from newsrag.config import SettingsError, load_settings
+from newsrag.config import ChunkSettings, load_settings
+from newsrag.errors import ConfigurationError, SettingsError
 
 
 @pytest.mark.parametrize(
@@ -42,3 +44,16 @@ def test_overlap_must_be_smaller_than_chunk(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("NEWSRAG_CHUNK_OVERLAP", "64")
     with pytest.raises(SettingsError, match="NEWSRAG_CHUNK_OVERLAP"):
         load_settings()
+
+
+def test_a_settings_error_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSRAG_CHROMA_PORT", "0")
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings()
+    assert isinstance(raised.value, SettingsError)
+    assert raised.value.detail == str(raised.value)
+
+
+def test_chunk_settings_refuse_an_overlap_as_large_as_the_chunk() -> None:
+    with pytest.raises(ValidationError, match="must be smaller than NEWSRAG_CHUNK_SIZE"):
+        ChunkSettings(size=64, overlap=64)

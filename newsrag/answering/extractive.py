@@ -10,7 +10,7 @@ import numpy as np
 
 from newsrag.answering.answer_types import expectation, is_fragment
 from newsrag.answering.copy_agreement import CopyAgreement
-from newsrag.components.embeddings.embedders import Embedder, Matrix
+from newsrag.components.embeddings import Embedder, Matrix
 from newsrag.components.store.chroma import ChromaStore, SentenceRow
 from newsrag.config import RetrievalSettings
 from newsrag.retrieval.hybrid import LexicalIndex, Passage
@@ -166,8 +166,8 @@ class ExtractiveAnswerer:
                 if keep_shared or not holders:
                     holders.append(passage)
         out: list[tuple[SentenceRow, Passage]] = []
-        for (document_id, version), indices in wanted.items():
-            for row in self._store.get_sentences(document_id, version, sorted(indices)):
+        for (document_id, text_hash), indices in wanted.items():
+            for row in self._store.get_sentences(document_id, text_hash, sorted(indices)):
                 if not looks_like_instruction(row.text):
                     out.extend((row, passage) for passage in indices[row.index])
         return out

@@ -27,7 +27,7 @@ from newsrag.answering.verification import (
     Verifier,
     parse_claims,
 )
-from newsrag.components.embeddings.embedders import Embedder
+from newsrag.components.embeddings import Embedder
 from newsrag.components.llm.client import LLMClient
 from newsrag.components.store.chroma import SentenceRow
 from newsrag.config import Settings

@@ -17,7 +17,7 @@ from newsrag.answering.extractive import (
     refusal_text,
 )
 from newsrag.answering.short_answer import locate, typed
-from newsrag.components.embeddings.embedders import Embedder
+from newsrag.components.embeddings import Embedder
 from newsrag.components.store.chroma import SentenceRow
 from newsrag.config import AnswerMode, ReaderKind, Settings
 from newsrag.errors import LLMUnavailable

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from newsrag.components.embeddings.embedders import Embedder
+from newsrag.components.embeddings import Embedder
 from newsrag.components.store.chroma import SentenceRow
 from newsrag.retrieval.hybrid import LexicalIndex, Passage
 from newsrag.text.sentences import lexical_tokens, looks_like_instruction, split_sentences

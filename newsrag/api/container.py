@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING
 
 from newsrag.answering.extractive import ExtractiveAnswerer
 from newsrag.answering.service import AskService, GenerativeBackend
-from newsrag.components.embeddings.embedders import Embedder, make_embedder
+from newsrag.components.embeddings import Embedder, make_embedder
 from newsrag.components.llm.client import LLMClient, make_llm
 from newsrag.components.store.chroma import ChromaStore
 from newsrag.config import Settings
 from newsrag.errors import StoreUnavailable
 from newsrag.ingest.bundled import bundled_article
+from newsrag.ingest.documents import DocumentsService
 from newsrag.ingest.pipeline import Ingestor
 from newsrag.metrics import Metrics
 from newsrag.retrieval.hybrid import HybridRetriever
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 class Services:
     store: ChromaStore
     ingestor: Ingestor
+    documents: DocumentsService
     retriever: HybridRetriever
     ask: AskService
 
@@ -108,7 +110,8 @@ class Container:
             settings, questions, retriever, extractive, self.metrics, generative, reader
         )
         self.metrics.track_store(store.counts)
-        return Services(store, ingestor, retriever, ask)
+        documents = DocumentsService(store, ingestor)
+        return Services(store, ingestor, documents, retriever, ask)
 
     def try_connect(self) -> bool:
         try:

@@ -24,8 +24,15 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from newsrag.api.problems import problem_for
-from newsrag.config import Settings, SettingsError
-from newsrag.errors import Forbidden, NewsragError, PayloadTooLarge, RateLimited, Unauthorized
+from newsrag.config import Settings
+from newsrag.errors import (
+    Forbidden,
+    NewsragError,
+    PayloadTooLarge,
+    RateLimited,
+    SettingsError,
+    Unauthorized,
+)
 
 Role = Literal["ro", "rw"]
 ROLES: frozenset[str] = frozenset({"ro", "rw"})

@@ -58,10 +58,9 @@ def collect(eval_set: EvalSet, base: Settings) -> list[Row]:
             grounding = ask.grounding(request, retrieval)
             question = retrieval.query.question if not case.history else retrieval.query.text
             reading = reader.read(question, retrieval.passages, grounding.relevance)
-            rows.append(
-                {"set": eval_set.name, "id": case.id, "answerable": case.answerable}
-                | {name: reading.features.get(name, 0.0) for name in FEATURES}
-            )
+            row: Row = {"set": eval_set.name, "id": case.id, "answerable": case.answerable}
+            row.update({name: reading.features.get(name, 0.0) for name in FEATURES})
+            rows.append(row)
             print(f"{eval_set.name} {len(rows):4} {rows[-1]}", flush=True)
     return rows
 
@@ -81,7 +80,8 @@ def fit(rows: list[Row], l2: float = 0.1) -> np.ndarray:
 
 def scores(rows: list[Row], w: np.ndarray) -> np.ndarray:
     x = np.array([[1.0, *(float(r[f]) for f in FEATURES)] for r in rows])
-    return 1.0 / (1.0 + np.exp(-(x @ w)))
+    result: np.ndarray = 1.0 / (1.0 + np.exp(-(x @ w)))
+    return result
 
 
 def figures(rows: list[Row], w: np.ndarray, threshold: float) -> tuple[float, float]:

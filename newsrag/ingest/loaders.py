@@ -11,6 +11,8 @@ from typing import Any
 from newsrag.errors import InvalidInput
 from newsrag.models import Article, MetadataValue
 from newsrag.text.dates import parse_published
+from newsrag.text.ids import MAX_DOCUMENT_ID_CHARS
+from newsrag.text.titles import clip_title, title_from_text
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
@@ -32,14 +34,7 @@ def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
 
 def _slug(path: Path) -> str:
     slug = _SLUG.sub("-", path.stem).strip("-._")
-    return slug[:200] or "document"
-
-
-def _first_line(text: str) -> str:
-    for line in text.splitlines():
-        if line.strip():
-            return line.strip().lstrip("#").strip()[:300]
-    return "Untitled"
+    return slug[:MAX_DOCUMENT_ID_CHARS] or "document"
 
 
 def _read_text(path: Path) -> str:
@@ -52,7 +47,7 @@ def _read_text(path: Path) -> str:
 def load_text(path: Path) -> Article:
     """A plain-text or Markdown article: the title is its first line, the text is kept exactly."""
     text = _read_text(path)
-    return Article(text=text, title=_first_line(text), document_id=_slug(path))
+    return Article(text=text, title=title_from_text(text), document_id=_slug(path))
 
 
 def load_html(path: Path) -> Article:
@@ -74,10 +69,10 @@ def load_html(path: Path) -> Article:
     lines = [" ".join(line.split()) for line in body.get_text("\n").splitlines()]
     text = "\n\n".join(line for line in lines if line)
     if not title:
-        title = _first_line(text)
+        title = title_from_text(text)
     return Article(
         text=text,
-        title=title[:300],
+        title=clip_title(title),
         document_id=_slug(path),
         url=url if isinstance(url, str) else None,
     )
@@ -107,7 +102,7 @@ def article_from_record(record: Any, label: str) -> Article:
 
     return Article(
         text=text,
-        title=optional("title") or _first_line(text),
+        title=optional("title") or title_from_text(text),
         document_id=optional("document_id") or optional("id"),
         url=optional("url"),
         source=optional("source"),

@@ -9,16 +9,21 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from newsrag.components.embeddings.embedders import Embedder, Matrix
+from newsrag.components.embeddings import Embedder, Matrix
 from newsrag.components.store import commit
 from newsrag.components.store.chroma import ChromaStore, PreparedDocument
 from newsrag.config import ChunkSettings, NewsroomSettings
 from newsrag.errors import InvalidInput, NewsragError
 from newsrag.ingest.corrections import sentence_corrections
-from newsrag.models import Article, Chunk, IngestResult, Sentence, StoredDocument
+from newsrag.models import Article, Chunk, IngestResult, IngestStatus, Sentence, StoredDocument
 from newsrag.text import near_duplicates
 from newsrag.text.chunking import chunk_text, sentences_of
-from newsrag.text.ids import derive_document_id, is_valid_document_id, text_hash
+from newsrag.text.ids import (
+    DOCUMENT_ID_RULE,
+    derive_document_id,
+    is_valid_document_id,
+    text_hash,
+)
 
 log = logging.getLogger(__name__)
 # Stored documents whose text is read to confirm a MinHash match (most similar first).
@@ -49,7 +54,7 @@ class IngestReport:
     results: list[IngestResult] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)
 
-    def count(self, status: str) -> int:
+    def count(self, status: IngestStatus) -> int:
         return sum(1 for result in self.results if result.status == status)
 
 
@@ -81,15 +86,8 @@ class Ingestor:
             )
         document_id = article.document_id or derive_document_id(article.text)
         if not is_valid_document_id(document_id):
-            raise InvalidInput(
-                "document_id: 1-200 characters of letters, digits and ._:/@+=- (no spaces), "
-                "starting with a letter or digit, not ending in /versions",
-                field="document_id",
-            )
+            raise InvalidInput(f"document_id: {DOCUMENT_ID_RULE}", field="document_id")
         return document_id
-
-    def prepare(self, article: Article, document_id: str) -> PreparedDocument:
-        return self.prepare_many([(article, document_id)])[0]
 
     def prepare_many(self, batch: list[tuple[Article, str]]) -> list[PreparedDocument]:
         """Chunk each article and embed all their sentences in one call (fuller batches)."""
@@ -97,7 +95,6 @@ class Ingestor:
         cut = []
         texts: list[str] = []
         for article, document_id in batch:
-            version = text_hash(article.text)
             write = commit.new_write_id()
             sentences = sentences_of(article.text)
             chunks = chunk_text(
@@ -108,17 +105,17 @@ class Ingestor:
                 chunk_size=self._chunking.size,
                 overlap=self._chunking.overlap,
             )
-            cut.append((article, document_id, version, write, sentences, chunks, len(texts)))
+            cut.append((article, document_id, write, sentences, chunks, len(texts)))
             texts.extend(article.text[s.start : s.end] for s in sentences)
         vectors = self._embedder.embed(texts)
         prepared = []
-        for article, document_id, version, write, sentences, chunks, offset in cut:
+        for article, document_id, write, sentences, chunks, offset in cut:
             sentence_vectors = vectors[offset : offset + len(sentences)]
             prepared.append(
                 PreparedDocument(
                     article=article,
                     document_id=document_id,
-                    version=version,
+                    text_hash=text_hash(article.text),
                     chunks=chunks,
                     chunk_vectors=chunk_vectors(chunks, sentences, sentence_vectors),
                     sentences=sentences,
@@ -136,14 +133,14 @@ class Ingestor:
         """Number the version and chain it to the previous text (see store.history); mark the
         sentences this correction changed or added. ``previous`` is the record being replaced,
         with its text."""
-        if previous.text_hash == ready.version:  # new metadata, or a repair: the same version
+        if previous.text_hash == ready.text_hash:  # new metadata, or a repair: the same version
             corrections = ready.corrections
             if not corrections and previous.version > 1:
                 rows = self._store.record_sentences(previous, range(len(ready.sentences)))
                 corrections = {row.index: row.correction for row in rows if row.correction}
             return replace(
                 ready,
-                version_number=previous.version,
+                version=previous.version,
                 previous_write=previous.previous_write,
                 ingested_at=previous.ingested_at,
                 corrections=corrections,
@@ -165,7 +162,7 @@ class Ingestor:
         )
         return replace(
             ready,
-            version_number=number,
+            version=number,
             previous_write=previous.write,
             corrections=corrections,
             has_copies=previous.has_copies,
@@ -277,14 +274,14 @@ class Ingestor:
         return PreparedDocument(
             article=article,
             document_id=found.document_id,
-            version=found.text_hash,
+            text_hash=found.text_hash,
             chunks=[],
             chunk_vectors=empty,
             sentences=[],
             sentence_vectors=empty,
             signature=near_duplicates.signature(article.text),
             ingested_at=found.ingested_at,
-            version_number=found.version,
+            version=found.version,
             wire_group=found.group,
             has_copies=found.has_copies,
             write=commit.new_write_id(),

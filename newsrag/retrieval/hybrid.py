@@ -20,7 +20,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from newsrag.components.embeddings.embedders import Matrix
+from newsrag.components.embeddings import Matrix
 from newsrag.components.store.chroma import ChromaStore, ChunkHit, where_for
 from newsrag.config import NewsroomSettings, RetrievalSettings
 from newsrag.models import StoredDocument

@@ -13,12 +13,12 @@ import threading
 import numpy as np
 from cachetools import LRUCache
 
-from newsrag.components.embeddings.embedders import Embedder, Matrix
+from newsrag.components.embeddings import Embedder, Matrix
 from newsrag.metrics import Metrics
 
 
 class CachedQueryEmbedder:
-    """An :class:`~embeddings.embedders.Embedder` for questions that remembers recent vectors."""
+    """An :class:`Embedder` for questions that remembers recent vectors."""
 
     def __init__(self, embedder: Embedder, size: int, metrics: Metrics | None = None) -> None:
         self.name = embedder.name

@@ -34,13 +34,14 @@ def sentences_of(text: str) -> list[Sentence]:
 def chunk_text(
     text: str,
     document_id: str,
-    version: str,
+    write: str,
     sentences: list[Sentence],
     *,
     chunk_size: int,
     overlap: int,
 ) -> list[Chunk]:
-    """Split ``text`` into chunks whose ``start``/``end`` locate them exactly in ``text``."""
+    """Split ``text`` into chunks whose ``start``/``end`` locate them exactly in ``text``; their
+    ids name ``write``, the write that will store them."""
     pieces = _splitter(chunk_size, overlap).split_text(text)
     sentence_starts = [s.start for s in sentences]
     sentence_ends = [s.end for s in sentences]
@@ -60,7 +61,7 @@ def chunk_text(
         position = len(chunks)
         chunks.append(
             Chunk(
-                chunk_id=chunk_id(document_id, version, position),
+                chunk_id=chunk_id(document_id, write, position),
                 position=position,
                 start=start,
                 end=end,

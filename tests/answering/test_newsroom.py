@@ -259,7 +259,7 @@ def test_time_words_select_articles_by_date(newsroom_client: TestClient) -> None
 
 
 def test_copies_within_one_batch_join_one_group(tmp_path: Path) -> None:
-    from newsrag.components.embeddings.embedders import HashingEmbedder
+    from newsrag.components.embeddings.hashing import HashingEmbedder
     from newsrag.components.store.chroma import ChromaStore
     from newsrag.config import ChromaSettings, ChunkSettings
     from newsrag.ingest.pipeline import Ingestor

@@ -145,7 +145,7 @@ def test_undisputed_answers_carry_no_note(client: TestClient) -> None:
 
 
 def test_one_batch_groups_copies_but_not_stories_sharing_boilerplate(tmp_path: Path) -> None:
-    from newsrag.components.embeddings.embedders import HashingEmbedder
+    from newsrag.components.embeddings.hashing import HashingEmbedder
     from newsrag.components.store.chroma import ChromaStore
     from newsrag.config import ChromaSettings, ChunkSettings
     from newsrag.ingest.pipeline import Ingestor

@@ -10,7 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from newsrag.api.app import create_app
+from newsrag.api.container import Container
 from newsrag.config import RetrievalSettings
+from newsrag.errors import InvalidInput, NotFound
+from newsrag.ingest.loaders import load_text
+from newsrag.schemas import DocumentIn
 from tests.helpers import ARTICLE, assert_problem, make_settings, parse_sse, post_doc
 
 
@@ -205,3 +209,27 @@ def test_openapi_documents_every_route_with_examples(client: TestClient) -> None
     ):
         assert path in schema["paths"], path
     assert schema["components"]["schemas"]["AskRequest"]["examples"]
+
+
+def test_api_and_loaders_give_an_untitled_article_the_same_title(tmp_path: Path) -> None:
+    text = "# Council approves bridge\n\nThe vote was 7 to 2."
+    path = tmp_path / "bridge.md"
+    path.write_text(text, encoding="utf-8")
+    with TestClient(create_app(make_settings(tmp_path))) as client:
+        posted = client.post("/v1/documents", json={"text": text, "document_id": "bridge"})
+    assert posted.json()["title"] == load_text(path).title == "Council approves bridge"
+
+
+def test_documents_service_pages_by_id_without_http(tmp_path: Path) -> None:
+    documents = Container(make_settings(tmp_path)).services.documents
+    for name in ("b", "a", "c"):
+        documents.ingest(DocumentIn(text=f"Story {name}. It happened on Monday.", document_id=name))
+    first = documents.list(2)
+    assert [d.document_id for d in first.documents] == ["a", "b"] and first.next_cursor
+    rest = documents.list(2, first.next_cursor)
+    assert [d.document_id for d in rest.documents] == ["c"] and rest.next_cursor is None
+    assert [v.version for v in documents.versions("a").versions] == [1]
+    with pytest.raises(NotFound):
+        documents.version("a", 2)
+    with pytest.raises(InvalidInput):
+        documents.list(2, "!")

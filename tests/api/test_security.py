@@ -17,7 +17,8 @@ from starlette.types import Message, Receive, Scope, Send
 
 from newsrag.api.app import create_app
 from newsrag.api.security import BodyLimitMiddleware, install_security, parse_api_keys
-from newsrag.config import Settings, SettingsError
+from newsrag.config import Settings
+from newsrag.errors import SettingsError
 from tests.helpers import make_settings
 
 KEYS = SecretStr("rwkey:rw,rokey:ro")

@@ -10,7 +10,7 @@ import chromadb
 import pytest
 from chromadb.config import Settings as ClientSettings
 
-from newsrag.components.embeddings.embedders import HashingEmbedder
+from newsrag.components.embeddings.hashing import HashingEmbedder
 from newsrag.components.store import commit
 from newsrag.components.store.chroma import ChromaStore
 from newsrag.config import ChromaSettings
@@ -79,7 +79,7 @@ def test_rows_of_a_writer_that_died_before_its_commit_are_collected(
         patch.setattr(
             commit, "OWNER", f"{boot}|{namespace}|{other.pid}|{commit._start_time(other.pid)}"
         )
-        patch.setattr("newsrag.components.store.writer._record", die)
+        patch.setattr("newsrag.components.store.records.record_metadata", die)
         patch.setattr("newsrag.components.store.writer.DocumentWriter._abandon", die)
         with pytest.raises(Killed):
             ingestor.ingest(Article(story("dead"), "Report", DOCUMENT))

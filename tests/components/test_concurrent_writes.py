@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 
 from newsrag.api.app import create_app
 from newsrag.api.container import Container
-from newsrag.components.embeddings.embedders import HashingEmbedder, Matrix
+from newsrag.components.embeddings import Matrix
+from newsrag.components.embeddings.hashing import HashingEmbedder
 from newsrag.components.store.chroma import ChromaStore
 from newsrag.config import ChromaSettings
 from newsrag.errors import NewsragError, NotFound
@@ -67,7 +68,8 @@ def test_unchanged_only_when_the_stored_version_is_complete(tmp_path: Path) -> N
     store, ingestor = replica(tmp_path)
     text = story("only")
     assert ingestor.ingest(Article(text, "Harbour report", DOCUMENT)).status == "created"
-    store._chunks.delete(where={"document_id": DOCUMENT})  # what a lost race used to leave
+    # what a lost race used to leave
+    store._collections.chunks.delete(where={"document_id": DOCUMENT})
     repaired = ingestor.ingest(Article(text, "Harbour report", DOCUMENT))
     assert repaired.status == "updated"
     assert_whole(store, DOCUMENT, [text])

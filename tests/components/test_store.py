@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from newsrag.components.embeddings.embedders import HashingEmbedder
+from newsrag.components.embeddings.hashing import HashingEmbedder
 from newsrag.components.store.chroma import ChromaStore
 from newsrag.config import ChunkSettings, RetrievalSettings
 from newsrag.errors import EmbedderMismatch, InvalidInput, NotFound
@@ -81,7 +81,7 @@ def test_failed_update_leaves_previous_version(
         raise RuntimeError("killed before the commit point")
 
     with monkeypatch.context() as patch:
-        patch.setattr("newsrag.components.store.writer._record", crash)
+        patch.setattr("newsrag.components.store.records.record_metadata", crash)
         with pytest.raises(Exception, match="killed"):
             ingestor.ingest(Article(NEW, "Bridge", "bridge"))
     # the new chunks were written but are invisible: the document is fully the old version
@@ -190,8 +190,8 @@ def test_spelling_correction_fixes_names_and_leaves_english_alone(
 
 def test_sentences_come_back_from_their_pack(ingestor: Ingestor, store: ChromaStore) -> None:
     ingestor.ingest(Article(OLD, "Bridge", "bridge"))
-    version = store.get_document("bridge", with_text=False).text_hash
-    rows = store.get_sentences("bridge", version, [1, 0, 7])  # 7 does not exist
+    current_hash = store.get_document("bridge", with_text=False).text_hash
+    rows = store.get_sentences("bridge", current_hash, [1, 0, 7])  # 7 does not exist
     assert [row.index for row in rows] == [0, 1]
     assert [OLD[row.start : row.end] for row in rows] == [row.text for row in rows]
     assert rows[1].text == "Residents welcomed the news."
@@ -199,7 +199,7 @@ def test_sentences_come_back_from_their_pack(ingestor: Ingestor, store: ChromaSt
     for row, vector in zip(rows, exact, strict=True):
         assert row.vector.dtype.name == "float32"
         assert float(row.vector @ vector) > 0.999  # stored as float16
-    assert store.get_sentences("bridge", "not-a-version", [0]) == []
+    assert store.get_sentences("bridge", "not-a-text-hash", [0]) == []
 
 
 def test_a_store_of_another_layout_is_refused(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from newsrag.components.embeddings.embedders import OnnxMiniLMEmbedder
+from newsrag.components.embeddings.onnx import OnnxMiniLMEmbedder
 from newsrag.config import Settings
 from tests.helpers import make_settings, start_service, stop, wait_for
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from newsrag.components.embeddings.embedders import HashingEmbedder
+from newsrag.components.embeddings.hashing import HashingEmbedder
 from newsrag.components.store.chroma import ChromaStore
 from newsrag.config import ChromaSettings
 from newsrag.text.ids import text_hash
@@ -44,7 +44,7 @@ def check_consistent(data_dir: Path, versions: dict[str, str]) -> tuple[str, int
     document = store.get_document("story")
     assert document.text in versions.values()
     rows = list(store.iter_chunk_rows())
-    current = [row for row in rows if row.version == document.text_hash]
+    current = [row for row in rows if row.text_hash == document.text_hash]
     assert len(current) == document.chunks  # the visible version is complete
     for row in current[:50]:
         assert row.text in (document.text or "")

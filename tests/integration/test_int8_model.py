@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from newsrag.components.embeddings.embedders import OnnxMiniLMEmbedder, onnx_model_source
+from newsrag.components.embeddings.files import onnx_model_source
 from newsrag.components.embeddings.int8 import int8_model_file
+from newsrag.components.embeddings.onnx import OnnxMiniLMEmbedder
 
 pytestmark = pytest.mark.integration
 

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from newsrag.components.embeddings.embedders import HashingEmbedder, Matrix
+from newsrag.components.embeddings import Matrix
+from newsrag.components.embeddings.hashing import HashingEmbedder
 from newsrag.metrics import Metrics
 from newsrag.retrieval.query_cache import CachedQueryEmbedder
 

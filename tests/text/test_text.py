@@ -4,6 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from newsrag.text.sentences import lexical_tokens, normalize_for_match, split_sentences
+from newsrag.text.titles import MAX_TITLE_CHARS, title_from_text
 
 
 def sentences(text: str) -> list[str]:
@@ -44,3 +45,11 @@ def test_lexical_tokens_drop_stopwords_and_stem() -> None:
 
 def test_normalize_for_match_straightens_quotes() -> None:
     assert normalize_for_match("No “reliable  information’") == "no \"reliable information'"
+
+
+def test_default_title_is_the_first_line_without_heading_marks() -> None:
+    assert title_from_text("\n  \n## Council approves bridge \nThe vote was 7 to 2.") == (
+        "Council approves bridge"
+    )
+    assert title_from_text(" \n\t\n") == "Untitled"
+    assert title_from_text("x" * (MAX_TITLE_CHARS + 50)) == "x" * MAX_TITLE_CHARS

@@ -1,4 +1,4 @@
-"""Shared FastAPI dependencies: the container and its services."""
+"""Shared FastAPI dependencies: the container, its services, and each service a router needs."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from newsrag.api.container import Container, Services
+from newsrag.ingest.documents import DocumentsService
 
 
 def get_container(request: Request) -> Container:
@@ -14,9 +15,18 @@ def get_container(request: Request) -> Container:
     return container
 
 
-def get_services(container: Annotated[Container, Depends(get_container)]) -> Services:
+ContainerDep = Annotated[Container, Depends(get_container)]
+
+
+def get_services(container: ContainerDep) -> Services:
     return container.services
 
 
-ContainerDep = Annotated[Container, Depends(get_container)]
 ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_documents(services: ServicesDep) -> DocumentsService:
+    return services.documents
+
+
+DocumentsDep = Annotated[DocumentsService, Depends(get_documents)]

@@ -1,42 +1,26 @@
-"""/v1/documents: ingest, list, show, delete."""
+"""/v1/documents: ingest, list, show, delete, versions."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from newsrag.api.routes.deps import ServicesDep
-from newsrag.errors import InvalidInput, NotFound
-from newsrag.models import Article, StoredDocument, VersionRecord
+from newsrag.api.routes.deps import DocumentsDep
 from newsrag.schemas import (
     DocumentDetail,
     DocumentIn,
     DocumentList,
-    DocumentSummary,
     IngestOut,
     VersionDetail,
     VersionList,
-    VersionSummary,
 )
-from newsrag.text.dates import parse_published
+from newsrag.text.ids import MAX_DOCUMENT_ID_CHARS
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
-DocumentPath = Annotated[str, Path(min_length=1, max_length=200, description="The document id.")]
-
-
-def _summary(document: StoredDocument) -> DocumentSummary:
-    return DocumentSummary(
-        document_id=document.document_id,
-        title=document.title,
-        url=document.url,
-        source=document.source,
-        published_at=document.published_at,
-        chunks=document.chunks,
-        ingested_at=document.ingested_at,
-    )
+DocumentPath = Annotated[
+    str, Path(min_length=1, max_length=MAX_DOCUMENT_ID_CHARS, description="The document id.")
+]
 
 
 @router.post(
@@ -52,79 +36,28 @@ def _summary(document: StoredDocument) -> DocumentSummary:
     },
     summary="Ingest (create or replace) one article",
 )
-def ingest_document(body: DocumentIn, services: ServicesDep, response: Response) -> IngestOut:
-    title = (
-        body.title
-        or next((line.strip() for line in body.text.splitlines() if line.strip()), "Untitled")[:500]
-    )
-    article = Article(
-        text=body.text,
-        title=title,
-        document_id=body.document_id,
-        url=body.url,
-        source=body.source,
-        published_at=parse_published(body.published_at),
-        metadata=dict(body.metadata),
-    )
-    result = services.ingestor.ingest(article)
+def ingest_document(body: DocumentIn, documents: DocumentsDep, response: Response) -> IngestOut:
+    result = documents.ingest(body)
     if result.status != "created":
         response.status_code = status.HTTP_200_OK
-    return IngestOut(
-        document_id=result.document_id,
-        status=result.status,  # type: ignore[arg-type]
-        chunks=result.chunks,
-        title=result.title,
-    )
-
-
-def _decode_cursor(cursor: str) -> str:
-    padded = cursor.encode() + b"=" * (-len(cursor) % 4)
-    try:
-        decoded = base64.b64decode(padded, altchars=b"-_", validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        decoded = ""
-    if not decoded:
-        raise InvalidInput("cursor: not a cursor returned by this API", field="cursor")
-    return decoded
+    return result
 
 
 @router.get("", summary="List documents, paged (ordered by document_id)")
 def list_documents(
-    services: ServicesDep,
+    documents: DocumentsDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
 ) -> DocumentList:
-    documents = sorted(services.store.list_documents(), key=lambda d: d.document_id)
-    if cursor:
-        after = _decode_cursor(cursor)
-        documents = [d for d in documents if d.document_id > after]
-    page = documents[:limit]
-    next_cursor = None
-    if len(documents) > limit:
-        next_cursor = base64.urlsafe_b64encode(page[-1].document_id.encode()).decode().rstrip("=")
-    return DocumentList(documents=[_summary(d) for d in page], next_cursor=next_cursor)
-
-
-def _version(record: VersionRecord) -> VersionSummary:
-    return VersionSummary(
-        version=record.version,
-        text_hash=record.text_hash,
-        title=record.title,
-        published_at=record.published_at,
-        ingested_at=record.ingested_at,
-        superseded_at=record.superseded_at,
-        current=record.superseded_at is None,
-        chars=record.chars,
-    )
+    return documents.list(limit, cursor)
 
 
 @router.get(
     "/{document_id:path}/versions",
     summary="The texts a document has had (corrections), oldest first",
 )
-def list_versions(document_id: DocumentPath, services: ServicesDep) -> VersionList:
-    versions = services.store.versions(document_id)
-    return VersionList(document_id=document_id, versions=[_version(v) for v in versions])
+def list_versions(document_id: DocumentPath, documents: DocumentsDep) -> VersionList:
+    return documents.versions(document_id)
 
 
 @router.get(
@@ -134,20 +67,14 @@ def list_versions(document_id: DocumentPath, services: ServicesDep) -> VersionLi
 def get_version(
     document_id: DocumentPath,
     version: Annotated[int, Path(ge=1, le=1_000_000)],
-    services: ServicesDep,
+    documents: DocumentsDep,
 ) -> VersionDetail:
-    for record in services.store.versions(document_id, with_text=True):
-        if record.version == version:
-            return VersionDetail(**_version(record).model_dump(), text=record.text or "")
-    raise NotFound(f"document {document_id!r} has no version {version}", document_id=document_id)
+    return documents.version(document_id, version)
 
 
 @router.get("/{document_id:path}", summary="One document with its exact text")
-def get_document(document_id: DocumentPath, services: ServicesDep) -> DocumentDetail:
-    document = services.store.get_document(document_id)
-    return DocumentDetail(
-        **_summary(document).model_dump(), text=document.text or "", metadata=document.metadata
-    )
+def get_document(document_id: DocumentPath, documents: DocumentsDep) -> DocumentDetail:
+    return documents.get(document_id)
 
 
 @router.delete(
@@ -155,6 +82,6 @@ def get_document(document_id: DocumentPath, services: ServicesDep) -> DocumentDe
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a document: nothing of it is retrieved or cited afterwards",
 )
-def delete_document(document_id: DocumentPath, services: ServicesDep) -> Response:
-    services.store.delete_document(document_id)
+def delete_document(document_id: DocumentPath, documents: DocumentsDep) -> Response:
+    documents.delete(document_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

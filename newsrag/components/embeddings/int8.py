@@ -10,8 +10,8 @@ Activations are quantised per batch, so a text's vector varies slightly (cosine 
 other texts of its batch.
 
 The derived file takes about 6 s to build, is the same bytes every time, and is cached under a
-fingerprint of the source file; ``python -m embeddings.int8`` builds it ahead of time (``make
-install``).
+fingerprint of the source file; ``python -m newsrag.components.embeddings.int8`` builds it ahead
+of time (``make install`` and the Dockerfile do).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from newsrag.components.embeddings.files import onnx_model_source
 from newsrag.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,6 @@ def _build(source: Path, target: Path) -> None:
 
 def main() -> None:
     """Build (or find) the int8 model in the configured cache and print its path."""
-    from newsrag.components.embeddings.embedders import onnx_model_source
     from newsrag.config import EmbeddingSettings
 
     print(int8_model_file(onnx_model_source(), EmbeddingSettings().model_cache_dir))

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, cast
 
+from newsrag.components.store.rows import RECORD_VERSION_KEY
 from newsrag.models import MetadataValue, StoredDocument, VersionRecord
 
 
@@ -23,7 +24,7 @@ def archived(previous: StoredDocument) -> tuple[str, dict[str, MetadataValue]]:
         "document_id": previous.document_id,
         "write": previous.write,
         "previous_write": previous.previous_write,
-        "version_number": previous.version,
+        RECORD_VERSION_KEY: previous.version,
         "text_hash": previous.text_hash,
         "title": previous.title,
         "ingested_at": previous.ingested_at,

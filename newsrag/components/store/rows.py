@@ -22,7 +22,12 @@ from newsrag.text.dates import to_timestamp
 from newsrag.text.ids import chunk_id, sentence_id
 
 if TYPE_CHECKING:
-    from newsrag.components.embeddings.embedders import Matrix
+    from newsrag.components.embeddings import Matrix
+
+# Persisted metadata keys whose names differ from the fields they hold; renaming them would make
+# every existing store unreadable.
+ROW_TEXT_HASH_KEY = "version"  # chunk rows and sentence packs: the text's hash
+RECORD_VERSION_KEY = "version_number"  # document records and history rows: the version, 1..n
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +36,7 @@ class PreparedDocument:
 
     article: Article
     document_id: str
-    version: str  # the text's hash
+    text_hash: str
     chunks: list[Chunk]
     chunk_vectors: Matrix
     sentences: list[Sentence]
@@ -40,7 +45,7 @@ class PreparedDocument:
     ingested_at: str
     # sentences that a correction changed or added, by index (empty for a first version)
     corrections: dict[int, Correction] = field(default_factory=dict)
-    version_number: int = 1
+    version: int = 1  # 1 for the first text of the document, +1 for each changed text
     wire_group: str = ""  # filled in just before writing (see Ingestor)
     has_copies: bool = False
     write: str = ""  # this write's id: the chunk ids and the sentence pack id hold it
@@ -51,7 +56,7 @@ class PreparedDocument:
 class ChunkHit:
     chunk_id: str
     document_id: str
-    version: str
+    text_hash: str
     text: str
     start: int
     end: int
@@ -77,7 +82,7 @@ class SentenceRow:
 class ChunkRow:
     chunk_id: str
     document_id: str
-    version: str
+    text_hash: str
     text: str
     published_ts: int | None
     vector: Matrix | None = None
@@ -120,7 +125,7 @@ def row_metadata(prepared: PreparedDocument) -> dict[str, MetadataValue]:
     """What every chunk row and sentence pack of a write carries."""
     found: dict[str, MetadataValue] = {
         "document_id": prepared.document_id,
-        "version": prepared.version,
+        ROW_TEXT_HASH_KEY: prepared.text_hash,
         "write": prepared.write,
     }
     if prepared.article.published_at:
@@ -140,7 +145,7 @@ def chunk_metadata(prepared: PreparedDocument, chunk: Chunk) -> dict[str, Metada
 
 
 def sentence_pack(prepared: PreparedDocument) -> dict[str, MetadataValue]:
-    """A document version's sentences as two metadata values: spans, texts and corrections as
+    """The sentences a write stores, as two metadata values: spans, texts and corrections as
     JSON, vectors as base64 float16 (cosine error ~1e-4, half the bytes of float32)."""
     text = prepared.article.text
     sentences = []
@@ -162,7 +167,7 @@ def sentence_pack(prepared: PreparedDocument) -> dict[str, MetadataValue]:
     }
 
 
-def sentence_rows(document_id: str, version: str, meta: dict[str, Any]) -> dict[int, SentenceRow]:
+def sentence_rows(document_id: str, text_hash: str, meta: dict[str, Any]) -> dict[int, SentenceRow]:
     """Decode a sentence pack into rows by sentence index."""
     sentences: list[dict[str, Any]] = json.loads(str(meta.get("sentences", "[]")))
     dimension = int(meta.get("dimension", 0))
@@ -170,7 +175,7 @@ def sentence_rows(document_id: str, version: str, meta: dict[str, Any]) -> dict[
     vectors = raw.astype(np.float32).reshape(len(sentences), dimension)
     return {
         int(row["index"]): SentenceRow(
-            sentence_id(document_id, version, int(row["index"])),
+            sentence_id(document_id, text_hash, int(row["index"])),
             document_id,
             int(row["index"]),
             int(row["start"]),
@@ -217,7 +222,7 @@ def copied(
     return PreparedDocument(
         article=prepared.article,
         document_id=prepared.document_id,
-        version=prepared.version,
+        text_hash=prepared.text_hash,
         chunks=chunks,
         chunk_vectors=_stack([vector for _, _, vector in ordered], dimension),
         sentences=[Sentence(row.index, row.start, row.end) for row in rows],
@@ -227,7 +232,7 @@ def copied(
         corrections={
             position: row.correction for position, row in enumerate(rows) if row.correction
         },
-        version_number=prepared.version_number,
+        version=prepared.version,
         wire_group=prepared.wire_group,
         has_copies=prepared.has_copies,
         write=prepared.write,
@@ -254,12 +259,12 @@ def _correction_metadata(correction: Correction | None) -> dict[str, MetadataVal
 
 
 def _correction_from(meta: Any) -> Correction | None:
-    version = meta.get("corrected_in")
-    if not isinstance(version, int):
+    corrected_in = meta.get("corrected_in")
+    if not isinstance(corrected_in, int):
         return None
     previous = meta.get("previous_text")
     return Correction(
-        version=version,
+        version=corrected_in,
         corrected_at=str(meta.get("corrected_at", "")),
         previous=str(previous) if isinstance(previous, str) else None,
     )
@@ -269,7 +274,7 @@ def chunk_hit(chunk_id: str, text: str, meta: dict[str, Any], similarity: float)
     return ChunkHit(
         chunk_id=chunk_id,
         document_id=str(meta.get("document_id", "")),
-        version=str(meta.get("version", "")),
+        text_hash=str(meta.get(ROW_TEXT_HASH_KEY, "")),
         text=text,
         start=int(meta.get("start", 0)),
         end=int(meta.get("end", 0)),

@@ -3,7 +3,6 @@ collection of rows that no record names any more."""
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections import Counter
@@ -12,17 +11,14 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from newsrag.components.store import commit, history, rows
+from newsrag.components.store import commit, history, records, rows
 from newsrag.components.store.rows import PreparedDocument
 from newsrag.models import IngestResult, MetadataValue, StoredDocument
-from newsrag.text import near_duplicates
-from newsrag.text.dates import to_timestamp
 from newsrag.text.ids import sentence_pack_id
 
 if TYPE_CHECKING:
-    from chromadb.api.models.Collection import Collection
-
-    from newsrag.components.embeddings.embedders import Matrix
+    from newsrag.components.embeddings import Matrix
+    from newsrag.components.store.connection import Collections
 
 log = logging.getLogger(__name__)
 WRITE_BATCH = 512
@@ -32,20 +28,12 @@ PACK_BATCH_BYTES = 8_000_000
 class DocumentWriter:
     """Every write to the chunks, sentence packs, documents, versions and ledger collections."""
 
-    def __init__(
-        self,
-        chunks: Collection,
-        sentences: Collection,
-        documents: Collection,
-        versions: Collection,
-        ledger: commit.Ledger,
-        dimension: int,
-    ) -> None:
-        self._chunks = chunks
-        self._sentences = sentences
-        self._documents = documents
-        self._versions = versions
-        self._ledger = ledger
+    def __init__(self, collections: Collections, dimension: int) -> None:
+        self._chunks = collections.chunks
+        self._sentences = collections.sentences
+        self._documents = collections.documents
+        self._versions = collections.versions
+        self._ledger = commit.Ledger(collections.ledger)
         self._dimension = dimension
 
     def write(
@@ -69,9 +57,12 @@ class DocumentWriter:
                 self._write_chunks(documents)
                 self._write_sentence_packs(documents)
                 for prepared, previous in items:
-                    if previous is not None and previous.text_hash != prepared.version:
+                    if previous is not None and previous.text_hash != prepared.text_hash:
                         self._archive(previous)
-                records = [_record(p, e.replaces) for p, e in zip(documents, entries, strict=True)]
+                metadatas = [
+                    records.record_metadata(p, e.replaces)
+                    for p, e in zip(documents, entries, strict=True)
+                ]
                 if commit.now() - started > commit.MAX_WRITE_S:
                     raise commit.WriteConflict(
                         "the document changed too long ago for this write to commit safely; "
@@ -88,7 +79,7 @@ class DocumentWriter:
                     ids=[prepared.document_id for prepared in documents],
                     embeddings=np.ones((len(documents), 1), dtype=np.float32),
                     documents=[prepared.article.text for prepared in documents],
-                    metadatas=cast(Any, records),
+                    metadatas=cast(Any, metadatas),
                 )
                 self._ledger.mark_committed(entries)
                 self._mark_founders(documents)
@@ -272,35 +263,3 @@ class DocumentWriter:
             documents=[text],
             metadatas=[metadata],
         )
-
-
-def _record(prepared: PreparedDocument, replaces: str) -> dict[str, MetadataValue]:
-    article, document_id = prepared.article, prepared.document_id
-    record: dict[str, MetadataValue] = {
-        "title": article.title,
-        "text_hash": prepared.version,
-        "write": prepared.write,
-        "replaces": replaces,
-        "previous_write": prepared.previous_write,
-        "version_number": prepared.version_number,
-        "chunks": len(prepared.chunks),
-        "sentences": len(prepared.sentences),
-        "ingested_at": prepared.ingested_at,
-        "metadata_json": json.dumps(article.metadata, sort_keys=True),
-        "wire_group": prepared.wire_group or document_id,
-        "has_copies": prepared.has_copies,
-    }
-    if prepared.signature is not None:
-        record["minhash"] = near_duplicates.encode(prepared.signature)
-        for band, key in enumerate(near_duplicates.band_keys(prepared.signature)):
-            record[near_duplicates.band_field(band)] = key
-    for key, value in (
-        ("url", article.url),
-        ("source", article.source),
-        ("published_at", article.published_at),
-    ):
-        if value:
-            record[key] = value
-    if article.published_at:
-        record["published_ts"] = to_timestamp(article.published_at)
-    return record

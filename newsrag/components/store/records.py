@@ -1,0 +1,189 @@
+"""Document records: one per document, the commit point of its writes, and its history.
+
+A record holds the document's exact text (as the Chroma document) and, as metadata, its title,
+source, dates, the hash and version of its text, the write whose rows it names (see
+``store.commit``), its wire-copy group and MinHash bands (see ``newsrag.text.near_duplicates``).
+The texts a correction replaced are history rows in ``<prefix>_versions`` (see
+``store.history``).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, cast
+
+from cachetools import LRUCache
+
+from newsrag.components.store import history
+from newsrag.components.store.rows import RECORD_VERSION_KEY, PreparedDocument
+from newsrag.models import MetadataValue, StoredDocument, VersionRecord
+from newsrag.text import near_duplicates
+from newsrag.text.dates import to_timestamp
+
+if TYPE_CHECKING:
+    from chromadb.api.models.Collection import Collection
+
+COMMITTED_CACHE_SIZE = 50_000
+
+
+def record_metadata(prepared: PreparedDocument, replaces: str) -> dict[str, MetadataValue]:
+    """The metadata of the record that commits ``prepared`` (``replaces``: the write that was
+    committed when it read the record)."""
+    article, document_id = prepared.article, prepared.document_id
+    record: dict[str, MetadataValue] = {
+        "title": article.title,
+        "text_hash": prepared.text_hash,
+        "write": prepared.write,
+        "replaces": replaces,
+        "previous_write": prepared.previous_write,
+        RECORD_VERSION_KEY: prepared.version,
+        "chunks": len(prepared.chunks),
+        "sentences": len(prepared.sentences),
+        "ingested_at": prepared.ingested_at,
+        "metadata_json": json.dumps(article.metadata, sort_keys=True),
+        "wire_group": prepared.wire_group or document_id,
+        "has_copies": prepared.has_copies,
+    }
+    if prepared.signature is not None:
+        record["minhash"] = near_duplicates.encode(prepared.signature)
+        for band, key in enumerate(near_duplicates.band_keys(prepared.signature)):
+            record[near_duplicates.band_field(band)] = key
+    for key, value in (
+        ("url", article.url),
+        ("source", article.source),
+        ("published_at", article.published_at),
+    ):
+        if value:
+            record[key] = value
+    if article.published_at:
+        record["published_ts"] = to_timestamp(article.published_at)
+    return record
+
+
+def document_from(record_id: str, meta: dict[str, Any], text: str | None) -> StoredDocument:
+    """The record with this id and metadata (and text, when read)."""
+    return StoredDocument(
+        document_id=record_id,
+        title=str(meta.get("title", "")),
+        text_hash=str(meta.get("text_hash", "")),
+        chunks=int(meta.get("chunks", 0)),
+        ingested_at=str(meta.get("ingested_at", "")),
+        url=cast(str | None, meta.get("url")) or None,
+        source=cast(str | None, meta.get("source")) or None,
+        published_at=cast(str | None, meta.get("published_at")) or None,
+        metadata=json.loads(str(meta.get("metadata_json", "{}"))),
+        text=text,
+        version=int(meta.get(RECORD_VERSION_KEY, 1)),
+        wire_group=str(meta.get("wire_group", "")),
+        has_copies=bool(meta.get("has_copies", False)),
+        write=str(meta.get("write", "")),
+        replaces=str(meta.get("replaces", "")),
+        previous_write=str(meta.get("previous_write", "")),
+        sentences=int(meta.get("sentences", 0)),
+    )
+
+
+class DocumentRecords:
+    """Reads of the documents and versions collections.
+
+    Records are never cached (whether a row is current is decided by them), except for what
+    names a sentence pack without a round trip: each document's committed (text hash, write) as
+    last read, checked again whenever it does not lead to a pack (see ``committed_write``).
+    """
+
+    def __init__(self, documents: Collection, versions: Collection) -> None:
+        self._documents = documents
+        self._versions = versions
+        self._committed: LRUCache[str, tuple[str, str]] = LRUCache(maxsize=COMMITTED_CACHE_SIZE)
+        self._lock = threading.Lock()
+
+    def get(
+        self, document_ids: Sequence[str], *, with_text: bool = False
+    ) -> dict[str, StoredDocument]:
+        if not document_ids:
+            return {}
+        include: Any = ["metadatas", "documents"] if with_text else ["metadatas"]
+        got = self._documents.get(ids=list(dict.fromkeys(document_ids)), include=include)
+        found_texts = got.get("documents")
+        texts: list[str | None] = list(found_texts) if found_texts else [None] * len(got["ids"])
+        metas = got.get("metadatas") or []
+        found = {
+            record_id: document_from(record_id, dict(meta or {}), text)
+            for record_id, meta, text in zip(got["ids"], metas, texts, strict=True)
+        }
+        with self._lock:
+            for document_id in document_ids:
+                if (document := found.get(document_id)) is not None:
+                    self._committed[document_id] = (document.text_hash, document.write)
+                else:
+                    self._committed.pop(document_id, None)
+        return found
+
+    def committed_write(self, document_id: str, text_hash: str, *, reread: bool) -> str | None:
+        """The write of the document's committed text if its hash is ``text_hash`` (None
+        otherwise): as last read, unless ``reread`` or it was not read yet or read with
+        another text."""
+        with self._lock:
+            known = self._committed.get(document_id)
+        if reread or known is None or known[0] != text_hash:
+            self.get([document_id])
+            with self._lock:
+                known = self._committed.get(document_id)
+        return known[1] if known is not None and known[0] == text_hash else None
+
+    def list_documents(self) -> list[StoredDocument]:
+        got = self._documents.get(include=["metadatas"])
+        metas = got.get("metadatas") or []
+        return [
+            document_from(record_id, dict(meta or {}), None)
+            for record_id, meta in zip(got["ids"], metas, strict=True)
+        ]
+
+    def versions(self, current: StoredDocument, *, with_text: bool) -> list[VersionRecord]:
+        """Every text of ``current``'s document, oldest first; the last one is ``current``
+        (read with its text)."""
+        include: Any = ["metadatas", "documents"] if with_text else ["metadatas"]
+        got = self._versions.get(where={"document_id": current.document_id}, include=include)
+        metas = got.get("metadatas") or []
+        found_texts = got.get("documents")
+        texts: list[str | None] = list(found_texts) if found_texts else [None] * len(metas)
+        rows = [(dict(meta or {}), text) for meta, text in zip(metas, texts, strict=True)]
+        return history.chain(current, rows, with_text=with_text)
+
+    def find_copies(
+        self, signature: near_duplicates.Signature, document_id: str, threshold: float
+    ) -> list[StoredDocument]:
+        """The other documents at or above ``threshold``, most similar first, found through
+        the LSH bands on the records."""
+        keys = near_duplicates.band_keys(signature)
+        where: Any = {"$or": [{near_duplicates.band_field(i): key} for i, key in enumerate(keys)]}
+        got = self._documents.get(where=where, include=["metadatas"])
+        found: list[tuple[float, str, StoredDocument]] = []
+        for record_id, meta in zip(got["ids"], got.get("metadatas") or [], strict=True):
+            if record_id == document_id or not meta:
+                continue
+            other = near_duplicates.decode(str(meta.get("minhash", "")))
+            if other is None:
+                continue
+            score = near_duplicates.similarity(signature, other)
+            if score >= threshold:
+                found.append((-score, record_id, document_from(record_id, dict(meta), None)))
+        return [document for _, _, document in sorted(found, key=lambda item: item[:2])]
+
+    def wire_groups(self, groups: Sequence[str]) -> dict[str, list[StoredDocument]]:
+        """The members of each wire group (documents sharing a group id, plus its founder)."""
+        if not groups:
+            return {}
+        wanted = list(dict.fromkeys(groups))
+        where: Any = {"wire_group": {"$in": wanted}}
+        got = self._documents.get(where=where, include=["metadatas"])
+        members: dict[str, dict[str, StoredDocument]] = {group: {} for group in wanted}
+        for record_id, meta in zip(got["ids"], got.get("metadatas") or [], strict=True):
+            document = document_from(record_id, dict(meta or {}), None)
+            members.setdefault(document.group, {})[record_id] = document
+        founders = self.get(wanted)
+        for group, founder in founders.items():
+            members[group].setdefault(group, founder)
+        return {group: list(found.values()) for group, found in members.items()}
