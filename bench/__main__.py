@@ -32,10 +32,11 @@ from bench.corpus import (
 )
 from bench.ingest_bench import FloorRun, IngestRun, run_floor, run_ingest
 from bench.query_bench import ColdStart, ServerRun, cold_start, run_server_bench
+from bench.reader_bench import ReaderLatency, article_questions, reader_section, run_reader_bench
 from bench.report import CorpusFacts, render
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-PHASES = ("ingest", "floor", "query")
+PHASES = ("ingest", "floor", "query", "readers")
 VERSIONED = (
     "chromadb",
     "onnxruntime",
@@ -68,6 +69,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=None, help="concurrent requests/endpoint")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--cold-runs", type=int, default=None, help="timed `newsrag ask` runs")
+    parser.add_argument(
+        "--reader-questions", type=int, default=None, help="readers: article questions asked"
+    )
     parser.add_argument("--out", type=Path, default=None, help="JSON results file")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args(argv)
@@ -78,6 +82,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.rounds = args.rounds or (1 if quick else 2)
     args.requests = args.requests or (64 if quick else 400)
     args.cold_runs = args.cold_runs or (1 if quick else 3)
+    args.reader_questions = args.reader_questions or (5 if quick else 40)
     args.out = args.out or RESULTS_DIR / ("quick.json" if quick else "latest.json")
     return args
 
@@ -150,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     floor: FloorRun | None = None
     server: ServerRun | None = None
     cold: ColdStart | None = None
+    readers: dict[str, ReaderLatency] = {}
 
     workdir = Path(tempfile.mkdtemp(prefix="newsrag-bench-"))
     try:
@@ -176,6 +182,9 @@ def main(argv: list[str] | None = None) -> int:
             )
             progress("query: cold start of `newsrag ask`")
             cold = cold_start(workdir, args.cold_runs)
+        if "readers" in args.only:
+            progress(f"readers: heuristic and llm, {args.reader_questions} article questions each")
+            readers = run_reader_bench(workdir, article_questions(args.reader_questions))
     finally:
         if args.keep:
             progress(f"kept {workdir}")
@@ -184,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
 
     elapsed = time.perf_counter() - started
     machine["load_end"] = _load()
-    print(render(command, machine, corpus, ingest, floor, server, cold, elapsed))
+    text = render(command, machine, corpus, ingest, floor, server, cold, elapsed)
+    print("\n".join([text, *reader_section(readers)]) if readers else text)
     ratio = (
         ingest["newsrag"].seconds / ingest["stock"].seconds
         if {"stock", "newsrag"} <= ingest.keys()
@@ -203,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
             "floor": asdict(floor) if floor else None,
             "query": asdict(server) if server else None,
             "cold_start": asdict(cold) if cold else None,
+            "readers": {name: asdict(run) for name, run in readers.items()} or None,
         },
     )
     progress(f"wrote {args.out}")

@@ -34,7 +34,8 @@ from newsrag.components.store.chroma import ChromaStore
 from newsrag.config import ChromaSettings, ChunkSettings, LLMSettings, RetrievalSettings, Settings
 from newsrag.ingest.pipeline import Ingestor
 from newsrag.models import Article, IngestResult
-from newsrag.retrieval.hybrid import Filters, HybridRetriever
+from newsrag.retrieval.filters import Filters
+from newsrag.retrieval.hybrid import HybridRetriever
 from newsrag.text.chunking import sentences_of
 
 if TYPE_CHECKING:
@@ -329,7 +330,7 @@ def assert_whole(store: ChromaStore, document_id: str, texts: Collection[str]) -
     assert text in texts, f"{document_id}: the stored text is none of the texts written"
 
     retriever = HybridRetriever(store, EVERYTHING)
-    retriever.lexical.refresh()
+    retriever.index.refresh()
     query = text[:200]
     vector = HashingEmbedder().embed([query])[0]
     passages = retriever.retrieve(query, vector, 200, Filters(document_ids=(document_id,)))

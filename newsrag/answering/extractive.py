@@ -10,11 +10,12 @@ import numpy as np
 
 from newsrag.answering.answer_types import expectation, is_fragment
 from newsrag.answering.copy_agreement import CopyAgreement
-from newsrag.components.embeddings import Embedder, Matrix
 from newsrag.components.store.chroma import ChromaStore, SentenceRow
 from newsrag.config import RetrievalSettings
-from newsrag.retrieval.hybrid import LexicalIndex, Passage
-from newsrag.schemas import Citation, CopyRef, CorrectionNote, Message
+from newsrag.retrieval.hybrid import Passage
+from newsrag.retrieval.index import CorpusIndex
+from newsrag.retrieval.query import Query
+from newsrag.schemas import Citation, CopyRef, CorrectionNote
 from newsrag.text.dates import to_timestamp
 from newsrag.text.sentences import lexical_tokens, looks_like_instruction
 
@@ -22,18 +23,6 @@ HISTORY_TERM_WEIGHT = 0.3
 _WORD = re.compile(r"[A-Za-z0-9][\w'’-]*")
 _OPENING_QUOTE = re.compile(r"\s*[“\"]")
 _ANY_QUOTE = re.compile(r"[“”\"]")
-
-
-@dataclass(frozen=True, slots=True)
-class Query:
-    """A question ready to score against: ``text`` is the standalone (condensed, spelling-
-    corrected) form used for retrieval, ``question`` the corrected question as asked."""
-
-    text: str
-    question: str
-    vector: Matrix
-    question_vector: Matrix
-    latest: bool = False  # the question asks for the latest: recency breaks near-ties
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,43 +93,13 @@ def citation_for(number: int, row: SentenceRow, passage: Passage, score: float) 
     )
 
 
-def condense_query(question: str, history: Sequence[Message], lexical: LexicalIndex) -> str:
-    """A standalone retrieval query: the question plus the rarest words of recent turns.
-
-    Up to six words come from the last two user turns; up to two names from the last answer
-    (capitalised words) resolve pronouns ("What did she call for?" after an answer quoting
-    Baroness Anelay) without pulling the previous answer back in.
-    """
-    asked = set(lexical_tokens(question))
-    seen: set[str] = set()
-
-    def rarest(texts: Sequence[str], limit: int, names_only: bool) -> list[str]:
-        found: list[tuple[float, str]] = []
-        for content in texts:
-            for match in _WORD.finditer(content):
-                word = match.group()
-                tokens = lexical_tokens(word)
-                if not tokens or tokens[0] in asked or tokens[0] in seen:
-                    continue
-                if names_only and not word[0].isupper():
-                    continue
-                seen.add(tokens[0])
-                found.append((-lexical.idf(tokens[0]), word))
-        return [word for _, word in sorted(found)[:limit]]
-
-    user_turns = [turn.content for turn in history if turn.role == "user"][-2:][::-1]
-    answers = [turn.content for turn in history if turn.role == "assistant"][-1:]
-    salient = rarest(user_turns, 6, names_only=False) + rarest(answers, 2, names_only=True)
-    return f"{question} ({' '.join(salient)})" if salient else question
-
-
 class ExtractiveAnswerer:
     """Scores the sentences of the passages against the question and cites the best ones."""
 
     def __init__(
         self,
         store: ChromaStore,
-        lexical: LexicalIndex,
+        lexical: CorpusIndex,
         settings: RetrievalSettings,
         latest_margin: float,
     ) -> None:
@@ -289,20 +248,3 @@ def quotation_after(
 def _published(passage: Passage) -> float:
     published = passage.document.published_at
     return float(to_timestamp(published)) if published else float("-inf")
-
-
-def make_query(
-    question: str,
-    history: Sequence[Message],
-    lexical: LexicalIndex,
-    embedder: Embedder,
-    *,
-    latest: bool = False,
-) -> Query:
-    corrected = lexical.correct_spelling(question)
-    text = lexical.correct_spelling(condense_query(question, history, lexical))
-    if text == corrected:
-        vector = embedder.embed([text])[0]
-        return Query(text, corrected, vector, vector, latest)
-    vectors = embedder.embed([text, corrected])
-    return Query(text, corrected, vectors[0], vectors[1], latest)

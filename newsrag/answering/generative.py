@@ -34,7 +34,8 @@ from newsrag.config import Settings
 from newsrag.errors import LLMUnavailable
 from newsrag.models import StoredDocument
 from newsrag.prompts import render
-from newsrag.retrieval.hybrid import LexicalIndex, Passage
+from newsrag.retrieval.hybrid import Passage
+from newsrag.retrieval.index import CorpusIndex
 from newsrag.schemas import AskRequest, AskResponse, Citation, ReadingOut, Verification
 from newsrag.text.sentences import STOPWORDS
 
@@ -52,7 +53,7 @@ class GenerativeAnswerer:
         llm: LLMClient,
         embedder: Embedder,
         extractive: ExtractiveAnswerer,
-        lexical: LexicalIndex,
+        lexical: CorpusIndex,
         settings: Settings,
         metrics: Metrics,
         reader: LLMReader | None = None,

@@ -197,10 +197,6 @@ class LLMReader:
         )
         return 1.0 / (1.0 + math.exp(-z))
 
-    def skips(self, best: float) -> bool:
-        """Whether the fast scorer is sure enough, either way, to answer without the model."""
-        return best < self.settings.skip_below or best >= self.settings.skip_above
-
     def read(
         self,
         question: str,

@@ -1,8 +1,7 @@
-"""The ask use case: condense the question, retrieve, answer, time each step."""
+"""The ask use case: plan the query, retrieve, read, answer, time each step."""
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -10,19 +9,19 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from newsrag.answering.extractive import (
     ExtractiveAnswerer,
-    Query,
     ScoredSentence,
     copy_refs,
-    make_query,
     refusal_text,
 )
+from newsrag.answering.reader import Reading
 from newsrag.answering.short_answer import locate, typed
 from newsrag.components.embeddings import Embedder
 from newsrag.components.store.chroma import SentenceRow
 from newsrag.config import AnswerMode, ReaderKind, Settings
 from newsrag.errors import LLMUnavailable
-from newsrag.retrieval.hybrid import Filters, HybridRetriever, Passage
-from newsrag.retrieval.timeframe import TimeFrame, resolve
+from newsrag.retrieval.hybrid import HybridRetriever, Passage
+from newsrag.retrieval.query import Query, QueryPlanner
+from newsrag.retrieval.timeframe import TimeFrame
 from newsrag.schemas import (
     AskRequest,
     AskResponse,
@@ -31,10 +30,9 @@ from newsrag.schemas import (
     SearchResult,
     TimeFrameOut,
 )
-from newsrag.text.dates import parse_published, to_timestamp
 
 if TYPE_CHECKING:
-    from newsrag.answering.reader import LLMReader, Reading
+    from newsrag.answering.reader import LLMReader
     from newsrag.metrics import Metrics
 
 
@@ -69,43 +67,6 @@ class GenerativeBackend(Protocol):
     ) -> Iterator[tuple[str, Any]]: ...
 
 
-def _filters(
-    document_ids: list[str] | None,
-    after: dt.date | dt.datetime | None,
-    before: dt.date | dt.datetime | None,
-) -> Filters:
-    after_iso = parse_published(after, "published_after")
-    before_iso = parse_published(before, "published_before")
-    return Filters(
-        document_ids=tuple(document_ids) if document_ids else None,
-        after_ts=to_timestamp(after_iso) if after_iso else None,
-        before_ts=to_timestamp(before_iso, end_of_day=True) if before_iso else None,
-    )
-
-
-def _as_date(value: dt.date | dt.datetime | None) -> dt.date | None:
-    if value is None:
-        return None
-    return value.date() if isinstance(value, dt.datetime) else value
-
-
-def _narrowed(filters: Filters, frame: TimeFrame, as_of: dt.date | None) -> Filters:
-    """The request's filters intersected with the question's time frame and ``as_of``."""
-    after = [filters.after_ts] if filters.after_ts is not None else []
-    before = [filters.before_ts] if filters.before_ts is not None else []
-    if frame.after:
-        after.append(to_timestamp(frame.after.isoformat()))
-    if frame.before:
-        before.append(to_timestamp(frame.before.isoformat(), end_of_day=True))
-    if as_of:
-        before.append(to_timestamp(as_of.isoformat(), end_of_day=True))
-    return Filters(
-        document_ids=filters.document_ids,
-        after_ts=max(after) if after else None,
-        before_ts=min(before) if before else None,
-    )
-
-
 def time_frame_out(frame: TimeFrame) -> TimeFrameOut | None:
     if not frame.phrase and not frame.latest:
         return None
@@ -135,17 +96,23 @@ class AskService:
         self._settings = settings
         self._embedder = embedder
         self._retriever = retriever
+        self._planner = QueryPlanner(retriever.index, embedder)
         self._extractive = extractive
         self._metrics = metrics
         self.generative = generative
         self.reader = reader
 
     def search(self, request: SearchRequest) -> list[SearchResult]:
-        filters = _filters(request.document_ids, request.published_after, request.published_before)
-        self._retriever.lexical.refresh()
-        vector = self._embedder.embed([request.query])[0]
+        """Passages for a query, planned as a question is (spelling, time words, filters)."""
+        plan = self._planner.plan(
+            request.query,
+            document_ids=request.document_ids,
+            published_after=request.published_after,
+            published_before=request.published_before,
+        )
         top_k = request.top_k or self._settings.retrieval.top_k
-        passages = self._retriever.retrieve(request.query, vector, top_k, filters)
+        query = plan.query
+        passages = self._retriever.retrieve(query.text, query.vector, top_k, plan.filters)
         return [
             SearchResult(
                 document_id=p.document.document_id,
@@ -162,27 +129,21 @@ class AskService:
         ]
 
     def retrieve(self, request: AskRequest, standalone: str | None = None) -> Retrieval:
-        """Passages for the question. ``standalone`` is the LLM's rewrite of a follow-up
-        (generative mode); the history's salient words are added to it as in extractive mode, so
-        a poor rewrite cannot lose the context. Time words in the question narrow the
-        publication dates (see newsrag.retrieval.timeframe)."""
+        """Passages for the question (``standalone``: an LLM's rewrite of a follow-up)."""
         started = time.perf_counter()
-        lexical = self._retriever.lexical
-        lexical.refresh()
-        as_of = _as_date(request.as_of)
-        frame = resolve(request.question, as_of, lexical.date_span())
-        filters = _narrowed(
-            _filters(request.document_ids, request.published_after, request.published_before),
-            frame,
-            as_of,
+        plan = self._planner.plan(
+            request.question,
+            request.history,
+            document_ids=request.document_ids,
+            published_after=request.published_after,
+            published_before=request.published_before,
+            as_of=request.as_of,
+            standalone=standalone,
         )
-        asked = standalone or frame.question
-        if standalone and frame.phrase:
-            asked = standalone.replace(frame.phrase, " ").strip() or standalone
-        query = make_query(asked, request.history, lexical, self._embedder, latest=frame.latest)
         top_k = request.top_k or self._settings.retrieval.top_k
-        passages = self._retriever.retrieve(query.text, query.vector, top_k, filters)
-        return Retrieval(request.question, query, passages, elapsed_ms(started), frame)
+        query = plan.query
+        passages = self._retriever.retrieve(query.text, query.vector, top_k, plan.filters)
+        return Retrieval(request.question, query, passages, elapsed_ms(started), plan.frame)
 
     def mode_for(self, request: AskRequest) -> tuple[AnswerMode, str | None]:
         mode = request.mode or self._settings.answer_mode
@@ -252,14 +213,17 @@ class AskService:
         its exact span, and the short answer it proposed when a cited sentence holds it."""
         started = time.perf_counter()
         best = max(grounding.relevance.values(), default=0.0)
-        if not retrieval.passages or reader.skips(best):
+        if not retrieval.passages or best < reader.settings.skip_below:
+            nothing = Reading(
+                False, reader.confidence(False, best, False), reader.settings.threshold, model=False
+            )
+            return self._from_reading(request, retrieval, grounding, nothing, started)
+        if best >= reader.settings.skip_above:  # the fast scorer is sure: its answer stands
             response = self.fast(request, grounding)
-            score = reader.confidence(not response.refused, best, True)
+            score = reader.confidence(True, best, True, True)
+            threshold = reader.settings.threshold
             response.reading = ReadingOut(
-                reader="llm",
-                score=round(score, 4),
-                threshold=reader.settings.threshold,
-                model=False,
+                reader="llm", score=round(score, 4), threshold=threshold, model=False
             )
             return response
         question = retrieval.query.question if not request.history else retrieval.query.text

@@ -18,7 +18,8 @@ import numpy as np
 
 from newsrag.components.embeddings import Embedder
 from newsrag.components.store.chroma import SentenceRow
-from newsrag.retrieval.hybrid import LexicalIndex, Passage
+from newsrag.retrieval.hybrid import Passage
+from newsrag.retrieval.index import CorpusIndex
 from newsrag.text.sentences import lexical_tokens, looks_like_instruction, split_sentences
 
 _MARKERS = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -124,7 +125,7 @@ class Verifier:
     def __init__(
         self,
         embedder: Embedder,
-        lexical: LexicalIndex,
+        lexical: CorpusIndex,
         threshold: float,
         recite: bool,
         relevance_floor: float = 0.0,

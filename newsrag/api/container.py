@@ -85,7 +85,7 @@ class Container:
         )
         retriever = HybridRetriever(store, settings.retrieval, settings.newsroom)
         extractive = ExtractiveAnswerer(
-            store, retriever.lexical, settings.retrieval, settings.newsroom.latest_margin
+            store, retriever.index, settings.retrieval, settings.newsroom.latest_margin
         )
         generative: GenerativeBackend | None = None
         reader: LLMReader | None = None
@@ -98,7 +98,7 @@ class Container:
                 self.llm,
                 self.embedder,
                 extractive,
-                retriever.lexical,
+                retriever.index,
                 settings,
                 self.metrics,
                 reader,

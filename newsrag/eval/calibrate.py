@@ -59,7 +59,7 @@ def collect(eval_set: EvalSet, base: Settings) -> list[Sample]:
                 Article(document.text, document.title, document.document_id, source=document.source)
             )
         extractive = services.ask._extractive
-        lexical = services.retriever.lexical
+        lexical = services.retriever.index
         lexical.refresh()
         for case in eval_set.cases:
             request = AskRequest(

@@ -8,38 +8,24 @@ even in the instant between another replica's write and this process's refresh.
 
 from __future__ import annotations
 
-import datetime as dt
-import logging
-import math
 import re
 import threading
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TypeVar
-
-import numpy as np
 
 from newsrag.components.embeddings import Matrix
 from newsrag.components.store.chroma import ChromaStore, ChunkHit, where_for
 from newsrag.config import NewsroomSettings, RetrievalSettings
 from newsrag.models import StoredDocument
+from newsrag.retrieval.filters import Filters
+from newsrag.retrieval.index import CorpusIndex
 from newsrag.text.sentences import (
-    is_english_word,
     lexical_tokens,
-    normalize_for_match,
-    surface_words,
 )
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 V = TypeVar("V")
-
-
-@dataclass(frozen=True, slots=True)
-class Filters:
-    document_ids: tuple[str, ...] | None = None
-    after_ts: int | None = None
-    before_ts: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,198 +44,6 @@ class Passage:
         return tuple(m for m in self.group if m.document_id != self.document.document_id)
 
 
-class LexicalIndex:
-    """The per-process index of all chunks, rebuilt when the store's generation changes: BM25,
-    the vocabulary for spelling correction and, while the archive has at most
-    ``dense_max_chunks`` chunks, their vectors for exact dense search without a store round trip
-    (larger archives are searched by Chroma's HNSW index)."""
-
-    def __init__(self, store: ChromaStore, dense_max_chunks: int = 0) -> None:
-        self._store = store
-        self._dense_max_chunks = dense_max_chunks
-        self._vectors: Matrix | None = None
-        self._lock = threading.Lock()
-        self._generation: str | None = None
-        self._chunk_ids: list[str] = []
-        self._document_ids: np.ndarray = np.array([], dtype=object)
-        self._published: np.ndarray = np.array([], dtype=np.float64)
-        self._date_span: tuple[dt.date, dt.date] | None = None
-        self._bm25: object | None = None
-        self._document_frequency: Counter[str] = Counter()
-        self._vocabulary: list[str] = []  # stems, commonest first
-        self._words: list[str] = []  # lower-cased words as written, commonest first
-        self._word_set: frozenset[str] = frozenset()
-        self._spelling: dict[str, str] = {}  # stem -> its commonest word as written
-        self.size = 0
-
-    @property
-    def generation(self) -> str | None:
-        """The store generation the index was last refreshed at."""
-        return self._generation
-
-    def refresh(self) -> None:
-        generation = self._store.generation()
-        if generation == self._generation:
-            return
-        with self._lock:
-            if generation == self._generation:
-                return
-            self._rebuild(generation)
-
-    def _rebuild(self, generation: str) -> None:
-        import bm25s
-
-        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every build at DEBUG
-        chunk_ids: list[str] = []
-        document_ids: list[str] = []
-        published: list[float] = []
-        corpus: list[list[str]] = []
-        vectors: list[Matrix] = []
-        frequency: Counter[str] = Counter()
-        words: Counter[str] = Counter()
-        with_vectors = 0 < self._store.counts()[1] <= self._dense_max_chunks
-        rows = self._store.iter_chunk_rows(with_vectors=with_vectors)
-        # sorted by id, so that the index does not depend on the order the store returns rows in
-        for row in sorted(rows, key=lambda row: row.chunk_id):
-            if row.vector is not None:
-                vectors.append(row.vector)
-            tokens = lexical_tokens(row.text)
-            chunk_ids.append(row.chunk_id)
-            document_ids.append(row.document_id)
-            published.append(math.nan if row.published_ts is None else float(row.published_ts))
-            corpus.append(tokens or ["<empty>"])
-            frequency.update(set(tokens))
-            words.update(set(surface_words(row.text)))
-        bm25 = None
-        if corpus:
-            bm25 = bm25s.BM25()
-            bm25.index(corpus, show_progress=False)
-        self._chunk_ids = chunk_ids
-        self._document_ids = np.array(document_ids, dtype=object)
-        self._published = np.array(published, dtype=np.float64)
-        self._date_span = self._span_of(self._published)
-        self._bm25 = bm25
-        self._vectors = None
-        if with_vectors and len(vectors) == len(chunk_ids):
-            matrix = np.vstack(vectors).astype(np.float32)
-            norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-            self._vectors = (matrix / np.where(norms > 0, norms, 1.0)).astype(np.float32)
-        self._document_frequency = frequency
-        # most frequent first: of equally close corrections, the commoner word wins, whatever the
-        # order the chunks were indexed in
-        self._vocabulary = sorted(
-            (token for token in frequency if len(token) >= 3),
-            key=lambda token: (-frequency[token], token),
-        )
-        self._words = sorted(
-            (word for word in words if len(word) >= 3), key=lambda word: (-words[word], word)
-        )
-        self._word_set = frozenset(words)
-        spelling: dict[str, str] = {}
-        for word in self._words:
-            for token in lexical_tokens(word)[:1]:
-                spelling.setdefault(token, word)
-        self._spelling = spelling
-        self.size = len(chunk_ids)
-        self._generation = generation
-
-    def date_span(self) -> tuple[dt.date, dt.date] | None:
-        """The earliest and newest publication dates among the chunks (None: nothing dated)."""
-        return self._date_span
-
-    def _span_of(self, published: np.ndarray) -> tuple[dt.date, dt.date] | None:
-        dated = published[~np.isnan(published)] if published.size else published
-        if dated.size == 0:
-            return None
-        first, last = (
-            dt.datetime.fromtimestamp(float(v), dt.UTC).date() for v in (dated.min(), dated.max())
-        )
-        return first, last
-
-    def correct_spelling(self, text: str) -> str:
-        """Replace words that are neither in the index nor English by the closest word the index
-        has, as written there (``Peskof`` → ``peskov``, ``criticise`` → ``criticised``), so that
-        misspelt names still match. English words stay as asked: "roughly" is not a misspelling
-        of "thoroughly". Unknown words with no close match stay too."""
-        from rapidfuzz import fuzz, process
-
-        vocabulary = self._vocabulary
-        if not vocabulary:
-            return text
-
-        def replace(match: re.Match[str]) -> str:
-            word = match.group()
-            tokens = lexical_tokens(word)
-            if len(tokens) != 1 or len(tokens[0]) < 4 or tokens[0].isdigit():
-                return word
-            if normalize_for_match(word) in self._word_set:
-                return word
-            # A capitalised word inside the question is a name ("Jonson"): only the index knows
-            # it. Other English words stay as asked: "Roughly" is no misspelling of "thoroughly".
-            looks_like_name = word[0].isupper() and match.start() > 0
-            if not looks_like_name and is_english_word(word):
-                return word
-            # closest word as written ("resolushun" → "resolution"), else closest stem
-            # ("tweeet" → "tweet", written "tweeted")
-            found = process.extractOne(
-                normalize_for_match(word),
-                self._words,
-                scorer=fuzz.ratio,
-                score_cutoff=80,
-                processor=None,
-            )
-            if found:
-                return str(found[0])
-            found = process.extractOne(
-                tokens[0], vocabulary, scorer=fuzz.ratio, score_cutoff=80, processor=None
-            )
-            return self._spelling.get(str(found[0]), str(found[0])) if found else word
-
-        return _WORD.sub(replace, text)
-
-    def knows(self, token: str) -> bool:
-        return token in self._document_frequency
-
-    def idf(self, token: str) -> float:
-        frequency = self._document_frequency.get(token, 0)
-        return math.log(1.0 + (self.size - frequency + 0.5) / (frequency + 0.5))
-
-    @property
-    def dense_ready(self) -> bool:
-        return self._vectors is not None
-
-    def dense_search(self, vector: Matrix, n: int, filters: Filters) -> list[tuple[str, float]]:
-        """Exact cosine search over the cached chunk vectors (see ``dense_ready``)."""
-        vectors = self._vectors
-        if vectors is None or not len(vectors):
-            return []
-        norm = float(np.linalg.norm(vector)) or 1.0
-        scores = (vectors @ (vector.astype(np.float32) / norm)).astype(np.float64)
-        return self._best(scores, np.ones(len(scores), dtype=bool), n, filters)
-
-    def search(self, tokens: Sequence[str], n: int, filters: Filters) -> list[tuple[str, float]]:
-        bm25 = self._bm25
-        if bm25 is None or not tokens:
-            return []
-        scores = np.asarray(bm25.get_scores(list(tokens)), dtype=np.float64)  # type: ignore[attr-defined]
-        return self._best(scores, scores > 0, n, filters)
-
-    def _best(
-        self, scores: np.ndarray, mask: np.ndarray, n: int, filters: Filters
-    ) -> list[tuple[str, float]]:
-        if filters.document_ids:
-            mask &= np.isin(self._document_ids, list(filters.document_ids))
-        if filters.after_ts is not None:
-            mask &= self._published >= filters.after_ts
-        if filters.before_ts is not None:
-            mask &= self._published <= filters.before_ts
-        candidates = np.flatnonzero(mask)
-        if candidates.size == 0:
-            return []
-        best = candidates[np.argsort(-scores[candidates], kind="stable")[:n]]
-        return [(self._chunk_ids[i], float(scores[i])) for i in best]
-
-
 def _ranks(scored: list[tuple[str, float]]) -> dict[str, int]:
     """Competition ranks of a best-first list: equal scores share a rank, so the fusion does not
     depend on how the store or the index happened to order ties."""
@@ -266,8 +60,8 @@ def _ranks(scored: list[tuple[str, float]]) -> dict[str, int]:
 class HybridRetriever:
     """Dense + lexical candidates, fused with RRF, filtered to current document versions.
 
-    Callers refresh ``lexical`` once per request before using it (the question's spelling
-    correction and IDF weights need it too), so retrieval does not read the generation again.
+    The query planner refreshes ``index`` once per request before the question is corrected and
+    weighed, so retrieval does not read the store's generation again.
     """
 
     def __init__(
@@ -279,7 +73,7 @@ class HybridRetriever:
         self._store = store
         self._settings = settings
         self._newsroom = newsroom or NewsroomSettings()
-        self.lexical = LexicalIndex(store, settings.dense_in_process_max_chunks)
+        self.index = CorpusIndex(store, settings.dense_in_process_max_chunks)
         # document records as of the lexical index's generation; any write anywhere changes the
         # generation, which every request reads first, so a deleted or replaced document is
         # never served from here
@@ -290,7 +84,7 @@ class HybridRetriever:
 
     def _current(self) -> str | None:
         """The generation the caches hold; emptied first when the store moved on."""
-        generation = self.lexical.generation
+        generation = self.index.generation
         if generation != self._records_generation or generation is None:
             self._records.clear()
             self._groups.clear()
@@ -326,8 +120,8 @@ class HybridRetriever:
 
     def retrieve(self, query: str, vector: Matrix, top_k: int, filters: Filters) -> list[Passage]:
         pool = max(self._settings.candidates, top_k)
-        if self.lexical.dense_ready:
-            nearest = self.lexical.dense_search(vector, pool, filters)
+        if self.index.dense_ready:
+            nearest = self.index.dense_search(vector, pool, filters)
             rows = self._store.get_chunks([chunk_id for chunk_id, _ in nearest])
             dense = [
                 replace(rows[chunk_id], similarity=similarity)
@@ -337,7 +131,7 @@ class HybridRetriever:
         else:
             where = where_for(filters.document_ids, filters.after_ts, filters.before_ts)
             dense = self._store.query_chunks(vector, pool, where)
-        lexical = self.lexical.search(lexical_tokens(query), pool, filters)
+        lexical = self.index.search(lexical_tokens(query), pool, filters)
 
         hits: dict[str, ChunkHit] = {hit.chunk_id: hit for hit in dense}
         missing = [chunk_id for chunk_id, _ in lexical if chunk_id not in hits]

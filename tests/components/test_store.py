@@ -12,7 +12,8 @@ from newsrag.config import ChunkSettings, RetrievalSettings
 from newsrag.errors import EmbedderMismatch, InvalidInput, NotFound
 from newsrag.ingest.pipeline import Ingestor
 from newsrag.models import Article
-from newsrag.retrieval.hybrid import Filters, HybridRetriever
+from newsrag.retrieval.filters import Filters
+from newsrag.retrieval.hybrid import HybridRetriever
 
 
 @pytest.fixture
@@ -30,7 +31,7 @@ def ingestor(store: ChromaStore) -> Ingestor:
 
 def search(store: ChromaStore, query: str) -> list[str]:
     retriever = HybridRetriever(store, RetrievalSettings())
-    retriever.lexical.refresh()
+    retriever.index.refresh()
     vector = HashingEmbedder().embed([query])[0]
     return [p.chunk.text for p in retriever.retrieve(query, vector, 5, Filters())]
 
@@ -153,13 +154,13 @@ def test_a_long_lived_retriever_never_serves_replaced_or_deleted_text(
     retriever = HybridRetriever(store, settings)
 
     def texts(query: str) -> str:
-        retriever.lexical.refresh()
+        retriever.index.refresh()
         vector = HashingEmbedder().embed([query])[0]
         return " ".join(p.chunk.text for p in retriever.retrieve(query, vector, 5, Filters()))
 
     ingestor.ingest(Article(OLD, "Bridge", "bridge"))
     assert "May" in texts("When will the bridge open")  # records and rows now cached
-    assert retriever.lexical.dense_ready is (in_process_limit > 0)
+    assert retriever.index.dense_ready is (in_process_limit > 0)
     ingestor.ingest(Article(NEW, "Bridge", "bridge"))
     found = texts("When will the bridge open May October")
     assert "October" in found and "May" not in found
@@ -179,8 +180,8 @@ def test_spelling_correction_fixes_names_and_leaves_english_alone(
         )
     )
     retriever = HybridRetriever(store, RetrievalSettings())
-    retriever.lexical.refresh()
-    correct = retriever.lexical.correct_spelling
+    retriever.index.refresh()
+    correct = retriever.index.correct_spelling
     assert correct("What did Peskof say?") == "What did peskov say?"
     assert correct("What did Boris Jonson tweeet?") == "What did Boris johnson tweeted?"
     assert correct("Why was it criticise by Amnesti?") == "Why was it criticised by amnesty?"

@@ -1,0 +1,161 @@
+"""One path from a question to what retrieval needs, for ``/v1/ask`` and ``/v1/search`` alike.
+
+The planner refreshes the corpus index (so the vocabulary and date span are current), resolves
+time words ("last week") against the archive's dates, narrows the request's filters to them,
+corrects spelling against the archive's words, adds the salient words of earlier turns to a
+follow-up and embeds the result.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from newsrag.components.embeddings import Embedder, Matrix
+from newsrag.retrieval.filters import Filters
+from newsrag.retrieval.index import CorpusIndex
+from newsrag.retrieval.timeframe import TimeFrame, resolve
+from newsrag.schemas import Message
+from newsrag.text.dates import parse_published, to_timestamp
+from newsrag.text.sentences import lexical_tokens
+
+_WORD = re.compile(r"[A-Za-z0-9][\w'’-]*")
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A question ready to score against: ``text`` is the standalone (condensed, spelling-
+    corrected) form used for retrieval, ``question`` the corrected question as asked."""
+
+    text: str
+    question: str
+    vector: Matrix
+    question_vector: Matrix
+    latest: bool = False  # the question asks for the latest: recency breaks near-ties
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A question ready for retrieval: the query, the filters narrowed by its time words."""
+
+    query: Query
+    filters: Filters
+    frame: TimeFrame = field(default_factory=TimeFrame)
+
+
+class QueryPlanner:
+    def __init__(self, index: CorpusIndex, embedder: Embedder) -> None:
+        self._index = index
+        self._embedder = embedder
+
+    def plan(
+        self,
+        question: str,
+        history: Sequence[Message] = (),
+        *,
+        document_ids: list[str] | None = None,
+        published_after: dt.date | dt.datetime | None = None,
+        published_before: dt.date | dt.datetime | None = None,
+        as_of: dt.date | dt.datetime | None = None,
+        standalone: str | None = None,
+    ) -> Plan:
+        """``standalone`` is an LLM's rewrite of a follow-up; the history's salient words are
+        added to it too, so a poor rewrite cannot lose the context."""
+        index = self._index
+        index.refresh()
+        as_of_date = _as_date(as_of)
+        frame = resolve(question, as_of_date, index.date_span())
+        filters = _narrowed(
+            _filters(document_ids, published_after, published_before), frame, as_of_date
+        )
+        asked = standalone or frame.question
+        if standalone and frame.phrase:
+            asked = standalone.replace(frame.phrase, " ").strip() or standalone
+        query = make_query(asked, history, index, self._embedder, latest=frame.latest)
+        return Plan(query, filters, frame)
+
+
+def _filters(
+    document_ids: list[str] | None,
+    after: dt.date | dt.datetime | None,
+    before: dt.date | dt.datetime | None,
+) -> Filters:
+    after_iso = parse_published(after, "published_after")
+    before_iso = parse_published(before, "published_before")
+    return Filters(
+        document_ids=tuple(document_ids) if document_ids else None,
+        after_ts=to_timestamp(after_iso) if after_iso else None,
+        before_ts=to_timestamp(before_iso, end_of_day=True) if before_iso else None,
+    )
+
+
+def _as_date(value: dt.date | dt.datetime | None) -> dt.date | None:
+    if value is None:
+        return None
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def _narrowed(filters: Filters, frame: TimeFrame, as_of: dt.date | None) -> Filters:
+    """The request's filters intersected with the question's time frame and ``as_of``."""
+    after = [filters.after_ts] if filters.after_ts is not None else []
+    before = [filters.before_ts] if filters.before_ts is not None else []
+    if frame.after:
+        after.append(to_timestamp(frame.after.isoformat()))
+    if frame.before:
+        before.append(to_timestamp(frame.before.isoformat(), end_of_day=True))
+    if as_of:
+        before.append(to_timestamp(as_of.isoformat(), end_of_day=True))
+    return Filters(
+        document_ids=filters.document_ids,
+        after_ts=max(after) if after else None,
+        before_ts=min(before) if before else None,
+    )
+
+
+def condense_query(question: str, history: Sequence[Message], lexical: CorpusIndex) -> str:
+    """A standalone retrieval query: the question plus the rarest words of recent turns.
+
+    Up to six words come from the last two user turns; up to two names from the last answer
+    (capitalised words) resolve pronouns ("What did she call for?" after an answer quoting
+    Baroness Anelay) without pulling the previous answer back in.
+    """
+    asked = set(lexical_tokens(question))
+    seen: set[str] = set()
+
+    def rarest(texts: Sequence[str], limit: int, names_only: bool) -> list[str]:
+        found: list[tuple[float, str]] = []
+        for content in texts:
+            for match in _WORD.finditer(content):
+                word = match.group()
+                tokens = lexical_tokens(word)
+                if not tokens or tokens[0] in asked or tokens[0] in seen:
+                    continue
+                if names_only and not word[0].isupper():
+                    continue
+                seen.add(tokens[0])
+                found.append((-lexical.idf(tokens[0]), word))
+        return [word for _, word in sorted(found)[:limit]]
+
+    user_turns = [turn.content for turn in history if turn.role == "user"][-2:][::-1]
+    answers = [turn.content for turn in history if turn.role == "assistant"][-1:]
+    salient = rarest(user_turns, 6, names_only=False) + rarest(answers, 2, names_only=True)
+    return f"{question} ({' '.join(salient)})" if salient else question
+
+
+def make_query(
+    question: str,
+    history: Sequence[Message],
+    lexical: CorpusIndex,
+    embedder: Embedder,
+    *,
+    latest: bool = False,
+) -> Query:
+    corrected = lexical.correct_spelling(question)
+    text = lexical.correct_spelling(condense_query(question, history, lexical))
+    if text == corrected:
+        vector = embedder.embed([text])[0]
+        return Query(text, corrected, vector, vector, latest)
+    vectors = embedder.embed([text, corrected])
+    return Query(text, corrected, vectors[0], vectors[1], latest)
