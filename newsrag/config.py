@@ -168,15 +168,14 @@ class ReadingSettings(BaseSettings):
         "with its sentences without asking the model (above 1: never).",
     )
     # The confidence that the passages answer is a logistic function of the model's verdict,
-    # the fast scorer's best score, whether the passages name what the question names and
-    # whether the model chose the fast scorer's best sentence.
+    # the fast scorer's best score and whether the model chose the fast scorer's best sentence;
+    # a question naming what the chosen articles' passages never name is refused regardless.
     # Fitted by `python -m newsrag.eval.calibrate_reader` (see docs/evaluation.md).
-    bias: float = -5.0
-    model_weight: float = 3.0
-    score_weight: float = 2.0
-    covers_weight: float = 3.0
-    agree_weight: float = 0.0
-    threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    bias: float = -3.085
+    model_weight: float = 1.903
+    score_weight: float = 2.713
+    agree_weight: float = 1.064
+    threshold: float = Field(default=0.42, ge=0.0, le=1.0)
 
 
 class NewsroomSettings(BaseSettings):

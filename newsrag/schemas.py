@@ -380,6 +380,7 @@ class SearchResponse(BaseModel):
 
 class Info(BaseModel):
     answer_mode: AnswerMode
+    reader: ReaderKind = Field(description="The reader that decides when a request names none.")
     generative_available: bool
     llm_model: str | None
     auth_required: bool

@@ -6,8 +6,10 @@ evidence (from several articles when the question needs them), and the answer in
 copied from them. Generative mode asks for its own answer in the same reply, after the decision.
 
 Whether to answer is not the model's yes alone: a logistic function of its verdict, the fast
-scorer's best evidence score and whether the passages name what the question names gives a
-confidence, compared with a threshold fitted on labelled questions (``calibrate_reader``).
+scorer's best evidence score and whether it chose the fast scorer's best sentence gives a
+confidence, compared with a threshold fitted on labelled questions (``calibrate_reader``); and a
+question naming someone or something (a name, a number, a year) that no retrieved passage of the
+chosen articles names is refused whatever the confidence.
 The cascade skips the model when the fast scorer is sure: nothing relevant at all (refuse) or,
 when configured, a clearly answering sentence (the fast path answers).
 """
@@ -183,18 +185,12 @@ class LLMReader:
         chosen.sort(key=lambda item: (order[item[0].document_id], item[0].index))
         return chosen
 
-    def confidence(self, verdict: bool, best: float, covers: bool, agree: bool = False) -> float:
+    def confidence(self, verdict: bool, best: float, agree: bool = False) -> float:
         """How sure the reader is that the passages answer: a logistic function of the model's
-        verdict, the fast scorer's best score, whether the passages name what the question
-        names, and whether the model chose the fast scorer's best sentence."""
+        verdict, the fast scorer's best score and whether the model chose the fast scorer's
+        best sentence (fitted by ``calibrate_reader``)."""
         s = self.settings
-        z = (
-            s.bias
-            + s.model_weight * verdict
-            + s.score_weight * best
-            + s.covers_weight * covers
-            + s.agree_weight * agree
-        )
+        z = s.bias + s.model_weight * verdict + s.score_weight * best + s.agree_weight * agree
         return 1.0 / (1.0 + math.exp(-z))
 
     def read(
@@ -211,7 +207,7 @@ class LLMReader:
         threshold = self.settings.threshold
         candidates = self.candidates(passages, relevance, limit or self.settings.sentences)
         if not candidates:
-            return Reading(False, self.confidence(False, best, False), threshold, model=False)
+            return Reading(False, self.confidence(False, best), threshold, model=False)
         messages: Messages = [
             {"role": "system", "content": text("system" if write else "reader")},
             {
@@ -230,9 +226,9 @@ class LLMReader:
         agree = any(
             (candidates[n - 1][0].document_id, candidates[n - 1][0].index) == top for n in numbers
         )
-        score = self.confidence(reply.answerable and grounded, best, covers, agree)
+        score = self.confidence(reply.answerable and grounded, best, agree)
         return Reading(
-            answerable=score >= threshold and grounded,
+            answerable=covers and score >= threshold and grounded,
             score=round(score, 4),
             threshold=threshold,
             model=True,

@@ -215,12 +215,12 @@ class AskService:
         best = max(grounding.relevance.values(), default=0.0)
         if not retrieval.passages or best < reader.settings.skip_below:
             nothing = Reading(
-                False, reader.confidence(False, best, False), reader.settings.threshold, model=False
+                False, reader.confidence(False, best), reader.settings.threshold, model=False
             )
             return self._from_reading(request, retrieval, grounding, nothing, started)
         if best >= reader.settings.skip_above:  # the fast scorer is sure: its answer stands
             response = self.fast(request, grounding)
-            score = reader.confidence(True, best, True, True)
+            score = reader.confidence(True, best, True)
             threshold = reader.settings.threshold
             response.reading = ReadingOut(
                 reader="llm", score=round(score, 4), threshold=threshold, model=False

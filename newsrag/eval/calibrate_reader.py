@@ -2,12 +2,13 @@
 
 ``python -m newsrag.eval.calibrate_reader`` starts the local model, asks the reader every
 question of the article set and a seeded sample of the SQuAD 2.0 set, and records what its
-confidence weighs (the model's verdict, the fast scorer's best score, whether the passages name
-what the question names, whether the model chose the fast scorer's best sentence) with whether
-the question is answerable. It fits a logistic regression on half of the questions (seeded,
-stratified by set and answerability), picks the threshold that refuses most unanswerable
-questions while wrongly refusing at most ``--max-false-refusal`` of the answerable ones, and
-reports both halves; then fits on all and prints the ``NEWSRAG_READING_*`` values.
+confidence weighs (the model's verdict, the fast scorer's best score, whether the model chose
+the fast scorer's best sentence) and the gate (whether the chosen articles' passages name every
+name and number of the question) with whether the question is answerable. It fits a logistic
+regression on half of the questions (seeded, stratified by set and answerability), picks the
+threshold that refuses most unanswerable questions while wrongly refusing at most ``--max-false-
+refusal`` of the answerable ones, and reports both halves; then fits on all and prints the
+``NEWSRAG_READING_*`` values.
 """
 
 from __future__ import annotations
@@ -24,7 +25,10 @@ from newsrag.config import ChromaSettings, Settings, load_settings
 from newsrag.eval.dataset import EvalSet, load_sets
 from newsrag.schemas import AskRequest, Message
 
-FEATURES = ("verdict", "best", "covers", "agree")
+FEATURES = ("verdict", "best", "agree")
+# Not weighed but a gate: a question naming someone or something (a name, a number, a year) that
+# no retrieved passage of the chosen articles names is refused whatever the score.
+GATE = "covers"
 Row = dict[str, float | str | bool]
 
 
@@ -59,7 +63,7 @@ def collect(eval_set: EvalSet, base: Settings) -> list[Row]:
             question = retrieval.query.question if not case.history else retrieval.query.text
             reading = reader.read(question, retrieval.passages, grounding.relevance)
             row: Row = {"set": eval_set.name, "id": case.id, "answerable": case.answerable}
-            row.update({name: reading.features.get(name, 0.0) for name in FEATURES})
+            row.update({name: reading.features.get(name, 0.0) for name in (*FEATURES, GATE)})
             rows.append(row)
             print(f"{eval_set.name} {len(rows):4} {rows[-1]}", flush=True)
     return rows
@@ -88,7 +92,7 @@ def figures(rows: list[Row], w: np.ndarray, threshold: float) -> tuple[float, fl
     """(refusal accuracy on unanswerable, false-refusal rate on answerable)."""
     s = scores(rows, w)
     answerable = np.array([bool(r["answerable"]) for r in rows])
-    refused = s < threshold
+    refused = (s < threshold) | np.array([not r[GATE] for r in rows])
     refusal = float(refused[~answerable].mean()) if (~answerable).any() else 1.0
     false_refusal = float(refused[answerable].mean()) if answerable.any() else 0.0
     return refusal, false_refusal
@@ -156,7 +160,7 @@ def main() -> None:
     threshold = choose_threshold(rows, w, args.max_false_refusal)
     print("fitted on all:")
     report(rows, w, threshold, "all")
-    names = ["BIAS", *(f"{f.upper()}_WEIGHT" for f in ("model", "score", "covers", "agree"))]
+    names = ["BIAS", *(f"{f.upper()}_WEIGHT" for f in ("model", "score", "agree"))]
     for name, value in zip(names, w, strict=True):
         print(f"NEWSRAG_READING_{name}={value:.3f}")
     print(f"NEWSRAG_READING_THRESHOLD={threshold}")

@@ -72,8 +72,13 @@ def metrics(container: ContainerDep) -> Response:
 
 @router.get("/v1/info", tags=["operations"], summary="Server facts the web UI needs")
 def info(container: ContainerDep) -> Info:
+    configured = container.settings.reader
+    available = container.llm is not None
     return Info(
         answer_mode=container.settings.answer_mode,
+        reader="llm"
+        if configured == "llm" or (configured == "auto" and available)
+        else "heuristic",
         generative_available=container.llm is not None,
         llm_model=container.settings.llm.model if container.llm is not None else None,
         auth_required=container.settings.api_keys is not None,

@@ -153,7 +153,8 @@ function applyInfo(info) {
     ui.modeNote.textContent = info ? "No LLM is configured on the server" : "Server info unavailable: extractive mode only.";
     ui.modeExtractive.checked = true;
   } else {
-    ui.modeNote.textContent = info.llm_model ? `Generative answers use ${info.llm_model}.` : "";
+    const reads = info.reader === "llm" ? " It also reads the passages in extractive mode." : "";
+    ui.modeNote.textContent = info.llm_model ? `${info.llm_model} answers.${reads}` : "";
     if (!state.modeTouched && info.answer_mode === "generative") ui.modeGenerative.checked = true;
   }
   ui.version.textContent = info && info.version ? `Version ${info.version}.` : "";
