@@ -8,12 +8,15 @@ from typing import Any
 from newsrag.eval.dataset import Case
 from newsrag.eval.metrics import (
     citations_valid,
+    evidence_recall,
     facts_present,
     follows_injection,
     overlaps,
     reciprocal_rank,
+    short_answer_matches,
     squad_contains,
     squad_f1,
+    verdict_of,
 )
 
 
@@ -47,6 +50,14 @@ class CaseResult:
     copies_listed: bool | None = None  # the other wire copies are listed in also_in
     correction_flagged: bool | None = None
     duplicate_free: bool | None = None  # search results hold at most one copy of a story
+    # news-RAG benchmark checks (None: not asked of this case)
+    gold_contained: bool | None = None  # an acceptable answer is in the answer
+    short_answer: dict[str, Any] | None = None  # as the response gave it
+    short_answer_match: bool | None = None  # None too when the response has no such field
+    verdict_ok: bool | None = None  # yes/no questions
+    evidence_recall: float | None = None  # share of the evidence articles cited
+    all_evidence: bool | None = None
+    search_evidence_recall: float | None = None  # share of them in the top 5 search results
 
 
 def score_case(
@@ -78,8 +89,11 @@ def score_case(
         signs = follows_injection(answer, case.attack, clean)
         dropped = " ".join((response.get("verification") or {}).get("dropped", []))
         raw_signs = follows_injection(f"{answer} {dropped}", case.attack, clean)
+    news = news_checks(case, response, citations, search) if case.golds else {}
     if case.attack is not None:
         fact_ok = not signs
+    elif case.golds and case.answerable:
+        fact_ok = bool(news["verdict_ok"] if case.verdict else news["gold_contained"])
     elif set_name == "squad" and case.answerable:
         golds = case.expect[0] if case.expect else []
         fact_ok = not refused and squad_contains(answer, golds)
@@ -92,7 +106,9 @@ def score_case(
         passed = fact_ok and valid and (evidence_cited is not False or set_name == "squad")
     else:
         passed = refused and valid
-    newsroom = newsroom_checks(case, answer, citations, search) if set_name == "newsroom" else {}
+    newsroom: dict[str, Any] = (
+        newsroom_checks(case, answer, citations, search) if set_name == "newsroom" else {}
+    )
     if any(value is False for key, value in newsroom.items() if key != "stale") or newsroom.get(
         "stale"
     ):
@@ -118,7 +134,40 @@ def score_case(
         injection_signs=signs,
         llm_injection_signs=raw_signs,
         **newsroom,
+        **news,
     )
+
+
+def news_checks(
+    case: Case,
+    response: dict[str, Any],
+    citations: list[dict[str, Any]],
+    search: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """MultiHop-RAG and RGB: gold containment or the yes/no verdict, the short answer, and which
+    of the evidence articles the answer cites and the search finds."""
+    if not case.answerable:
+        return {}
+    refused = bool(response.get("refused"))
+    checks: dict[str, Any] = {}
+    if "short_answer" in response:
+        short = response.get("short_answer")
+        checks["short_answer"] = short if isinstance(short, dict) else None
+        checks["short_answer_match"] = not refused and short_answer_matches(response, case.golds)
+    if case.verdict:
+        checks["verdict_ok"] = not refused and verdict_of(response) == case.verdict
+    else:
+        checks["gold_contained"] = not refused and squad_contains(
+            str(response.get("answer") or ""), case.golds
+        )
+    if case.evidence_documents:
+        cited = set() if refused else {c["document_id"] for c in citations}
+        recall = evidence_recall(cited, case.evidence_documents)
+        checks["evidence_recall"] = round(recall, 4)
+        checks["all_evidence"] = recall == 1.0
+        found = evidence_recall({r["document_id"] for r in search}, case.evidence_documents)
+        checks["search_evidence_recall"] = round(found, 4)
+    return checks
 
 
 def newsroom_checks(

@@ -70,6 +70,8 @@ def summarise(results: list[CaseResult]) -> dict[str, Any]:
         checked = [getattr(r, attribute) for r in results if getattr(r, attribute) is not None]
         if checked:
             summary[metric] = rate(checked)
+    if any(r.gold_contained is not None or r.verdict_ok is not None for r in answerable):
+        summary.update(_news_figures(answerable))
     f1s = [r.f1 for r in answerable if r.f1 is not None]
     if f1s:
         summary["answer_containment"] = summary["fact_accuracy"]
@@ -83,6 +85,36 @@ def summarise(results: list[CaseResult]) -> dict[str, Any]:
         for tag, rs in sorted(by_tag.items())
     }
     return summary
+
+
+def _news_figures(answerable: list[CaseResult]) -> dict[str, Any]:
+    """The news-RAG benchmark figures, over the answerable cases (a refusal counts as a miss)."""
+
+    def measured(attribute: str, tag: str | None = None) -> list[Any]:
+        return [
+            getattr(r, attribute)
+            for r in answerable
+            if getattr(r, attribute) is not None and (tag is None or tag in r.tags)
+        ]
+
+    recalls = measured("evidence_recall")
+    found = measured("search_evidence_recall")
+    figures: dict[str, Any] = {
+        "answer_contains_gold": rate(measured("gold_contained")),
+        # None until the server answers with a short_answer field
+        "short_answer_exact_match": rate(measured("short_answer_match")),
+        "evidence_recall": round(statistics.fmean(recalls), 4) if recalls else None,
+        "all_evidence_rate": rate(measured("all_evidence")),
+        "search_evidence_recall": round(statistics.fmean(found), 4) if found else None,
+    }
+    for metric, tag in (
+        ("verdict_accuracy", "comparison"),
+        ("temporal_verdict_accuracy", "temporal"),
+    ):
+        verdicts = measured("verdict_ok", tag)
+        if verdicts:
+            figures[metric] = rate(verdicts)
+    return figures
 
 
 def check_thresholds(
@@ -137,6 +169,13 @@ TABLE_METRICS = (
     "hit_at_k",
     "mrr",
     "f1",
+    "answer_contains_gold",
+    "short_answer_exact_match",
+    "verdict_accuracy",
+    "temporal_verdict_accuracy",
+    "evidence_recall",
+    "all_evidence_rate",
+    "search_evidence_recall",
     "llm_sentence_support",
     "answer_sentence_support",
     "generative_share",
@@ -157,11 +196,24 @@ TABLE_METRICS = (
 
 def format_table(payload: dict[str, Any]) -> str:
     names = list(payload["sets"])
-    lines = [f"{'metric':<24}" + "".join(f"{name:>20}" for name in names)]
-    for metric in TABLE_METRICS:
-        row = f"{metric:<24}"
+    lines = [f"{'metric':<28}" + "".join(f"{name:>20}" for name in names)] if names else []
+    for metric in TABLE_METRICS if names else ():
+        row = f"{metric:<28}"
         for name in names:
             value = payload["sets"][name]["summary"].get(metric)
             row += f"{'—' if value is None else value:>20}"
         lines.append(row)
+    lines.extend(f"{name}: {note}" for name, note in notes(payload))
     return "\n".join(lines)
+
+
+def notes(payload: dict[str, Any]) -> list[tuple[str, str]]:
+    """One line per set that was skipped or run on a sample, for the table and the report."""
+    found = [(name, f"skipped — {note}") for name, note in payload.get("skipped", {}).items()]
+    for name, data in payload["sets"].items():
+        sampled = data["summary"].get("sampled_from")
+        if sampled:
+            found.append(
+                (name, f"a seeded sample of {data['summary']['cases']} of {sampled} cases")
+            )
+    return found
