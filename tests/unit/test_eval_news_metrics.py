@@ -72,7 +72,7 @@ def test_short_answer_is_read_defensively() -> None:
     assert short_answer_matches({"short_answer": None}, ["Smith"]) is False
     assert short_answer_matches({"short_answer": {"text": "the  SMITH."}}, ["Smith"]) is True
     assert short_answer_matches({"short_answer": {"text": "Smith twice"}}, ["Smith"]) is False
-    assert short_answer_matches({"short_answer": {"text": "Tampa"}}, ["Miami", "Tampa"]) is True
+    assert short_answer_matches({"short_answer": {"text": "Ellis"}}, ["Norland", "Ellis"]) is True
 
 
 def test_verdict_from_the_short_answer_else_the_first_word() -> None:

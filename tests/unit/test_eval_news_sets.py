@@ -91,25 +91,25 @@ RGB: dict[str, Any] = {
     "cases": [
         {
             "id": "rgb-000",
-            "query": "Super Bowl 2021 location",
-            "answers": ["Tampa, Florida"],
+            "query": "Harbour Cup 2031 venue",
+            "answers": ["Port Ellis, Norland"],
             "answerable": True,
             "passages": [
-                {"k": 0, "text": "Lane Park will be closed on Laurel Street.", "positive": False},
-                {"k": 1, "text": "The game was played in Tampa, Florida.", "positive": True},
-                {"k": 2, "text": "Super Bowl LV will be in Tampa, Florida.", "positive": False},
+                {"k": 0, "text": "Car parks near the quay will shut at noon.", "positive": False},
+                {"k": 1, "text": "The final was played in Port Ellis, Norland.", "positive": True},
+                {"k": 2, "text": "The 2031 cup moves to Port Ellis, Norland.", "positive": False},
             ],
             "rejection_passages": [
-                "Lane Park will be closed on Laurel Street.",
-                "Tickets for Super Bowl LVIII are on sale.",
+                "Car parks near the quay will shut at noon.",
+                "Tickets for the 2032 cup are on sale.",
             ],
         },
         {
             "id": "rgb-001",
-            "query": "Who acquired WhatsApp?",
-            "answers": ["Facebook"],
+            "query": "Who bought Quillchat?",
+            "answers": ["Brightwave"],
             "answerable": True,
-            "passages": [{"k": 0, "text": "Facebook acquired WhatsApp in 2014.", "positive": True}],
+            "passages": [{"k": 0, "text": "Brightwave bought Quillchat.", "positive": True}],
             "rejection_passages": [],
         },
     ],
@@ -171,7 +171,7 @@ def test_rgb_modes_scopes_and_evidence(tmp_path: Path) -> None:
     cases = {case.id: case for case in eval_set.cases}
     assert list(cases) == ["rgb-000", "rgb-000-rejection", "rgb-001"]
     answerable = cases["rgb-000"]
-    assert answerable.answerable and answerable.golds == ["Tampa, Florida"]
+    assert answerable.answerable and answerable.golds == ["Port Ellis, Norland"]
     assert answerable.scope == ["rgb-000-p0", "rgb-000-p1", "rgb-000-p2"]
     # a negative that holds the answer counts as evidence, one group of interchangeable passages
     assert answerable.evidence_documents == [["rgb-000-p1", "rgb-000-p2"]]
@@ -180,7 +180,7 @@ def test_rgb_modes_scopes_and_evidence(tmp_path: Path) -> None:
     assert rejection.scope == ["rgb-000-n0", "rgb-000-n1"]
     assert rejection.evidence_documents == []
     texts = {document.document_id: document.text for document in eval_set.documents}
-    assert texts["rgb-000-n1"] == "Tickets for Super Bowl LVIII are on sale."
+    assert texts["rgb-000-n1"] == "Tickets for the 2032 cup are on sale."
     assert set(texts) == {d for case in eval_set.cases for d in case.scope}
 
 
