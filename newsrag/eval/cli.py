@@ -16,7 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--sets",
         nargs="*",
         default=None,
-        help="article, squad, newsroom, bipia (space- or comma-separated; default all)",
+        help="article, squad, newsroom, bipia, multihop, rgb (space- or comma-separated; default "
+        "all; bipia only with an LLM; multihop and rgb run generative too when named here)",
     )
     parser.add_argument("--report-dir", type=Path, default=None)
     parser.add_argument(
@@ -29,7 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_positive,
         default=None,
         metavar="N",
-        help="generative sets: a seeded sample of N cases, stratified by answerability",
+        help="generative sets: a seeded sample of N cases, stratified by answerability "
+        "and question type",
     )
 
 

@@ -1,4 +1,5 @@
-"""The eval sets: the bundled article's cases and the external SQuAD 2.0 subset."""
+"""The eval sets: the bundled article's cases, SQuAD 2.0, our newsroom stories, BIPIA; the two
+news-RAG benchmarks (MultiHop-RAG, RGB) load in ``eval/news_sets.py``."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ import json
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 ARTICLE_CASES = DATA_DIR / "article.jsonl"
@@ -42,6 +46,14 @@ class Case:
     also_in: list[str] = field(default_factory=list)
     correction: bool = False
     request: dict[str, str] = field(default_factory=dict)  # as_of, published_after/before
+    # news-RAG benchmarks: acceptable answers (any one); "yes"/"no" when the gold is a verdict;
+    # the documents the answer rests on (every group cited by one of its members); the sampling
+    # stratum (question type); the documents this case alone sees, in a store of its own
+    golds: list[str] = field(default_factory=list)
+    verdict: str | None = None
+    evidence_documents: list[list[str]] = field(default_factory=list)
+    stratum: str | None = None
+    scope: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +64,11 @@ class EvalDocument:
     source: str | None = None
     published_at: str | None = None
     url: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+class SetUnavailable(Exception):
+    """A set whose data is not here (a licence keeps it out of the package): skipped, noted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,16 +78,24 @@ class EvalSet:
     cases: list[Case]
 
     def sample(self, size: int, seed: int = 20261202) -> EvalSet:
-        """A seeded sample of ``size`` cases, stratified by answerability, in the set's order."""
+        """A seeded sample of ``size`` cases, stratified by answerability and then by each case's
+        stratum (question type) where the set has them, in the set's order."""
         if size >= len(self.cases):
             return self
         rng = random.Random(seed)
         chosen: set[str] = set()
         for answerable in (True, False):
-            stratum = [case.id for case in self.cases if case.answerable is answerable]
-            share = round(size * len(stratum) / len(self.cases))
-            chosen.update(rng.sample(stratum, min(share, len(stratum))))
-        return EvalSet(self.name, self.documents, [c for c in self.cases if c.id in chosen])
+            group = [case for case in self.cases if case.answerable is answerable]
+            for name in sorted({case.stratum or "" for case in group}):
+                stratum = [case.id for case in group if (case.stratum or "") == name]
+                share = round(size * len(stratum) / len(self.cases))
+                chosen.update(rng.sample(stratum, min(share, len(stratum))))
+        cases = [c for c in self.cases if c.id in chosen]
+        # documents only a left-out case would have seen are left out with it
+        kept = {document_id for case in cases for document_id in case.scope}
+        dropped = {d for case in self.cases if case.id not in chosen for d in case.scope} - kept
+        documents = [d for d in self.documents if d.document_id not in dropped]
+        return EvalSet(self.name, documents, cases)
 
 
 def load_article_set(path: Path = ARTICLE_CASES) -> EvalSet:
@@ -216,15 +241,23 @@ def _jsonl(path: Path) -> list[dict[str, Any]]:
     ]
 
 
-SET_NAMES = ("article", "squad", "newsroom", "bipia")
+SET_NAMES = ("article", "squad", "newsroom", "bipia", "multihop", "rgb")
 
 
-def load_sets(names: list[str] | None = None) -> list[EvalSet]:
-    loaders = {
+def load_sets(
+    names: list[str] | None = None, skipped: dict[str, str] | None = None
+) -> list[EvalSet]:
+    """The named sets. A set whose data is absent raises ``SetUnavailable``, or, given
+    ``skipped``, is left out with its one-line note recorded there."""
+    from newsrag.eval.news_sets import load_multihop_set, load_rgb_set
+
+    loaders: dict[str, Callable[[], EvalSet]] = {
         "article": load_article_set,
         "squad": load_squad_set,
         "newsroom": load_newsroom_set,
         "bipia": load_bipia_set,
+        "multihop": load_multihop_set,
+        "rgb": load_rgb_set,
     }
     chosen = names or ["article", "squad", "newsroom"]
     unknown = [name for name in chosen if name not in loaders]
@@ -232,7 +265,15 @@ def load_sets(names: list[str] | None = None) -> list[EvalSet]:
         raise ValueError(
             f"unknown eval set(s): {', '.join(unknown)} (choose from {', '.join(loaders)})"
         )
-    return [loaders[name]() for name in chosen]
+    sets = []
+    for name in chosen:
+        try:
+            sets.append(loaders[name]())
+        except SetUnavailable as missing:
+            if skipped is None:
+                raise
+            skipped[name] = str(missing)
+    return sets
 
 
 def _find(text: str, evidence: str | None) -> tuple[int, int] | None:

@@ -45,6 +45,39 @@ def squad_f1(answer: str, golds: Sequence[str]) -> float:
     return best
 
 
+def short_answer_text(response: dict[str, Any]) -> str | None:
+    """The text of the response's optional ``short_answer`` (a span or a yes/no verdict), read
+    defensively: absent, null or malformed is None."""
+    short = response.get("short_answer")
+    text = short.get("text") if isinstance(short, dict) else None
+    return text if isinstance(text, str) else None
+
+
+def short_answer_matches(response: dict[str, Any], golds: Sequence[str]) -> bool | None:
+    """Exact match (SQuAD-normalised) of the short answer with any gold; None when the response
+    carries no ``short_answer`` key at all (a server from before the field)."""
+    if "short_answer" not in response:
+        return None
+    text = short_answer_text(response)
+    return text is not None and squad_normalize(text) in {squad_normalize(g) for g in golds}
+
+
+def verdict_of(response: dict[str, Any]) -> str | None:
+    """Yes or no: the short answer's verdict when it gives one, else the answer's first word."""
+    short = squad_normalize(short_answer_text(response) or "")
+    if short in ("yes", "no"):
+        return short
+    words = squad_normalize(str(response.get("answer") or "")).split()
+    return words[0] if words and words[0] in ("yes", "no") else None
+
+
+def evidence_recall(cited: set[str], groups: Sequence[Sequence[str]]) -> float:
+    """Share of the evidence groups (each of interchangeable documents) cited at least once."""
+    if not groups:
+        return 0.0
+    return sum(bool(cited & set(group)) for group in groups) / len(groups)
+
+
 def citations_valid(response: dict[str, Any], texts: dict[str, str]) -> bool:
     """quote == text[start:end] for every citation, and markers and citations match one to one."""
     citations = response.get("citations") or []

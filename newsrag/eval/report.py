@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from newsrag.eval.metrics import percentile
+from newsrag.eval.summary import notes
 
 STYLE = """body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#1a1a1a}
 table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.3rem .5rem;
@@ -63,6 +64,14 @@ def _case_row(case: dict[str, Any]) -> str:
         checks.append("evidence not cited")
     if not case["answerable"] and not case["refused"]:
         checks.append("should refuse")
+    if case.get("verdict_ok") is False and not case["refused"]:
+        checks.append("wrong or no yes/no verdict")
+    if case.get("all_evidence") is False:
+        checks.append(f"evidence articles cited: {case['evidence_recall']:.0%}")
+    short = case.get("short_answer")
+    if short is not None:
+        match = "" if case.get("short_answer_match") else " (no match)"
+        checks.append(f"short answer: {short.get('text')!r}{match}")
     row_class = "" if case["passed"] else ' class="bad"'
     return (
         f"<tr{row_class}><td>{status}</td><td>{escape(case['id'])}<br><small>"
@@ -87,12 +96,15 @@ def write_html(payload: dict[str, Any], path: Path) -> None:
     if payload.get("regressions"):
         items = "".join(f"<li>{escape(r)}</li>" for r in payload["regressions"])
         parts.append(f"<h2 class='fail'>Regressions against the baseline</h2><ul>{items}</ul>")
+    for name, note in notes(payload):
+        parts.append(f"<p><strong>{escape(name)}</strong>: {escape(note)}</p>")
     for name, data in payload["sets"].items():
         summary = data["summary"]
         parts.append(f"<h2>Set: {escape(name)}</h2><table><tr><th>metric</th><th>value</th></tr>")
         for key, value in summary.items():
             if key != "by_tag":
-                parts.append(f"<tr><td>{escape(key)}</td><td>{escape(str(value))}</td></tr>")
+                shown = "—" if value is None else str(value)
+                parts.append(f"<tr><td>{escape(key)}</td><td>{escape(shown)}</td></tr>")
         parts.append("</table>")
         by_tag = {t: v["pass_rate"] or 0.0 for t, v in summary["by_tag"].items()}
         parts.append(_bar_chart("Pass rate by tag", by_tag))
