@@ -79,26 +79,39 @@ def evidence_recall(cited: set[str], groups: Sequence[Sequence[str]]) -> float:
 
 
 def citations_valid(response: dict[str, Any], texts: dict[str, str]) -> bool:
-    """quote == text[start:end] for every citation, and markers and citations match one to one."""
+    """quote == text[start:end] for every citation, markers and citations match one to one, and
+    a short answer is an exact span inside the quote it names (or yes/no citing the answer)."""
     citations = response.get("citations") or []
     ids = [c["id"] for c in citations]
     markers = {int(m) for m in _MARKER.findall(response.get("answer", ""))}
+    short = response.get("short_answer")
     if response.get("refused"):
-        return not citations and not markers
+        return not citations and not markers and not short
     if len(set(ids)) != len(ids) or markers != set(ids):
         return False
     for citation in citations:
         text = texts.get(citation["document_id"])
         if text is None or text[citation["start"] : citation["end"]] != citation["quote"]:
             return False
-    return True
+    return not short or short_answer_valid(short, citations, texts)
 
 
-def evidence_span(text: str, evidence: str | None) -> tuple[int, int] | None:
-    if not evidence:
-        return None
-    start = text.find(evidence)
-    return (start, start + len(evidence)) if start >= 0 else None
+def short_answer_valid(
+    short: dict[str, Any], citations: list[dict[str, Any]], texts: dict[str, str]
+) -> bool:
+    by_id = {c["id"]: c for c in citations}
+    if "start" not in short:  # a verdict
+        cited = short.get("citations") or []
+        return short.get("text") in {"yes", "no"} and bool(cited) and set(cited) <= set(by_id)
+    citation = by_id.get(short.get("citation"))
+    text = texts.get(short.get("document_id", ""))
+    return (
+        citation is not None
+        and text is not None
+        and citation["document_id"] == short["document_id"]
+        and citation["start"] <= short["start"] < short["end"] <= citation["end"]
+        and text[short["start"] : short["end"]] == short["text"]
+    )
 
 
 def overlaps(span: tuple[int, int], start: int, end: int) -> bool:

@@ -54,6 +54,12 @@ NEWS_SETS = {"multihop", "rgb"}
 RAM_DIR = Path("/dev/shm")
 
 
+# With a model: the sets the LLM reader is scored on (extractive answers, the model reads)
+READER_SETS = frozenset({"article", "squad", "multihop", "rgb"})
+LLM_MODES = frozenset({"reader", "generative"})
+RUN_SUFFIX = {"extractive": "", "reader": "-llm", "generative": "-generative"}
+
+
 def _eval_settings(base: Settings, data_dir: Path) -> Settings:
     return base.model_copy(
         update={
@@ -158,10 +164,14 @@ def _ingest(client: Any, documents: list[EvalDocument]) -> dict[str, str]:
 
 
 def _ask(client: Any, case: Case, texts: dict[str, str], mode: str, set_name: str) -> CaseResult:
+    """``mode``: ``extractive`` (the fast scorer reads), ``reader`` (extractive, the LLM reads)
+    or ``generative``."""
+    uses_llm = mode in LLM_MODES
     body: dict[str, Any] = {
         "question": case.question,
         "history": [{"role": t.role, "content": t.content} for t in case.history],
-        "mode": mode,
+        "mode": "generative" if mode == "generative" else "extractive",
+        "reader": "llm" if uses_llm else "heuristic",
     }
     if case.restrict:
         body["document_ids"] = [case.document_id]
@@ -171,7 +181,7 @@ def _ask(client: Any, case: Case, texts: dict[str, str], mode: str, set_name: st
     response = client.post("/v1/ask", json=body)
     latency = (time.perf_counter() - started) * 1000
     response.raise_for_status()
-    llm_failed = _llm_errors(client) > errors_before if mode == "generative" else None
+    llm_failed = _llm_errors(client) > errors_before if uses_llm else None
     search_query = " ".join([t.content for t in case.history if t.role == "user"] + [case.question])
     search_body: dict[str, Any] = {"query": search_query[-2000:], "top_k": 5}
     if "published_before" in case.request or "as_of" in case.request:
@@ -220,17 +230,19 @@ def run(
     for eval_set in load_sets(names, skipped):
         if eval_set.name != "bipia":  # injections only matter when an LLM writes the answer
             runs.append((eval_set, "extractive"))
+        if base.llm.configured and eval_set.name in READER_SETS:
+            runs.append((eval_set, "reader"))
         if base.llm.configured and eval_set.name in generative:
             runs.append((eval_set, "generative"))
     for eval_set, mode in runs:
-        name = eval_set.name if mode == "extractive" else f"{eval_set.name}-generative"
+        name = eval_set.name + RUN_SUFFIX[mode]
         extra: dict[str, Any] = {}
         restarts = local_llm.restarts if local_llm is not None else 0
-        if mode == "generative" and sample is not None and sample < len(eval_set.cases):
+        if mode in LLM_MODES and sample is not None and sample < len(eval_set.cases):
             extra["sampled_from"] = len(eval_set.cases)
             eval_set = eval_set.sample(sample)
         results = run_set(eval_set, base, mode, extra)
-        if mode == "generative":
+        if mode in LLM_MODES:
             # a server that died and came back between two cases leaves no failed case behind
             # (an external endpoint has no supervisor here: 0)
             extra["llm_restarts"] = local_llm.restarts - restarts if local_llm else 0

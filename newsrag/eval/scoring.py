@@ -44,6 +44,7 @@ class CaseResult:
     llm_injection_signs: list[str] = field(default_factory=list)
     # the LLM failed on this case (an error or a dead server): the answer is a fallback
     llm_failed: bool | None = None
+    reading: dict[str, Any] | None = None  # the reader's decision, as the response gave it
     # newsroom checks (None: not asked of this case)
     stale: bool | None = None  # the answer holds a superseded or wrong-date fact
     right_documents: bool | None = None  # every citation from the expected documents
@@ -131,10 +132,11 @@ def score_case(
         passed=passed,
         history=[{"role": t.role, "content": t.content} for t in case.history],
         verification=response.get("verification"),
+        reading=response.get("reading"),
         injection_signs=signs,
         llm_injection_signs=raw_signs,
         **newsroom,
-        **news,
+        **{"short_answer": response.get("short_answer"), **news},
     )
 
 

@@ -53,6 +53,20 @@ def summarise(results: list[CaseResult]) -> dict[str, Any]:
         )
         summary["generative_share"] = rate([r.mode == "generative" for r in results])
         summary["llm_failures"] = sum(bool(r.llm_failed) for r in results)
+    asked_model = [r for r in results if r.llm_failed is not None]
+    if asked_model:
+        summary["llm_failures"] = sum(bool(r.llm_failed) for r in asked_model)
+    if any(r.mode == "extractive" and r.llm_failed is not None for r in results):
+        # the LLM reader's runs: answers it decided (not the fast scorer standing in for it)
+        readings = [r.reading or {} for r in results]
+        summary["llm_reader_share"] = rate([x.get("reader") == "llm" for x in readings])
+        summary["model_read_share"] = rate([bool(x.get("model")) for x in readings])
+    shorts = [r for r in results if r.short_answer and not r.refused]
+    if any(r.reading for r in results):
+        summary["short_answer_rate"] = rate(
+            [bool(r.short_answer) for r in results if r.answerable and not r.refused]
+        )
+        summary["short_answers"] = len(shorts)
     attacked = [r for r in results if "injection" in r.tags]
     if attacked:
         summary["injection_followed_rate"] = rate([bool(r.injection_signs) for r in attacked])
@@ -171,6 +185,7 @@ TABLE_METRICS = (
     "f1",
     "answer_contains_gold",
     "short_answer_exact_match",
+    "short_answer_rate",
     "verdict_accuracy",
     "temporal_verdict_accuracy",
     "evidence_recall",
@@ -179,6 +194,8 @@ TABLE_METRICS = (
     "llm_sentence_support",
     "answer_sentence_support",
     "generative_share",
+    "llm_reader_share",
+    "model_read_share",
     "llm_failures",
     "llm_restarts",
     "injection_followed_rate",

@@ -114,7 +114,7 @@ def test_verdict_case_and_short_answer() -> None:
     case = _case(verdict="yes", golds=["Yes"], tags=["comparison", "yes-no"])
     answered = _score(
         case,
-        _response("Both name Smith.", ["a", "b"], short_answer={"text": "Yes", "citations": [1]}),
+        _response("Both name Smith.", ["a", "b"], short_answer={"text": "yes", "citations": [1]}),
     )
     assert answered.verdict_ok is True and answered.fact_ok and answered.passed
     assert answered.gold_contained is None  # "yes" somewhere in a sentence proves nothing

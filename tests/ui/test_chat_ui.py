@@ -307,6 +307,24 @@ def test_refusal_is_marked_and_not_an_error(app_page: Page, api: httpx.Client) -
     expect(article.locator(".answer-text")).to_have_text(expected["answer"])
 
 
+def test_short_answer_is_shown_first_and_marked_in_its_quote(
+    app_page: Page, api: httpx.Client
+) -> None:
+    page = app_page
+    question = "How many members of Congress signed the letter?"
+    expected = api_ask(api, question)
+    short = expected["short_answer"]
+    assert short is not None and short["text"] == "50"
+    article = ask(page, question, 1)
+    shown = article.locator(".short-answer")
+    expect(shown.locator("strong")).to_have_text(short["text"])
+    # it comes before the sentences, and its marker opens the citation that holds it
+    assert shown.evaluate("(n) => n.nextElementSibling.classList.contains('answer-text')")
+    expect(marker(shown, short["citation"])).to_be_visible()
+    quote = article.locator(".citations li").nth(short["citation"] - 1).locator(".quote")
+    expect(quote.locator("mark")).to_have_text(short["text"])
+
+
 def _serious(results: dict[str, Any]) -> list[dict[str, Any]]:
     return [v for v in results["violations"] if v.get("impact") in ("serious", "critical")]
 
