@@ -309,6 +309,17 @@ class Settings(BaseSettings):
     reading: ReadingSettings = Field(default_factory=ReadingSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
 
+    @model_validator(mode="after")
+    def _cascade_within_refusal(self) -> Settings:
+        """The cascade's "sure enough to answer" must not be a score the fast scorer refuses."""
+        if self.reading.skip_above < self.retrieval.refusal_threshold:
+            raise SettingConflict(
+                "NEWSRAG_READING_SKIP_ABOVE",
+                "must be at least NEWSRAG_RETRIEVAL_REFUSAL_THRESHOLD "
+                f"({self.retrieval.refusal_threshold})",
+            )
+        return self
+
     @field_validator("rate_limit")
     @classmethod
     def _valid_rate(cls, value: str | None) -> str | None:

@@ -146,27 +146,32 @@ _DATE_SPAN = re.compile(
     rf"(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|{_MONTH}\s+\d{{4}}|(?:1\d|20)\d\d)\b"
 )
 _SCALE = r"(?:\s?(?:million|billion|trillion|bn|m|k|thousand|hundred))?"
+_FIGURE = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"  # 1,200 or 45.5, never a trailing comma
 _MONEY_SPAN = re.compile(
-    rf"[$£€¥]\s?\d[\d,]*(?:\.\d+)?{_SCALE}|\b\d[\d,]*(?:\.\d+)?{_SCALE}\s?"
+    rf"[$£€¥]\s?{_FIGURE}{_SCALE}|\b{_FIGURE}{_SCALE}\s?"
     r"(?:dollars?|pounds?|euros?|cents?|pence|rubles?|roubles?|yen|francs?)\b",
     re.I,
 )
 _COUNT_SPAN = re.compile(
-    rf"(?<![\w.,-])(?!(?:19|20)\d\d\b)\d[\d,]*(?:\.\d+)?(?:\s?%|\s?per\s?cent|{_SCALE})(?![\w-])",
+    rf"(?<![\w.,-])(?!(?:19|20)\d\d\b){_FIGURE}(?:\s?%|\s?per\s?cent|{_SCALE})(?![\w-])",
     re.I,
 )
+# "how long", "how far", "how old" want a unit the span would cut off: no fast short answer
+_MEASURE_QUESTION = re.compile(r"\bhow (long|far|old)\b", re.I)
 
 
 def typed_span(question: str, sentence: str) -> tuple[int, int] | None:
     """Where ``sentence`` holds the number, amount or date ``question`` asks for, if it does."""
     kind = wanted_type(question)
     pattern = {"money": _MONEY_SPAN, "number": _COUNT_SPAN, "time": _DATE_SPAN}.get(kind or "")
-    if pattern is None:
+    if pattern is None or _MEASURE_QUESTION.search(question):
         return None
     if kind == "number" and not expectation(question).holds(sentence):
         return None
-    match = pattern.search(sentence)
-    return (match.start(), match.end()) if match else None
+    matches = list(pattern.finditer(sentence))
+    if len(matches) != 1:  # several figures: which one answers needs a reader
+        return None
+    return matches[0].start(), matches[0].end()
 
 
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*\s*$")

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from newsrag.answering.extractive import ExtractiveAnswerer, citation_for, refusal_text
 from newsrag.answering.reader import LLMReader, Reading
 from newsrag.answering.service import elapsed_ms
-from newsrag.answering.short_answer import locate
+from newsrag.answering.short_answer import locate, typed
 from newsrag.answering.verification import (
     Claim,
     Verdict,
@@ -107,18 +107,32 @@ class GenerativeAnswerer:
         self._metrics.llm_errors.inc()
         if self._settings.llm.on_error == "error":
             raise exc
-        return self._fallback(
+        response = self._fallback(
             grounding,
             f"The LLM endpoint is unavailable ({exc.detail}); answered in extractive mode.",
             None,
         )
+        response.reading = ReadingOut(
+            reader="heuristic",
+            score=round(max(grounding.relevance.values(), default=0.0), 4),
+            threshold=self._settings.retrieval.refusal_threshold,
+            model=False,
+        )
+        return response
 
     def answer(
         self, request: AskRequest, retrieval: Retrieval, grounding: Grounding
     ) -> AskResponse:
         started = time.perf_counter()
         if self._no_evidence(grounding):  # nothing worth reading: no LLM call
-            return self._refusal(request, retrieval, started, None)
+            best = max(grounding.relevance.values(), default=0.0)
+            skipped = ReadingOut(
+                reader="llm",
+                score=round(self._reader.confidence(False, best), 4),
+                threshold=self._reader.settings.threshold,
+                model=False,
+            )
+            return self._refusal(request, retrieval, started, None, skipped)
         question = retrieval.query.question if not request.history else retrieval.query.text
         try:
             reading = self._reader.read(
@@ -127,6 +141,7 @@ class GenerativeAnswerer:
                 grounding.relevance,
                 write=True,
                 limit=self._settings.llm.reader_sentences,
+                asked=retrieval.query.question,
             )
         except LLMUnavailable as exc:
             return self._llm_failed(exc, grounding)
@@ -140,7 +155,9 @@ class GenerativeAnswerer:
         kept, dropped = self._verify(claims, passages, chosen, grounding.relevance)
         response = self._compose(request, retrieval, started, kept, dropped, grounding)
         if not response.refused and response.mode == "generative":
-            response.short_answer = locate(reading.short_answer, question, response.citations)
+            response.short_answer = locate(
+                reading.short_answer, request.question, response.citations
+            ) or typed(request.question, response.citations)
         response.reading = out
         return response
 

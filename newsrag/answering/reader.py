@@ -101,6 +101,8 @@ def parse_reply(raw: str) -> Reply:
         data = json.loads(raw)
     except ValueError:
         data = None
+    if raw.lstrip().startswith("{") and not isinstance(data, dict):
+        return Reply(False, [])  # JSON cut short (the token limit): nothing to trust
     if not isinstance(data, dict):
         return Reply(bool(raw.strip()), [], "", raw.strip(), prose=True)
     numbers = data.get("sentences")
@@ -181,7 +183,9 @@ class LLMReader:
                 break
             chosen.append((row, passage))
             used += cost
-        order = {p.document.document_id: n for n, p in enumerate(passages)}
+        order: dict[str, int] = {}
+        for n, p in enumerate(passages):
+            order.setdefault(p.document.document_id, n)
         chosen.sort(key=lambda item: (order[item[0].document_id], item[0].index))
         return chosen
 
@@ -201,8 +205,11 @@ class LLMReader:
         *,
         write: bool = False,
         limit: int | None = None,
+        asked: str | None = None,
     ) -> Reading:
-        """Ask the model. Raises :class:`~newsrag.errors.LLMUnavailable` when it cannot answer."""
+        """Ask the model. ``asked`` is the question in the user's own words, for the gate on
+        names and numbers (``question`` may carry words of earlier turns). Raises
+        :class:`~newsrag.errors.LLMUnavailable` when the model cannot answer."""
         best = max(relevance.values(), default=0.0)
         threshold = self.settings.threshold
         candidates = self.candidates(passages, relevance, limit or self.settings.sentences)
@@ -220,7 +227,7 @@ class LLMReader:
         if not numbers:  # an endpoint without JSON mode: the answer's [n] markers
             marked = [m for claim in parse_claims(reply.answer) for m in claim.markers]
             numbers = [n for n in dict.fromkeys(marked) if 1 <= n <= len(candidates)]
-        covers = covers_question(question, numbers, candidates)
+        covers = covers_question(asked or question, numbers, candidates)
         grounded = bool(numbers) or (write and reply.prose)  # prose is verified claim by claim
         top = max(relevance, key=relevance.__getitem__, default=None)
         agree = any(

@@ -228,15 +228,18 @@ class AskService:
             return response
         question = retrieval.query.question if not request.history else retrieval.query.text
         try:
-            reading = reader.read(question, retrieval.passages, grounding.relevance)
+            reading = reader.read(
+                question, retrieval.passages, grounding.relevance, asked=retrieval.query.question
+            )
         except LLMUnavailable as exc:
             self._metrics.llm_errors.inc()
             if self._settings.llm.on_error == "error":
                 raise
             response = self.fast(request, grounding)
-            response.note = (
+            unavailable = (
                 f"The LLM reader is unavailable ({exc.detail}); the fast scorer read the passages."
             )
+            response.note = " ".join(p for p in (unavailable, response.note) if p)
             return response
         return self._from_reading(request, retrieval, grounding, reading, started)
 

@@ -16,9 +16,8 @@ from newsrag.schemas import Citation, ShortAnswerSpan, ShortAnswerVerdict
 
 ShortAnswer = ShortAnswerSpan | ShortAnswerVerdict
 _YES_NO_QUESTION = re.compile(
-    r"^\s*(is|are|was|were|do|does|did|has|have|had|can|could|will|would|should|shall|may|"
-    r"might|must)\b",
-    re.I,
+    r"^\s*(?:(?:is|are|was|were|do|does|did|has|have|had|can|could|would|should|shall|might|"
+    r"must)(?:n['’]t)?\b|(?:will|may)(?:n['’]t)?\s+(?![A-Z]))",
 )
 _TRIM = "\"'“”‘’.,;:!? "
 _QUOTE_CHARS = {"'": "['’]", "’": "['’]", '"': '["“”]', "“": '["“”]', "”": '["“”]'}
@@ -27,7 +26,10 @@ MAX_WORDS = 12
 
 
 def is_yes_no_question(question: str) -> bool:
-    return bool(_YES_NO_QUESTION.match(question))
+    """Whether ``question`` opens with an auxiliary verb ("Did…", "Isn't…"); "Will Smith…" and
+    "May Day…" name someone or something and are not."""
+    stripped = question.lstrip()
+    return bool(_YES_NO_QUESTION.match(stripped[:1].lower() + stripped[1:]))
 
 
 def _pattern(words: str) -> re.Pattern[str]:
@@ -66,7 +68,7 @@ def locate(proposal: str, question: str, citations: Sequence[Citation]) -> Short
             continue
         start, end = span
         if end - start >= 0.8 * len(citation.quote.strip()):
-            return None  # the whole sentence is no short answer
+            continue  # the whole sentence is no short answer; another quote may hold it
         return ShortAnswerSpan(
             text=citation.quote[start:end],
             document_id=citation.document_id,

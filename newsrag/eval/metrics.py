@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from newsrag.answering.short_answer import is_yes_no_question
 from newsrag.text.sentences import STOPWORDS, normalize_for_match
 
 _MARKER = re.compile(r"\[(\d+)\]")
@@ -78,7 +79,7 @@ def evidence_recall(cited: set[str], groups: Sequence[Sequence[str]]) -> float:
     return sum(bool(cited & set(group)) for group in groups) / len(groups)
 
 
-def citations_valid(response: dict[str, Any], texts: dict[str, str]) -> bool:
+def citations_valid(response: dict[str, Any], texts: dict[str, str], question: str = "") -> bool:
     """quote == text[start:end] for every citation, markers and citations match one to one, and
     a short answer is an exact span inside the quote it names (or yes/no citing the answer)."""
     citations = response.get("citations") or []
@@ -93,16 +94,21 @@ def citations_valid(response: dict[str, Any], texts: dict[str, str]) -> bool:
         text = texts.get(citation["document_id"])
         if text is None or text[citation["start"] : citation["end"]] != citation["quote"]:
             return False
-    return not short or short_answer_valid(short, citations, texts)
+    return not short or short_answer_valid(short, citations, texts, question)
 
 
 def short_answer_valid(
-    short: dict[str, Any], citations: list[dict[str, Any]], texts: dict[str, str]
+    short: dict[str, Any], citations: list[dict[str, Any]], texts: dict[str, str], question: str
 ) -> bool:
     by_id = {c["id"]: c for c in citations}
-    if "start" not in short:  # a verdict
+    if "start" not in short:  # a verdict, only for a yes/no question
         cited = short.get("citations") or []
-        return short.get("text") in {"yes", "no"} and bool(cited) and set(cited) <= set(by_id)
+        return (
+            short.get("text") in {"yes", "no"}
+            and is_yes_no_question(question)
+            and bool(cited)
+            and set(cited) <= set(by_id)
+        )
     citation = by_id.get(short.get("citation"))
     text = texts.get(short.get("document_id", ""))
     return (

@@ -71,7 +71,7 @@ def score_case(
 ) -> CaseResult:
     answer = response.get("answer", "")
     refused = bool(response.get("refused"))
-    valid = citations_valid(response, texts)
+    valid = citations_valid(response, texts, case.question)
     citations = response.get("citations") or []
     evidence_cited: bool | None = None
     rr: float | None = None

@@ -56,7 +56,7 @@ def summarise(results: list[CaseResult]) -> dict[str, Any]:
     asked_model = [r for r in results if r.llm_failed is not None]
     if asked_model:
         summary["llm_failures"] = sum(bool(r.llm_failed) for r in asked_model)
-    if any(r.mode == "extractive" and r.llm_failed is not None for r in results):
+    if asked_model and not any(r.mode == "generative" for r in results):
         # the LLM reader's runs: answers it decided (not the fast scorer standing in for it)
         readings = [r.reading or {} for r in results]
         summary["llm_reader_share"] = rate([x.get("reader") == "llm" for x in readings])

@@ -175,3 +175,19 @@ def test_nothing_relevant_is_refused_without_asking_the_model(
     body = ask(client, "What is the recipe for banana bread?")
     assert script.requests == [] and body["refused"] is True
     assert body["reading"]["reader"] == "llm" and body["reading"]["model"] is False
+
+
+def test_a_reply_cut_short_is_no_reading_not_prose() -> None:
+    from newsrag.answering.reader import parse_reply
+
+    cut = parse_reply('{"answerable": true, "sentences": [1, 3], "short_answer": "Pes')
+    assert cut.answerable is False and cut.sentences == [] and not cut.prose
+
+
+def test_a_whole_sentence_match_looks_on_in_the_other_quotes() -> None:
+    quotes = [
+        citation("Boris Johnson.", number=1),
+        citation("The PM, Boris Johnson, said no.", 200, 2),
+    ]
+    found = locate("Boris Johnson", "Who said no?", quotes)
+    assert found is not None and found.citation == 2 and found.start == 208

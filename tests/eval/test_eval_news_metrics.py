@@ -111,7 +111,12 @@ def test_containment_is_normalised_and_takes_any_gold() -> None:
 
 
 def test_verdict_case_and_short_answer() -> None:
-    case = _case(verdict="yes", golds=["Yes"], tags=["comparison", "yes-no"])
+    case = _case(
+        question="Did both reports name Smith?",
+        verdict="yes",
+        golds=["Yes"],
+        tags=["comparison", "yes-no"],
+    )
     answered = _score(
         case,
         _response("Both name Smith.", ["a", "b"], short_answer={"text": "yes", "citations": [1]}),
@@ -121,6 +126,10 @@ def test_verdict_case_and_short_answer() -> None:
     assert answered.short_answer_match is True and answered.all_evidence is True
     sentence = _score(case, _response("Smith scored twice in the final.", ["a"]))
     assert sentence.verdict_ok is False and not sentence.passed
+    # a verdict answers only a yes/no question: anywhere else it is an invalid short answer
+    verdict = {"text": "yes", "citations": [1]}
+    odd = _score(_case(), _response("Smith scored.", ["a"], short_answer=verdict))
+    assert odd.valid is False
 
 
 def test_refusals_score_nothing_as_found() -> None:

@@ -317,9 +317,9 @@ function quoteWithSpan(citation, short) {
   const quote = el("q", { class: "quote" });
   const text = citation.quote || "";
   const inside = short && short.citation === citation.id && short.document_id === citation.document_id;
-  const from = inside ? short.start - citation.start : -1;
-  const to = inside ? short.end - citation.start : -1;
-  if (inside && from >= 0 && to <= text.length && text.slice(from, to) === short.text) {
+  const from = inside ? codePointToIndex(text, short.start - citation.start) : null;
+  const to = inside ? codePointToIndex(text, short.end - citation.start) : null;
+  if (from !== null && to !== null && text.slice(from, to) === short.text) {
     quote.append(text.slice(0, from), el("mark", { text: text.slice(from, to) }), text.slice(to));
   } else {
     quote.append(text);
