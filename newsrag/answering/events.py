@@ -9,7 +9,7 @@ from typing import Any
 
 from newsrag.answering.service import AskService
 from newsrag.errors import NewsragError, problem_body_for
-from newsrag.schemas import AskRequest
+from newsrag.schemas import AskRequest, AskResponse
 
 log = logging.getLogger(__name__)
 _PIECE = re.compile(r"\S+\s*")
@@ -31,14 +31,20 @@ def answer_events(service: AskService, request: AskRequest) -> Iterator[tuple[st
         if mode == "generative":
             yield from service.stream_generative(request)
             return
-        response = service.ask(request)
-        events = [("token", {"text": piece}) for piece in token_pieces(response.answer)]
-        events += [("citation", citation.model_dump()) for citation in response.citations]
-        events.append(("done", response.model_dump()))
+        events = list(replay(service.ask(request)))
     except Exception as exc:
         yield "error", error_payload(exc)
         return
     yield from events
+
+
+def replay(response: AskResponse) -> Iterator[tuple[str, Any]]:
+    """A complete response as the contract's events: tokens, citations, then ``done``."""
+    for piece in token_pieces(response.answer):
+        yield "token", {"text": piece}
+    for citation in response.citations:
+        yield "citation", citation.model_dump()
+    yield "done", response.model_dump()
 
 
 def error_payload(exc: Exception) -> dict[str, Any]:

@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from newsrag.answering.events import replay
 from newsrag.answering.extractive import ExtractiveAnswerer, citation_for, refusal_text
 from newsrag.answering.reader import LLMReader, Reading
 from newsrag.answering.service import elapsed_ms
@@ -274,7 +275,7 @@ class GenerativeAnswerer:
     ) -> Iterator[Event]:
         """SSE events of the verified answer. The model's reply is structured (JSON), so the
         answer is verified whole and then sent as tokens; the UI shows "reading…" meanwhile."""
-        yield from _replay(self.answer(request, retrieval, grounding))
+        yield from replay(self.answer(request, retrieval, grounding))
 
 
 def attribution(document: StoredDocument) -> str | None:
@@ -321,14 +322,3 @@ class _Numbering:
                 citation_for(self._by_span[key], row, verdict.passage, verdict.support)
             )
         return self._by_span[key]
-
-
-def _replay(response: AskResponse) -> Iterator[Event]:
-    """A complete response as token, citation and done events."""
-    from newsrag.answering.events import token_pieces
-
-    for piece in token_pieces(response.answer):
-        yield "token", {"text": piece}
-    for citation in response.citations:
-        yield "citation", citation.model_dump()
-    yield "done", response.model_dump()

@@ -190,4 +190,4 @@ def test_a_whole_sentence_match_looks_on_in_the_other_quotes() -> None:
         citation("The PM, Boris Johnson, said no.", 200, 2),
     ]
     found = locate("Boris Johnson", "Who said no?", quotes)
-    assert found is not None and found.citation == 2 and found.start == 208
+    assert isinstance(found, ShortAnswerSpan) and found.citation == 2 and found.start == 208
