@@ -336,6 +336,11 @@ class SearchRequest(BaseModel):
     document_ids: list[DocumentId] | None = Field(default=None, max_length=100)
     published_after: dt.datetime | dt.date | None = None
     published_before: dt.datetime | dt.date | None = None
+    as_of: dt.date | None = Field(
+        default=None,
+        description="Search as of this date: later articles are ignored, and time words in the "
+        "query count from it, as for /v1/ask. Default: the newest article's date.",
+    )
 
     _query_not_blank = field_validator("query")(_not_blank)
 

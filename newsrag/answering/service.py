@@ -109,6 +109,7 @@ class AskService:
             document_ids=request.document_ids,
             published_after=request.published_after,
             published_before=request.published_before,
+            as_of=request.as_of,
         )
         top_k = request.top_k or self._settings.retrieval.top_k
         query = plan.query

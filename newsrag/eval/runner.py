@@ -184,12 +184,9 @@ def _ask(client: Any, case: Case, texts: dict[str, str], mode: str, set_name: st
     llm_failed = _llm_errors(client) > errors_before if uses_llm else None
     search_query = " ".join([t.content for t in case.history if t.role == "user"] + [case.question])
     search_body: dict[str, Any] = {"query": search_query[-2000:], "top_k": 5}
-    if "published_before" in case.request or "as_of" in case.request:
-        search_body["published_before"] = case.request.get(
-            "published_before", case.request.get("as_of")
-        )
-    if "published_after" in case.request:
-        search_body["published_after"] = case.request["published_after"]
+    for key in ("published_before", "published_after", "as_of"):
+        if key in case.request:  # the search is planned as the question was
+            search_body[key] = case.request[key]
     search = client.post("/v1/search", json=search_body).json()["results"]
     result = score_case(case, response.json(), texts, search, latency, set_name)
     result.llm_failed = llm_failed

@@ -156,6 +156,15 @@ def test_filters_and_search(answering_client: TestClient) -> None:
         json={"question": "What did the council vote on?", "published_before": "2018-01-01"},
     ).json()
     assert {c["document_id"] for c in before["citations"]} <= {"bridge"}
+    # search is planned as a question is: as_of hides later articles, time words count from it
+    as_of = answering_client.post(
+        "/v1/search", json={"query": "council voted", "as_of": "2018-01-01"}
+    ).json()["results"]
+    assert {r["document_id"] for r in as_of} == {"bridge"}
+    recent = answering_client.post(
+        "/v1/search", json={"query": "council voted this week", "as_of": "2020-01-03"}
+    ).json()["results"]
+    assert {r["document_id"] for r in recent} == {"other"}
 
 
 def test_delete_removes_from_answers(answering_client: TestClient) -> None:
