@@ -123,7 +123,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _ask(container: Container, args: argparse.Namespace) -> int:
-    from newsrag.schemas import AskRequest
+    from newsrag.schemas import AskRequest, ShortAnswerSpan
 
     request = AskRequest(
         question=args.question,
@@ -135,6 +135,10 @@ def _ask(container: Container, args: argparse.Namespace) -> int:
     if args.json:
         print(response.model_dump_json(indent=2))
         return 0
+    short = response.short_answer
+    if short is not None:
+        where = f" [{short.citation}]" if isinstance(short, ShortAnswerSpan) else ""
+        print(f"Short answer: {short.text}{where}\n")
     print(response.answer)
     if response.note:
         print(f"\nnote: {response.note}")

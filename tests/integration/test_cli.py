@@ -29,6 +29,8 @@ def test_ask_bootstraps_and_answers(tmp_path: Path) -> None:
     result = newsrag("ask", "What did the Kremlin say about the reports?", data_dir=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "reliable information" in result.stdout
+    counted = newsrag("ask", "How many members of Congress signed the letter?", data_dir=tmp_path)
+    assert counted.stdout.startswith("Short answer: 50 [1]\n"), counted.stdout
     as_json = newsrag("ask", "Who signed the letter?", "--json", data_dir=tmp_path)
     body = json.loads(as_json.stdout)
     assert body["refused"] is False and body["citations"]
