@@ -18,7 +18,7 @@ from newsrag.text.ids import text_hash
 from tests.helpers import PROJECT, clean_env
 
 pytestmark = pytest.mark.integration
-SQUAD = PROJECT / "eval" / "data" / "squad2-dev-small.json"
+SQUAD = PROJECT / "newsrag" / "eval" / "data" / "squad2-dev-small.json"
 
 
 def big_text(tag: str) -> str:
