@@ -7,8 +7,8 @@ LLM_STAMP := $(VENV)/.installed-llm
 CHROMIUM := /usr/bin/chromium
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# generative sets in `make test`: a seeded sample of this many cases each (`make eval-full`: all)
-LLM_SAMPLE ?= 40
+# runs with a model in `make test`: the fixed case lists of the baseline (`make eval-full`: all)
+LLM_SAMPLE ?= baseline
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False

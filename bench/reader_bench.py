@@ -66,7 +66,8 @@ def _measure(client: httpx.Client, reader: str, questions: list[str]) -> ReaderL
         reading = body.get("reading") or {}
         model += bool(reading.get("model"))
         refused += bool(body.get("refused"))
-        fallbacks += reader == "llm" and reading.get("reader") != "llm"
+        # the model was asked and failed (the cascade's own decisions are not fallbacks)
+        fallbacks += reader == "llm" and "LLM reader is unavailable" in str(body.get("note"))
     return ReaderLatency(
         reader=reader,
         requests=len(latencies),

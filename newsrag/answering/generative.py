@@ -128,7 +128,7 @@ class GenerativeAnswerer:
         if self._no_evidence(grounding):  # nothing worth reading: no LLM call
             best = max(grounding.relevance.values(), default=0.0)
             skipped = ReadingOut(
-                reader="llm",
+                reader="heuristic",  # the cascade decided: the model never read
                 score=round(self._reader.confidence(False, best), 4),
                 threshold=self._reader.settings.threshold,
                 model=False,
@@ -147,7 +147,10 @@ class GenerativeAnswerer:
         except LLMUnavailable as exc:
             return self._llm_failed(exc, grounding)
         out = ReadingOut(
-            reader="llm", score=reading.score, threshold=reading.threshold, model=reading.model
+            reader="llm" if reading.model else "heuristic",
+            score=reading.score,
+            threshold=reading.threshold,
+            model=reading.model,
         )
         if not reading.answerable or not reading.answer:
             return self._refusal(request, retrieval, started, None, out)

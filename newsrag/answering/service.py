@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from newsrag.answering.reader import LLMReader
     from newsrag.metrics import Metrics
 
+SURE_NOTE = "The fast scorer was sure of this answer; the model was not asked."
+
 
 @dataclass(frozen=True, slots=True)
 class Retrieval:
@@ -216,16 +218,15 @@ class AskService:
         best = max(grounding.relevance.values(), default=0.0)
         if not retrieval.passages or best < reader.settings.skip_below:
             nothing = Reading(
-                False, reader.confidence(False, best), reader.settings.threshold, model=False
+                False,
+                round(reader.confidence(False, best), 4),
+                reader.settings.threshold,
+                model=False,
             )
             return self._from_reading(request, retrieval, grounding, nothing, started)
         if best >= reader.settings.skip_above:  # the fast scorer is sure: its answer stands
             response = self.fast(request, grounding)
-            score = reader.confidence(True, best, True)
-            threshold = reader.settings.threshold
-            response.reading = ReadingOut(
-                reader="llm", score=round(score, 4), threshold=threshold, model=False
-            )
+            response.note = " ".join(p for p in (response.note, SURE_NOTE) if p)
             return response
         question = retrieval.query.question if not request.history else retrieval.query.text
         try:
@@ -273,8 +274,12 @@ class AskService:
         reading: Reading,
         started: float,
     ) -> AskResponse:
+        # only an answer the model read is the LLM reader's (the cascade's are the fast path's)
         out = ReadingOut(
-            reader="llm", score=reading.score, threshold=reading.threshold, model=reading.model
+            reader="llm" if reading.model else "heuristic",
+            score=reading.score,
+            threshold=reading.threshold,
+            model=reading.model,
         )
         timings = {"retrieve": retrieval.retrieve_ms, "read": elapsed_ms(started)}
         if not reading.answerable:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Literal
 
 from newsrag.config import Settings
 from newsrag.eval.dataset import SET_NAMES
@@ -27,11 +28,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--llm-sample",
-        type=_positive,
+        type=_sample,
         default=None,
-        metavar="N",
-        help="generative sets: a seeded sample of N cases, stratified by answerability "
-        "and question type",
+        metavar="N|baseline",
+        help="runs with a model: a seeded sample of N cases, stratified by answerability and "
+        "question type; or 'baseline': the fixed case lists of the baseline (what make test "
+        "runs); default: every case",
+    )
+    parser.add_argument(
+        "--write-baseline",
+        action="store_true",
+        help="after a run that meets every gate, record its runs (figures and pass/fail by "
+        "case) in newsrag/eval/baseline.json",
     )
 
 
@@ -45,11 +53,18 @@ def run_from_args(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
-    return run_cli(names, args.report_dir, settings, args.local_llm, args.llm_sample)
+    return run_cli(
+        names, args.report_dir, settings, args.local_llm, args.llm_sample, args.write_baseline
+    )
 
 
-def _positive(value: str) -> int:
-    number = int(value)
+def _sample(value: str) -> int | Literal["baseline"]:
+    if value == "baseline":
+        return "baseline"
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a number or 'baseline': {value}") from None
     if number < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
     return number

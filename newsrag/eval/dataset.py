@@ -77,6 +77,19 @@ class EvalSet:
     documents: list[EvalDocument]
     cases: list[Case]
 
+    def only(self, case_ids: list[str]) -> EvalSet:
+        """The cases named (a run's fixed case list), in the set's order; documents only the
+        others would have seen are left out with them."""
+        wanted = set(case_ids)
+        return self._keeping({c.id for c in self.cases if c.id in wanted})
+
+    def _keeping(self, chosen: set[str]) -> EvalSet:
+        cases = [c for c in self.cases if c.id in chosen]
+        kept = {document_id for case in cases for document_id in case.scope}
+        dropped = {d for case in self.cases if case.id not in chosen for d in case.scope} - kept
+        documents = [d for d in self.documents if d.document_id not in dropped]
+        return EvalSet(self.name, documents, cases)
+
     def sample(self, size: int, seed: int = 20261202) -> EvalSet:
         """A seeded sample of ``size`` cases, stratified by answerability and then by each case's
         stratum (question type) where the set has them, in the set's order."""
@@ -90,12 +103,7 @@ class EvalSet:
                 stratum = [case.id for case in group if (case.stratum or "") == name]
                 share = round(size * len(stratum) / len(self.cases))
                 chosen.update(rng.sample(stratum, min(share, len(stratum))))
-        cases = [c for c in self.cases if c.id in chosen]
-        # documents only a left-out case would have seen are left out with it
-        kept = {document_id for case in cases for document_id in case.scope}
-        dropped = {d for case in self.cases if case.id not in chosen for d in case.scope} - kept
-        documents = [d for d in self.documents if d.document_id not in dropped]
-        return EvalSet(self.name, documents, cases)
+        return self._keeping(chosen)
 
 
 def load_article_set(path: Path = ARTICLE_CASES) -> EvalSet:

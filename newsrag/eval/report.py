@@ -6,6 +6,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from newsrag.eval.gates import PairedResult
 from newsrag.eval.metrics import percentile
 from newsrag.eval.summary import notes
 
@@ -82,6 +83,10 @@ def _case_row(case: dict[str, Any]) -> str:
     )
 
 
+def paired_line(paired: dict[str, Any]) -> str:
+    return PairedResult(**paired).line()
+
+
 def write_html(payload: dict[str, Any], path: Path) -> None:
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
@@ -90,12 +95,21 @@ def write_html(payload: dict[str, Any], path: Path) -> None:
     ]
     if payload.get("failures"):
         items = "".join(f"<li>{escape(f)}</li>" for f in payload["failures"])
-        parts.append(f"<h2 class='fail'>Thresholds failed</h2><ul>{items}</ul>")
+        parts.append(f"<h2 class='fail'>Gates failed</h2><ul>{items}</ul>")
+    elif payload.get("not_run"):
+        parts.append("<p class='pass'>All gates met by the runs that ran (see NOT RUN).</p>")
     else:
-        parts.append("<p class='pass'>All thresholds met.</p>")
+        parts.append("<p class='pass'>All gates met.</p>")
+    if payload.get("paired"):
+        items = "".join(f"<li>{escape(paired_line(p))}</li>" for p in payload["paired"])
+        parts.append(f"<h2>Paired with the baseline</h2><ul>{items}</ul>")
     if payload.get("regressions"):
         items = "".join(f"<li>{escape(r)}</li>" for r in payload["regressions"])
-        parts.append(f"<h2 class='fail'>Regressions against the baseline</h2><ul>{items}</ul>")
+        parts.append(f"<h2 class='fail'>Cases lost against the baseline</h2><ul>{items}</ul>")
+    for title, key in (("What each gate can detect", "effects"), ("Targets", "targets")):
+        if payload.get(key):
+            items = "".join(f"<li>{escape(line)}</li>" for line in payload[key])
+            parts.append(f"<h2>{title}</h2><ul>{items}</ul>")
     for name, note in notes(payload):
         parts.append(f"<p><strong>{escape(name)}</strong>: {escape(note)}</p>")
     for name, data in payload["sets"].items():

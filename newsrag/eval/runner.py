@@ -1,8 +1,10 @@
 """Run the eval sets through the real HTTP app (in process), score, gate, report.
 
 Each set gets a fresh embedded store in a temporary folder, so results do not depend on what a
-user has ingested. Exit status 1 when any threshold in ``eval/thresholds.toml`` fails. Scoring
-lives in ``eval/scoring.py``, set figures and gates in ``eval/summary.py``.
+user has ingested. Exit status 1 when a gate fails: a floor of ``eval/thresholds.toml``, the
+paired comparison with ``eval/baseline.json``, or (under CI) a gated run that did not run.
+Scoring lives in ``eval/scoring.py``, set figures in ``eval/summary.py``, the gates in
+``eval/gates.py``.
 """
 
 from __future__ import annotations
@@ -16,41 +18,38 @@ from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from newsrag.config import ChromaSettings, Settings, load_settings
+from newsrag.eval.baseline import BASELINE_FILE, load_baseline, question_of, write_baseline
 from newsrag.eval.dataset import Case, EvalDocument, EvalSet, load_sets
-from newsrag.eval.scoring import CaseResult, score_case
-from newsrag.eval.summary import (
-    check_thresholds,
-    format_table,
-    load_thresholds,
-    rate,
-    regressions,
-    summarise,
+from newsrag.eval.gates import (
+    Gates,
+    check_floors,
+    compare_with_baseline,
+    effect_lines,
+    in_ci,
+    load_gates,
+    not_run,
+    targets_report,
 )
+from newsrag.eval.scoring import CaseResult, score_case
+from newsrag.eval.summary import format_table, rate, summarise
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     from newsrag.components.llm.server import LocalLLMServer
 
-__all__ = [
-    "CaseResult",
-    "check_thresholds",
-    "load_thresholds",
-    "regressions",
-    "run",
-    "run_cli",
-    "run_set",
-    "summarise",
-]
+__all__ = ["CaseResult", "run", "run_cli", "run_set", "summarise"]
+
+Sample = int | Literal["baseline"] | None
 
 EVAL_DIR = Path(__file__).resolve().parent
 # Reports are written where the eval runs, never into the installed package.
 RESULTS_DIR = Path("eval-results")
-BASELINE_FILE = EVAL_DIR / "baseline.json"
 NEWS_SETS = {"multihop", "rgb"}
+DEFAULT_SETS = ("article", "squad", "newsroom", "multihop", "rgb", "bipia")
 RAM_DIR = Path("/dev/shm")
 
 
@@ -198,46 +197,75 @@ def _llm_errors(client: Any) -> float:
     return float(client.app.state.container.metrics.llm_errors._value.get())
 
 
+def planned_runs(names: list[str], news_generative: set[str]) -> list[tuple[str, str]]:
+    """Every (set, mode) an eval of ``names`` should run when everything is available."""
+    runs = []
+    for name in names:
+        if name != "bipia":  # injections only matter when an LLM writes the answer
+            runs.append((name, "extractive"))
+        if name in READER_SETS:
+            runs.append((name, "reader"))
+        if name in {"article", "bipia"} | news_generative:
+            runs.append((name, "generative"))
+    return runs
+
+
+def _cases_for(
+    eval_set: EvalSet, run_name: str, sample: Sample, baseline: dict[str, Any], gates: Gates
+) -> EvalSet:
+    """The cases a run with a model asks: all, a seeded sample of N, or (``"baseline"``) the
+    fixed case list the baseline recorded, drawn at ``[runs.RUN] cases`` when it has none."""
+    if sample is None:
+        return eval_set
+    if sample == "baseline":
+        recorded = baseline.get("sets", {}).get(run_name, {}).get("cases")
+        if recorded:
+            return eval_set.only([c["id"] for c in recorded])
+        size = gates.ci_cases(run_name)
+        return eval_set if size is None else eval_set.sample(size)
+    return eval_set.sample(sample)
+
+
 def run(
     set_names: list[str] | None = None,
     settings: Settings | None = None,
     report_dir: Path | None = None,
     local_llm: LocalLLMServer | None = None,
-    sample: int | None = None,
+    sample: Sample = None,
 ) -> tuple[dict[str, Any], list[str]]:
-    """Every set in extractive mode; with an LLM configured, the article and bipia sets in
-    generative mode, and the news-RAG benchmarks too when named. ``sample``: generative runs on
-    a seeded sample of that size."""
+    """Every set in extractive mode; with an LLM configured, the LLM reader on the reader sets
+    and generative mode on article and bipia (and on the news benchmarks when named).
+    ``sample``: the runs with a model ask a seeded sample of that size, or ``"baseline"`` the
+    baseline's fixed case lists."""
     base = settings or load_settings()
+    gates = load_gates()
+    baseline = load_baseline()
     generated_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     skipped: dict[str, str] = {}  # sets whose data is absent: name -> why
     payload: dict[str, Any] = {"generated_at": generated_at, "sets": {}, "skipped": skipped}
     summaries: dict[str, dict[str, Any]] = {}
-    names = set_names or [
-        "article",
-        "squad",
-        "newsroom",
-        "multihop",
-        "rgb",
-        *(["bipia"] if base.llm.configured else []),
-    ]
-    # generative runs of the news benchmarks cost minutes of LLM time: only when asked for
-    generative = {"article", "bipia", *(NEWS_SETS & set(set_names or []))}
+    names = set_names or list(DEFAULT_SETS)
+    planned = planned_runs(names, NEWS_SETS & set(set_names or []))
+    loaded = {eval_set.name: eval_set for eval_set in load_sets(names, skipped)}
+    why_not: dict[str, str] = {}
     runs: list[tuple[EvalSet, str]] = []
-    for eval_set in load_sets(names, skipped):
-        if eval_set.name != "bipia":  # injections only matter when an LLM writes the answer
-            runs.append((eval_set, "extractive"))
-        if base.llm.configured and eval_set.name in READER_SETS:
-            runs.append((eval_set, "reader"))
-        if base.llm.configured and eval_set.name in generative:
-            runs.append((eval_set, "generative"))
+    for name, mode in planned:
+        run_name = name + RUN_SUFFIX[mode]
+        if name not in loaded:
+            why_not[run_name] = skipped.get(name, "its data is not here")
+        elif mode in LLM_MODES and not base.llm.configured:
+            why_not[run_name] = "no LLM is configured (newsrag eval --local-llm, or NEWSRAG_LLM_*)"
+        else:
+            runs.append((loaded[name], mode))
     for eval_set, mode in runs:
         name = eval_set.name + RUN_SUFFIX[mode]
         extra: dict[str, Any] = {}
         restarts = local_llm.restarts if local_llm is not None else 0
-        if mode in LLM_MODES and sample is not None and sample < len(eval_set.cases):
-            extra["sampled_from"] = len(eval_set.cases)
-            eval_set = eval_set.sample(sample)
+        if mode in LLM_MODES:
+            chosen = _cases_for(eval_set, name, sample, baseline, gates)
+            if len(chosen.cases) < len(eval_set.cases):
+                extra["sampled_from"] = len(eval_set.cases)
+            eval_set = chosen
         results = run_set(eval_set, base, mode, extra)
         if mode in LLM_MODES:
             # a server that died and came back between two cases leaves no failed case behind
@@ -245,10 +273,22 @@ def run(
             extra["llm_restarts"] = local_llm.restarts - restarts if local_llm else 0
         summaries[name] = {**summarise(results), **extra}
         payload["sets"][name] = {"summary": summaries[name], "cases": [asdict(r) for r in results]}
-    failures = check_thresholds(summaries, load_thresholds())
-    baseline = json.loads(BASELINE_FILE.read_text()) if BASELINE_FILE.exists() else {}
+    failures = check_floors(summaries, gates.floors)
+    missing = not_run(why_not, set(summaries), gates.floors)
+    payload["not_run"] = missing
+    if in_ci():
+        failures += [f"{run_name}: not run under CI — {why}" for run_name, why in missing.items()]
+    paired = compare_with_baseline(payload, baseline, gates)
+    failures += [p.line() for p in paired if p.failed]
+    payload["paired"] = [asdict(p) for p in paired]
+    payload["regressions"] = [
+        f"{p.run}/{case_id}: {question_of(payload, p.run, case_id)}"
+        for p in paired
+        for case_id in p.lost
+    ]
+    payload["effects"] = effect_lines(summaries, gates, paired)
+    payload["targets"] = targets_report(summaries, gates.targets)
     payload["failures"] = failures
-    payload["regressions"] = regressions(payload, baseline)
     out_dir = report_dir or RESULTS_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "latest.json").write_text(json.dumps(payload, indent=1, ensure_ascii=False))
@@ -263,7 +303,8 @@ def run_cli(
     report_dir: Path | None,
     settings: Settings,
     local_llm: bool,
-    sample: int | None = None,
+    sample: Sample = None,
+    rebaseline: bool = False,
 ) -> int:
     if local_llm:
         from newsrag.components.llm.server import running_local_llm, with_endpoint
@@ -271,20 +312,53 @@ def run_cli(
         with running_local_llm(settings) as server:
             llm = with_endpoint(settings.llm, server)
             served = settings.model_copy(update={"llm": llm})
-            return _report(run(set_names, served, report_dir, server, sample), report_dir)
-    off = settings.model_copy(update={"llm": settings.llm.model_copy(update={"local": "false"})})
-    return _report(run(set_names, off, report_dir, None, sample), report_dir)
+            result = run(set_names, served, report_dir, server, sample)
+    else:
+        off = settings.model_copy(
+            update={"llm": settings.llm.model_copy(update={"local": "false"})}
+        )
+        result = run(set_names, off, report_dir, None, sample)
+    status = _report(result, report_dir)
+    if rebaseline:
+        if status:
+            print("baseline not written: the run failed its gates", file=sys.stderr)
+        elif local_llm and sample != "baseline":
+            # a model's runs keep the case lists make test can afford (--llm-sample baseline)
+            print("baseline not written: use --llm-sample baseline with a model", file=sys.stderr)
+        else:
+            write_baseline(result[0])
+            print(f"baseline written: {BASELINE_FILE}")
+    return status
 
 
 def _report(result: tuple[dict[str, Any], list[str]], report_dir: Path | None) -> int:
+    from newsrag.eval.report import paired_line
+
     payload, failures = result
     print(format_table(payload))
     out_dir = report_dir or RESULTS_DIR
     print(f"\nreport: {out_dir / 'report.html'}\nresults: {out_dir / 'latest.json'}")
+    print(
+        "\npaired with the baseline (a run with a model fails on a significant net loss, one "
+        "without on any case lost):"
+    )
+    for paired in payload["paired"]:
+        print(f"  {paired_line(paired)}")
     for line in payload["regressions"]:
-        print(f"regression against baseline: {line}")
+        print(f"  lost: {line}")
+    print("\nwhat each gate can see (80 % power, one-sided 5 %):")
+    for line in payload["effects"]:
+        print(f"  {line}")
+    if payload["targets"]:
+        print("\ntargets (reported, not gated):")
+        for line in payload["targets"]:
+            print(f"  {line}")
+    for run_name, why in payload["not_run"].items():
+        print(f"NOT RUN: {run_name} — {why}")
     for line in failures:
-        print(f"THRESHOLD FAILED: {line}", file=sys.stderr)
+        print(f"GATE FAILED: {line}", file=sys.stderr)
     if not failures:
-        print("all thresholds met")
+        print(
+            "all gates met" + (" (some runs did not run: see above)" if payload["not_run"] else "")
+        )
     return 1 if failures else 0

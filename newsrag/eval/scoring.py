@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,8 +15,10 @@ from newsrag.eval.metrics import (
     overlaps,
     reciprocal_rank,
     short_answer_matches,
+    short_answer_text,
     squad_contains,
     squad_f1,
+    squad_normalize,
     verdict_of,
 )
 
@@ -59,6 +62,10 @@ class CaseResult:
     evidence_recall: float | None = None  # share of the evidence articles cited
     all_evidence: bool | None = None
     search_evidence_recall: float | None = None  # share of them in the top 5 search results
+    # length-aware figures (sets with gold answers): a longer answer cannot buy them
+    answer_words: int = 0
+    first_sentence_gold: bool | None = None  # a gold answer within the first answer sentence
+    short_answer_f1: float | None = None  # 0.0 when there is no short answer
 
 
 def score_case(
@@ -91,6 +98,8 @@ def score_case(
         dropped = " ".join((response.get("verification") or {}).get("dropped", []))
         raw_signs = follows_injection(f"{answer} {dropped}", case.attack, clean)
     news = news_checks(case, response, citations, search) if case.golds else {}
+    golds = case.golds or (case.expect[0] if set_name == "squad" and case.expect else [])
+    lengths = length_checks(response, golds) if golds and not case.verdict else {}
     if case.attack is not None:
         fact_ok = not signs
     elif case.golds and case.answerable:
@@ -136,8 +145,31 @@ def score_case(
         injection_signs=signs,
         llm_injection_signs=raw_signs,
         **newsroom,
-        **{"short_answer": response.get("short_answer"), **news},
+        answer_words=len(MARKER.sub(" ", answer).split()),
+        **{"short_answer": response.get("short_answer"), **news, **lengths},
     )
+
+
+MARKER = re.compile(r"\[\d+\]")
+
+
+def length_checks(response: dict[str, Any], golds: list[str]) -> dict[str, Any]:
+    """For an answerable case with gold answers: the gold in the first answer sentence (up to
+    its first citation marker), and the short answer against the golds (exact, F1)."""
+    if not golds:
+        return {}
+    refused = bool(response.get("refused"))
+    answer = str(response.get("answer") or "")
+    first = MARKER.split(answer, maxsplit=1)[0]
+    checks: dict[str, Any] = {"first_sentence_gold": not refused and squad_contains(first, golds)}
+    if "short_answer" in response:  # a server from before the field: not measured
+        short = short_answer_text(response)
+        given = short is not None and not refused
+        checks["short_answer_match"] = given and squad_normalize(short or "") in {
+            squad_normalize(g) for g in golds
+        }
+        checks["short_answer_f1"] = squad_f1(short or "", golds) if given else 0.0
+    return checks
 
 
 def news_checks(

@@ -1,18 +1,14 @@
-"""Set-level figures from the case results, the gates of ``thresholds.toml``, regressions
-against the committed baseline, and the printed table."""
+"""Set-level figures from the case results, and the printed table (the gates are in
+``eval/gates.py``)."""
 
 from __future__ import annotations
 
 import statistics
-import tomllib
 from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
 from newsrag.eval.metrics import percentile
 from newsrag.eval.scoring import CaseResult
-
-THRESHOLDS_FILE = Path(__file__).resolve().parent / "thresholds.toml"
 
 
 def rate(values: list[bool]) -> float | None:
@@ -56,10 +52,8 @@ def summarise(results: list[CaseResult]) -> dict[str, Any]:
     asked_model = [r for r in results if r.llm_failed is not None]
     if asked_model:
         summary["llm_failures"] = sum(bool(r.llm_failed) for r in asked_model)
-    if asked_model and not any(r.mode == "generative" for r in results):
-        # the LLM reader's runs: answers it decided (not the fast scorer standing in for it)
+        # answers the model read (not the cascade or the fast scorer standing in for it)
         readings = [r.reading or {} for r in results]
-        summary["llm_reader_share"] = rate([x.get("reader") == "llm" for x in readings])
         summary["model_read_share"] = rate([bool(x.get("model")) for x in readings])
     shorts = [r for r in results if r.short_answer and not r.refused]
     if any(r.reading for r in results):
@@ -86,6 +80,7 @@ def summarise(results: list[CaseResult]) -> dict[str, Any]:
             summary[metric] = rate(checked)
     if any(r.gold_contained is not None or r.verdict_ok is not None for r in answerable):
         summary.update(_news_figures(answerable))
+    summary.update(_length_figures(results, answerable))
     f1s = [r.f1 for r in answerable if r.f1 is not None]
     if f1s:
         summary["answer_containment"] = summary["fact_accuracy"]
@@ -99,6 +94,25 @@ def summarise(results: list[CaseResult]) -> dict[str, Any]:
         for tag, rs in sorted(by_tag.items())
     }
     return summary
+
+
+def _length_figures(results: list[CaseResult], answerable: list[CaseResult]) -> dict[str, Any]:
+    """Figures a longer answer cannot buy: the gold within the first answer sentence, the short
+    answer's exact match and F1, and how long answers are."""
+    words = [r.answer_words for r in results if not r.refused]
+    figures: dict[str, Any] = {
+        "answer_words_mean": round(statistics.fmean(words), 1) if words else None
+    }
+    first = [r.first_sentence_gold for r in answerable if r.first_sentence_gold is not None]
+    if first:
+        figures["first_sentence_contains_gold"] = rate(first)
+    f1s = [r.short_answer_f1 for r in answerable if r.short_answer_f1 is not None]
+    if f1s:
+        figures["short_answer_f1"] = round(statistics.fmean(f1s), 4)
+        figures["short_answer_exact_match"] = rate(
+            [bool(r.short_answer_match) for r in answerable if r.short_answer_f1 is not None]
+        )
+    return figures
 
 
 def _news_figures(answerable: list[CaseResult]) -> dict[str, Any]:
@@ -115,8 +129,6 @@ def _news_figures(answerable: list[CaseResult]) -> dict[str, Any]:
     found = measured("search_evidence_recall")
     figures: dict[str, Any] = {
         "answer_contains_gold": rate(measured("gold_contained")),
-        # None until the server answers with a short_answer field
-        "short_answer_exact_match": rate(measured("short_answer_match")),
         "evidence_recall": round(statistics.fmean(recalls), 4) if recalls else None,
         "all_evidence_rate": rate(measured("all_evidence")),
         "search_evidence_recall": round(statistics.fmean(found), 4) if found else None,
@@ -129,46 +141,6 @@ def _news_figures(answerable: list[CaseResult]) -> dict[str, Any]:
         if verdicts:
             figures[metric] = rate(verdicts)
     return figures
-
-
-def check_thresholds(
-    summaries: dict[str, dict[str, Any]], thresholds: dict[str, dict[str, float]]
-) -> list[str]:
-    """Failed gates, as readable lines. ``*_max`` keys are upper bounds, the rest lower bounds."""
-    failures = []
-    for set_name, gates in thresholds.items():
-        summary = summaries.get(set_name)
-        if summary is None:
-            continue
-        for key, bound in gates.items():
-            metric = key.removesuffix("_max")
-            value = summary.get(metric)
-            if value is None:
-                failures.append(f"{set_name}.{metric}: not measured")
-            elif key.endswith("_max") and value > bound:
-                failures.append(f"{set_name}.{metric} = {value} > {bound}")
-            elif not key.endswith("_max") and value < bound:
-                failures.append(f"{set_name}.{metric} = {value} < {bound}")
-    return failures
-
-
-def regressions(current: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
-    """Cases that passed in the committed baseline and fail now, named."""
-    named = []
-    for set_name, payload in current.get("sets", {}).items():
-        before = {
-            c["id"]: c["passed"]
-            for c in baseline.get("sets", {}).get(set_name, {}).get("cases", [])
-        }
-        for case in payload["cases"]:
-            if before.get(case["id"]) and not case["passed"]:
-                named.append(f"{set_name}/{case['id']}: {case['question']}")
-    return named
-
-
-def load_thresholds(path: Path = THRESHOLDS_FILE) -> dict[str, dict[str, float]]:
-    with path.open("rb") as handle:
-        return tomllib.load(handle)
 
 
 TABLE_METRICS = (
@@ -184,8 +156,11 @@ TABLE_METRICS = (
     "mrr",
     "f1",
     "answer_contains_gold",
+    "first_sentence_contains_gold",
     "short_answer_exact_match",
+    "short_answer_f1",
     "short_answer_rate",
+    "answer_words_mean",
     "verdict_accuracy",
     "temporal_verdict_accuracy",
     "evidence_recall",
@@ -194,7 +169,6 @@ TABLE_METRICS = (
     "llm_sentence_support",
     "answer_sentence_support",
     "generative_share",
-    "llm_reader_share",
     "model_read_share",
     "llm_failures",
     "llm_restarts",
@@ -226,11 +200,11 @@ def format_table(payload: dict[str, Any]) -> str:
 
 def notes(payload: dict[str, Any]) -> list[tuple[str, str]]:
     """One line per set that was skipped or run on a sample, for the table and the report."""
-    found = [(name, f"skipped — {note}") for name, note in payload.get("skipped", {}).items()]
+    found = [(name, f"NOT RUN — {why}") for name, why in payload.get("not_run", {}).items()]
     for name, data in payload["sets"].items():
         sampled = data["summary"].get("sampled_from")
         if sampled:
             found.append(
-                (name, f"a seeded sample of {data['summary']['cases']} of {sampled} cases")
+                (name, f"a fixed or seeded sample of {data['summary']['cases']} of {sampled} cases")
             )
     return found

@@ -50,14 +50,30 @@ def load_text(path: Path) -> Article:
     return Article(text=text, title=title_from_text(text), document_id=_slug(path))
 
 
+# Elements that start a new paragraph; every other element (a, em, strong, span, b, i, …) is
+# inline and its text stays in the sentence around it.
+_BLOCK = {
+    "address", "article", "aside", "blockquote", "br", "caption", "dd", "details", "dialog",
+    "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3",
+    "h4", "h5", "h6", "header", "hgroup", "hr", "legend", "li", "main", "nav", "ol", "option",
+    "p", "pre", "section", "summary", "table", "tbody", "td", "tfoot", "th", "thead", "title",
+    "tr", "ul",
+}  # fmt: skip
+_HIDDEN = ["script", "style", "noscript", "template", "svg", "iframe"]
+# Page chrome: menus, asides, footers and the site's header (an article's own header, with its
+# headline and byline, stays).
+_CHROME = ["nav", "aside", "header", "footer"]
+_BREAK = "\ue000"  # a private-use character: where a block element starts or ends
+
+
 def load_html(path: Path) -> Article:
-    """The visible text of an HTML page; scripts, styles and templates are dropped."""
-    from bs4 import BeautifulSoup, Tag
+    """The visible text of an HTML page, one paragraph per block element (inline elements such
+    as links and emphasis stay inside their sentence); scripts, styles, templates, navigation,
+    asides, footers and the page's header are dropped."""
+    from bs4 import BeautifulSoup, NavigableString, Tag
 
     soup = BeautifulSoup(_read_text(path), "html.parser")
-    for tag in soup(["script", "style", "noscript", "template", "head", "svg", "iframe"]):
-        if tag.name == "head":
-            continue
+    for tag in soup(_HIDDEN):
         tag.decompose()
     title_tag = soup.find("title") or soup.find("h1")
     title = title_tag.get_text(" ", strip=True) if title_tag else ""
@@ -65,9 +81,19 @@ def load_html(path: Path) -> Article:
     url = canonical.get("href") if isinstance(canonical, Tag) else None
     if soup.head:
         soup.head.decompose()
+    for tag in soup(_CHROME):
+        if tag.name != "header" or not tag.find_parent(["article", "main"]):
+            tag.decompose()
     body = soup.body or soup
-    lines = [" ".join(line.split()) for line in body.get_text("\n").splitlines()]
-    text = "\n\n".join(line for line in lines if line)
+    for pre in body("pre"):  # preformatted text keeps its lines
+        for string in pre.find_all(string=True):
+            if type(string) is NavigableString:  # not a comment
+                string.replace_with(NavigableString(string.replace("\n", _BREAK)))
+    for tag in body(list(_BLOCK)):
+        tag.insert_before(_BREAK)
+        tag.append(_BREAK)
+    paragraphs = (" ".join(part.split()) for part in body.get_text("").split(_BREAK))
+    text = "\n\n".join(part for part in paragraphs if part)
     if not title:
         title = title_from_text(text)
     return Article(

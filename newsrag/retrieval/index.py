@@ -31,6 +31,16 @@ _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 V = TypeVar("V")
 
 
+def _cased(correction: str, asked: str) -> str:
+    """``correction`` (lower case, as the index keeps words) in the casing pattern of the word
+    asked: ``PESKOF`` → ``PESKOV``, ``Peskof`` → ``Peskov``, ``peskof`` → ``peskov``."""
+    if len(asked) > 1 and asked.isupper():
+        return correction.upper()
+    if asked[:1].isupper():
+        return correction[:1].upper() + correction[1:]
+    return correction
+
+
 class CorpusIndex:
     """The per-process index of all chunks, rebuilt when the store's generation changes: BM25,
     the vocabulary for spelling correction and, while the archive has at most
@@ -141,9 +151,13 @@ class CorpusIndex:
 
     def correct_spelling(self, text: str) -> str:
         """Replace words that are neither in the index nor English by the closest word the index
-        has, as written there (``Peskof`` → ``peskov``, ``criticise`` → ``criticised``), so that
-        misspelt names still match. English words stay as asked: "roughly" is not a misspelling
-        of "thoroughly". Unknown words with no close match stay too."""
+        has, in the casing the word was asked in (``Peskof`` → ``Peskov``, ``PESKOF`` →
+        ``PESKOV``, ``criticise`` → ``criticised``), so that misspelt names still match and the
+        names-and-numbers gate still sees a name. English words stay as asked: "roughly" is not a
+        misspelling of "thoroughly", and a capitalised word the dictionary knows is someone
+        ("Jonson") is not turned into someone else ("Johnson"). A capitalised word whose stem the
+        index holds is only ever written as that stem's word. Unknown words with no close match
+        stay too."""
         from rapidfuzz import fuzz, process
 
         vocabulary = self._vocabulary
@@ -155,13 +169,10 @@ class CorpusIndex:
             tokens = lexical_tokens(word)
             if len(tokens) != 1 or len(tokens[0]) < 4 or tokens[0].isdigit():
                 return word
-            if normalize_for_match(word) in self._word_set:
+            if normalize_for_match(word) in self._word_set or is_english_word(word):
                 return word
-            # A capitalised word inside the question is a name ("Jonson"): only the index knows
-            # it. Other English words stay as asked: "Roughly" is no misspelling of "thoroughly".
-            looks_like_name = word[0].isupper() and match.start() > 0
-            if not looks_like_name and is_english_word(word):
-                return word
+            if word[0].isupper() and tokens[0] in self._spelling:  # a name the index holds
+                return _cased(self._spelling[tokens[0]], word)
             # closest word as written ("resolushun" → "resolution"), else closest stem
             # ("tweeet" → "tweet", written "tweeted")
             found = process.extractOne(
@@ -172,11 +183,13 @@ class CorpusIndex:
                 processor=None,
             )
             if found:
-                return str(found[0])
+                return _cased(str(found[0]), word)
             found = process.extractOne(
                 tokens[0], vocabulary, scorer=fuzz.ratio, score_cutoff=80, processor=None
             )
-            return self._spelling.get(str(found[0]), str(found[0])) if found else word
+            if not found:
+                return word
+            return _cased(self._spelling.get(str(found[0]), str(found[0])), word)
 
         return _WORD.sub(replace, text)
 

@@ -299,12 +299,40 @@ def test_a_reading_that_finds_no_answer_is_a_refusal(
     assert body["refused"] is True and body["mode"] == "generative" and body["citations"] == []
 
 
-def test_a_name_the_articles_never_mention_is_a_refusal(client: TestClient, script: Script) -> None:
-    # the model answers with someone else's words; no retrieved passage names Angela Merkel
-    script.replies = [reading("Dmitry Peskov said there was no reliable information.", [4])]
-    question = {"question": "What did Angela Merkel say about the letter?", "mode": "generative"}
+@pytest.mark.parametrize(
+    ("question", "refused"),
+    [
+        ("How many Democrats signed the letter to Tillerson?", False),
+        ("How many Democrats signed the letter to Angela Merkel?", True),  # named nowhere
+        ("How many Democrats signed the 2015 letter to Tillerson?", True),  # a year named nowhere
+    ],
+)
+def test_the_names_and_numbers_gate_refuses_what_the_model_wrote(
+    client: TestClient, script: Script, question: str, refused: bool
+) -> None:
+    # the model answers from the right sentence, and its answer would verify: only the gate
+    # (a name or number of the question that no retrieved passage names) refuses it
+    script.replies = [reading("The letter was signed by 47 Democrats.", [3])]
+    body = client.post("/v1/ask", json={"question": question, "mode": "generative"}).json()
+    assert len(script.requests) == 1, "the model was asked"
+    assert body["reading"]["model"] is True and body["reading"]["reader"] == "llm"
+    assert body["mode"] == "generative" and body["refused"] is refused
+    if refused:
+        assert body["citations"] == [] and "47" not in body["answer"]
+    else:
+        assert body["answer"] == "The letter was signed by 47 Democrats. [1]"
+        assert_exact(client, body)
+
+
+def test_nothing_relevant_is_refused_without_asking_the_model(
+    client: TestClient, script: Script
+) -> None:
+    script.replies = [reading("The letter was signed by 47 Democrats.", [3])]  # if it were asked
+    question = {"question": "What is the recipe for banana bread?", "mode": "generative"}
     body = client.post("/v1/ask", json=question).json()
-    assert body["refused"] is True and "Peskov" not in body["answer"]
+    assert script.requests == [], "the cascade skipped the model"
+    assert body["refused"] is True and body["mode"] == "generative" and body["citations"] == []
+    assert body["reading"]["model"] is False and body["reading"]["reader"] == "heuristic"
 
 
 def test_parse_reply() -> None:

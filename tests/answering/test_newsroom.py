@@ -36,7 +36,7 @@ ARCHIVE = (dt.date(2017, 3, 2), dt.date(2017, 9, 5))
         ("What happened last week?", "2017-04-19", "2017-04-10", "2017-04-16"),
         ("What happened last month?", "2017-06-10", "2017-05-01", "2017-05-31"),
         ("What happened yesterday?", None, "2017-09-04", "2017-09-04"),
-        ("What happened in the past 10 days?", None, "2017-08-26", "2017-09-05"),
+        ("What happened in the past 10 days?", None, "2017-08-27", "2017-09-05"),
         ("What happened in May?", "2017-06-01", "2017-05-01", "2017-05-31"),
     ],
 )

@@ -129,12 +129,30 @@ def test_the_model_saying_no_is_a_refusal_with_its_score(
     assert body["reading"]["score"] < body["reading"]["threshold"]
 
 
-def test_a_name_the_passages_never_mention_is_refused_whatever_the_model_says(
-    client: TestClient, script: Script
+@pytest.mark.parametrize(
+    ("question", "refused"),
+    [
+        ("How many Democrats signed the letter to Tillerson?", False),
+        ("How many Democrats signed the letter to Angela Merkel?", True),  # named nowhere
+        ("How many Democrats signed the 2015 letter to Tillerson?", True),  # a year named nowhere
+    ],
+)
+def test_the_names_and_numbers_gate_refuses_what_the_model_accepted(
+    client: TestClient, script: Script, question: str, refused: bool
 ) -> None:
-    script.replies = [reply([4], "no reliable information")]
-    body = ask(client, "What did Angela Merkel say about the letter?")
-    assert body["refused"] is True
+    # the model says yes and chooses the sentence that answers; the question is relevant enough
+    # for the cascade to ask it, and its confidence clears the threshold: only the gate refuses
+    script.replies = [reply([3], "47 Democrats")]
+    body = ask(client, question)
+    assert len(script.requests) == 1, "the model was asked"
+    assert body["reading"]["model"] is True and body["reading"]["reader"] == "llm"
+    assert body["reading"]["score"] >= body["reading"]["threshold"]
+    assert body["refused"] is refused
+    if refused:
+        assert body["citations"] == [] and body["short_answer"] is None
+    else:
+        assert body["answer"] == "The letter was signed by 47 Democrats. [1]"
+        assert body["short_answer"]["text"] == "47 Democrats"
 
 
 def test_the_heuristic_reader_is_one_field_away_and_never_calls_the_model(
@@ -143,12 +161,11 @@ def test_the_heuristic_reader_is_one_field_away_and_never_calls_the_model(
     before = len(script.requests)
     body = ask(client, "How many Democrats signed the letter?", reader="heuristic")
     assert len(script.requests) == before
-    assert body["reading"] == {
-        "reader": "heuristic",
-        "score": body["reading"]["score"],
-        "threshold": 0.05,
-        "model": False,
-    }
+    reading = body["reading"]
+    assert (reading["reader"], reading["threshold"], reading["model"]) == ("heuristic", 0.05, False)
+    # the fast scorer's score is that of the best sentence it cites, over the threshold
+    assert [c["quote"] for c in body["citations"]] == ["The letter was signed by 47 Democrats."]
+    assert reading["score"] == body["citations"][0]["score"] > 0.05
     assert body["short_answer"]["text"] == "47"  # the count the question asks for
 
 
@@ -169,12 +186,20 @@ def test_an_invalid_reader_is_a_422_naming_the_field(client: TestClient) -> None
     assert response.json()["errors"][0]["field"] == "reader"
 
 
+@pytest.mark.parametrize(
+    "question",
+    ["What is the recipe for banana bread?", "What did Angela Merkel say about the letter?"],
+)
 def test_nothing_relevant_is_refused_without_asking_the_model(
-    client: TestClient, script: Script
+    client: TestClient, script: Script, question: str
 ) -> None:
-    body = ask(client, "What is the recipe for banana bread?")
-    assert script.requests == [] and body["refused"] is True
-    assert body["reading"]["reader"] == "llm" and body["reading"]["model"] is False
+    script.replies = [reply([3], "47 Democrats")]  # a model that would answer, if asked
+    body = ask(client, question)
+    assert script.requests == [], "the cascade skipped the model"
+    assert body["refused"] is True and body["citations"] == []
+    # not labelled as the model's reading (issue 23, item 4)
+    assert body["reading"]["model"] is False and body["reading"]["reader"] != "llm"
+    assert body["reading"]["score"] < body["reading"]["threshold"]
 
 
 def test_a_reply_cut_short_is_no_reading_not_prose() -> None:

@@ -7,13 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from newsrag.eval.dataset import Case, EvalDocument, EvalSet
+from newsrag.eval.gates import check_floors
 from newsrag.eval.metrics import (
     evidence_recall,
     short_answer_matches,
     short_answer_text,
     verdict_of,
 )
-from newsrag.eval.runner import check_thresholds, run_set
+from newsrag.eval.runner import run_set
 from newsrag.eval.scoring import CaseResult, score_case
 from newsrag.eval.summary import format_table, summarise
 from tests.helpers import make_settings
@@ -162,7 +163,9 @@ def test_summary_of_a_news_set() -> None:
     assert summary["temporal_verdict_accuracy"] == 0.0
     assert summary["evidence_recall"] == 0.5  # (1 + 0 + 0.5 + 0.5) / 4
     assert summary["all_evidence_rate"] == 0.25
-    assert summary["short_answer_exact_match"] is None  # no response carried the field
+    assert "short_answer_exact_match" not in summary  # no response carried the field
+    assert "short_answer_f1" not in summary
+    assert summary["first_sentence_contains_gold"] == 0.5
     assert summary["refusal_accuracy"] == 1.0 and summary["false_refusal_rate"] == 0.0
     assert summary["citation_validity"] == 1.0
     assert summary["latency_p50_ms"] == 12.0
@@ -177,19 +180,19 @@ def test_other_sets_get_no_news_figures() -> None:
 
 def test_gates_table_and_skipped_note() -> None:
     summary = summarise(_results())
-    assert check_thresholds({"multihop": summary}, {"multihop": {"evidence_recall": 0.6}}) == [
+    assert check_floors({"multihop": summary}, {"multihop": {"evidence_recall": 0.6}}) == [
         "multihop.evidence_recall = 0.5 < 0.6"
     ]
-    assert check_thresholds({"multihop": summary}, {"rgb": {"evidence_recall": 0.9}}) == []
+    assert check_floors({"multihop": summary}, {"rgb": {"evidence_recall": 0.9}}) == []
     payload = {
         "sets": {"multihop": {"summary": {**summary, "sampled_from": 178}}},
-        "skipped": {"rgb": "rgb-en-fact-subset.json not in ../shared/external"},
+        "not_run": {"rgb-llm": "rgb-en-fact-subset.json not in ../shared/external"},
     }
     table = format_table(payload)
     assert "evidence_recall" in table and "verdict_accuracy" in table
     lines = table.splitlines()
-    assert "multihop: a seeded sample of 5 of 178 cases" in lines
-    assert "rgb: skipped — rgb-en-fact-subset.json not in ../shared/external" in lines
+    assert "multihop: a fixed or seeded sample of 5 of 178 cases" in lines
+    assert "rgb-llm: NOT RUN — rgb-en-fact-subset.json not in ../shared/external" in lines
 
 
 def test_each_scoped_question_sees_only_its_own_passages(tmp_path: Path) -> None:

@@ -40,6 +40,27 @@ def test_html_keeps_visible_text_only(tmp_path: Path) -> None:
     assert article.url == "https://example.org/a"
 
 
+def test_html_inline_tags_stay_inside_their_sentence(tmp_path: Path) -> None:
+    path = tmp_path / "page.html"
+    path.write_text(
+        "<html><head><title>Budget</title></head><body>"
+        '<header><a href="/">Home</a><nav><a href="/news">News</a></nav></header>'
+        "<article><h1>Budget is late</h1>"
+        '<p>The <a href="x">mayor</a> said the <em>budget</em> was\nlate.</p>'
+        "<p>It is <strong>due</strong> in <span>May</span>.<br>Councillors <i>agreed</i>.</p>"
+        "<aside>Read more stories</aside></article>"
+        "<footer>Copyright 2017</footer></body></html>",
+        encoding="utf-8",
+    )
+    [article] = load_path(path)
+    assert article.text == (
+        "Budget is late\n\n"
+        "The mayor said the budget was late.\n\n"
+        "It is due in May.\n\n"
+        "Councillors agreed."
+    )
+
+
 def test_json_and_jsonl_records(tmp_path: Path) -> None:
     record = {
         "text": "Body.",

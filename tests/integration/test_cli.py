@@ -80,3 +80,20 @@ def test_serve_with_another_embedders_store_stops_with_one_line(tmp_path: Path) 
     result = newsrag("serve", "--port", "0", data_dir=tmp_path / "data")
     assert result.returncode == 1
     assert "re-index" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_eval_never_passes_a_gated_run_that_did_not_run(tmp_path: Path) -> None:
+    """Without ../shared (RGB's data) and without a model, the rgb and rgb-llm gates cannot be
+    judged: under CI that fails the run, elsewhere it is reported as not run."""
+    empty = tmp_path / "no-shared"
+    empty.mkdir()
+    args = ("eval", "--sets", "rgb", "--report-dir", str(tmp_path / "report"))
+    env = {"NEWSRAG_SHARED_DIR": str(empty)}
+    in_ci = newsrag(*args, data_dir=tmp_path, CI="true", **env)
+    assert in_ci.returncode == 1, in_ci.stdout
+    assert "GATE FAILED: rgb: not run under CI" in in_ci.stderr
+    assert "GATE FAILED: rgb-llm: not run under CI — rgb-en-fact-subset.json" in in_ci.stderr
+    local = newsrag(*args, data_dir=tmp_path, CI="", **env)
+    assert local.returncode == 0, local.stderr
+    assert "NOT RUN: rgb —" in local.stdout and "NOT RUN: rgb-llm —" in local.stdout
+    assert "some runs did not run" in local.stdout

@@ -11,7 +11,8 @@ from newsrag.answering.extractive import ExtractiveAnswerer
 from newsrag.components.store.chroma import SentenceRow
 from newsrag.config import Settings
 from newsrag.eval.dataset import load_article_set
-from newsrag.eval.runner import check_thresholds, load_thresholds, run_set, summarise
+from newsrag.eval.gates import check_floors, load_gates
+from newsrag.eval.runner import run_set, summarise
 from newsrag.retrieval.hybrid import Passage
 
 pytestmark = pytest.mark.integration
@@ -33,5 +34,5 @@ def test_gate_catches_an_answerer_that_forgets_congress(
     by_id = {result.id: result for result in results}
     assert not by_id["who-signed-letter"].passed
     assert "Congress" not in by_id["who-signed-letter"].answer
-    failures = check_thresholds({"article": summarise(results)}, load_thresholds())
+    failures = check_floors({"article": summarise(results)}, load_gates().floors)
     assert any(failure.startswith("article.fact_accuracy") for failure in failures), failures

@@ -19,7 +19,8 @@ from newsrag.api.container import Container
 from newsrag.components.llm.server import LocalLLMServer, running_local_llm, with_endpoint
 from newsrag.config import Settings
 from newsrag.eval.dataset import load_article_set
-from newsrag.eval.runner import check_thresholds, run_set, summarise
+from newsrag.eval.gates import check_floors
+from newsrag.eval.runner import run_set, summarise
 from newsrag.ingest.bundled import BUNDLED_ID
 from tests.helpers import parse_sse
 
@@ -116,7 +117,7 @@ def test_the_eval_gate_fails_when_the_server_dies_mid_run(
 
     results = run_set(cases, generative_settings, "generative", after_case=kill_after_first)
     summary = {**summarise(results), "llm_restarts": local_llm.restarts - restarts}
-    failures = check_thresholds(
+    failures = check_floors(
         {"article-generative": summary},
         {"article-generative": {"llm_failures_max": 0, "llm_restarts_max": 0}},
     )
