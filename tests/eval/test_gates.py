@@ -161,3 +161,16 @@ def test_the_shipped_gates_load() -> None:
     for run in gates.runs:
         assert run in gates.floors and gates.ci_cases(run)
     assert "false_refusal_rate_max" not in gates.floors.get("multihop-llm", {})
+
+
+def test_every_model_run_has_its_fixed_case_list_in_the_baseline() -> None:
+    """make test asks the baseline's lists (--llm-sample baseline): a run without one would draw
+    a fresh sample and be paired with nothing."""
+    from newsrag.eval.baseline import load_baseline
+
+    gates, baseline = load_gates(), load_baseline()
+    for run in gates.runs:
+        recorded = baseline["sets"][run]["cases"]
+        assert len(recorded) == gates.ci_cases(run), run
+    for run in gates.floors:
+        assert run in baseline["sets"], f"{run} has floors but no baseline"
