@@ -35,6 +35,11 @@ def test_without_a_recorded_list_it_draws_the_configured_size_reproducibly() -> 
     assert len(first.cases) == 12 and first.cases == again.cases
     assert _cases_for(SET, "squad-llm", None, {}, GATES) is SET  # eval-full: every case
     assert len(_cases_for(SET, "squad-llm", 6, {}, GATES).cases) == 6
+    many = [Case(f"r{i}", "q", answerable=True, document_id="d") for i in range(60)]
+    ungated = _cases_for(
+        EvalSet("rgb", SET.documents, many), "rgb-generative", "baseline", {}, GATES
+    )
+    assert len(ungated.cases) == 40
 
 
 def test_write_baseline_replaces_only_the_runs_written(tmp_path: Path) -> None:
