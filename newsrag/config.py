@@ -112,8 +112,15 @@ class RetrievalSettings(BaseSettings):
     dense_in_process_max_chunks: int = Field(
         default=200_000,
         ge=0,
-        description="Up to this many chunks, each process keeps their vectors (refreshed with the "
-        "BM25 index) and searches them exactly; above it, or at 0, Chroma's HNSW index answers.",
+        description="Up to this many chunks, each process keeps their vectors (updated with the "
+        "corpus index) and searches them exactly; above it, or at 0, Chroma's HNSW index answers.",
+    )
+    index_catch_up_wait_s: float = Field(
+        default=2.0,
+        ge=0.0,
+        description="When another process wrote, a question waits up to this long for the "
+        "corpus index to catch up (reading the changed documents only), else it is answered "
+        "from the index as it was while the catch-up goes on.",
     )
     rrf_k: int = Field(default=60, ge=1)
     max_answer_sentences: int = Field(default=3, ge=1, le=5)

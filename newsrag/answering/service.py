@@ -115,7 +115,9 @@ class AskService:
         )
         top_k = request.top_k or self._settings.retrieval.top_k
         query = plan.query
-        passages = self._retriever.retrieve(query.text, query.vector, top_k, plan.filters)
+        passages = self._retriever.retrieve(
+            query.text, query.vector, top_k, plan.filters, plan.index, plan.generation
+        )
         return [
             SearchResult(
                 document_id=p.document.document_id,
@@ -145,7 +147,9 @@ class AskService:
         )
         top_k = request.top_k or self._settings.retrieval.top_k
         query = plan.query
-        passages = self._retriever.retrieve(query.text, query.vector, top_k, plan.filters)
+        passages = self._retriever.retrieve(
+            query.text, query.vector, top_k, plan.filters, plan.index, plan.generation
+        )
         return Retrieval(request.question, query, passages, elapsed_ms(started), plan.frame)
 
     def mode_for(self, request: AskRequest) -> tuple[AnswerMode, str | None]:

@@ -18,13 +18,17 @@ from newsrag.api.security import install_security
 from newsrag.config import Settings
 
 log = logging.getLogger(__name__)
+# Start-up waits this long for the corpus index: a small archive is ready when the app serves;
+# a large one is built on in the background while /healthz answers and /readyz says "building".
+INDEX_START_WAIT_S = 5.0
 API_DESCRIPTION = """Answers questions about news articles with passages it cites exactly:
 every citation's `quote` equals `document_text[start:end]` of `GET /v1/documents/{id}`.
 Errors are RFC 9457 problem details (`application/problem+json`)."""
 
 
 def create_app(settings: Settings, container: Container | None = None) -> FastAPI:
-    """Build the app; the lifespan loads the embedder, opens the store, bootstraps the corpus."""
+    """Build the app; the lifespan loads the embedder, opens the store, bootstraps the corpus
+    and starts building the corpus index."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -32,6 +36,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
         app.state.container = built
         if await run_in_threadpool(built.try_connect):
             await run_in_threadpool(built.bootstrap)
+            await run_in_threadpool(built.start_index, INDEX_START_WAIT_S)
         yield
 
     app = FastAPI(

@@ -2,11 +2,13 @@
 
 The embedder loads at start-up (a model that fails to load stops start-up). The store connects at
 start-up too, but when a Chroma *server* is down the service still starts, reports not ready, and
-connects on the next request that needs it: recovery needs no restart.
+connects on the next request that needs it: recovery needs no restart. The corpus index is built
+in the background from start-up on; the service reports ready once it is built.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from dataclasses import dataclass
@@ -129,6 +131,13 @@ class Container:
         if services.store.counts()[0] == 0:
             result = services.ingestor.ingest(bundled_article())
             log.info("bootstrap: ingested the bundled article (%s chunks)", result.chunks)
+
+    def start_index(self, wait_s: float = 0.0) -> None:
+        """Start building the corpus index in the background (``/readyz`` reports ready once
+        it is built) and wait up to ``wait_s`` for it."""
+        building = self.services.retriever.index.start()
+        with contextlib.suppress(Exception):  # a failure is what /readyz then reports
+            building.result(timeout=wait_s)
 
     def close(self) -> None:
         """Stop the supervised LLM server, if any."""

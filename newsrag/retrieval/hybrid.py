@@ -1,9 +1,11 @@
-"""Hybrid retrieval: dense search in Chroma fused with BM25 by reciprocal rank fusion.
+"""Hybrid retrieval: dense search (in process or Chroma's) fused with BM25 by reciprocal rank
+fusion.
 
-The BM25 index is a per-process cache of every chunk's tokens. It is rebuilt whenever the store's
-generation token changes (any process's ingest or delete), and every hit, dense or lexical, is
-checked against the current document records, so a deleted or replaced version is never served
-even in the instant between another replica's write and this process's refresh.
+The corpus index (``newsrag.retrieval.index``) is a per-process cache of every chunk's tokens
+and, for archives up to a configured size, vectors; it follows this process's writes at once and
+other processes' by catching up. Every hit, dense or lexical, is checked against the document
+records of the store's current generation, so a deleted or replaced version is never served,
+even while the index has not caught up with another replica's write yet.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from newsrag.config import NewsroomSettings, RetrievalSettings
 from newsrag.models import StoredDocument
 from newsrag.retrieval.filters import Filters
 from newsrag.retrieval.index import CorpusIndex
+from newsrag.retrieval.snapshot import IndexSnapshot
 from newsrag.text.sentences import (
     lexical_tokens,
 )
@@ -61,7 +64,8 @@ class HybridRetriever:
     """Dense + lexical candidates, fused with RRF, filtered to current document versions.
 
     The query planner refreshes ``index`` once per request before the question is corrected and
-    weighed, so retrieval does not read the store's generation again.
+    weighed, and passes on the snapshot it got and the store generation it read, so retrieval
+    reads neither again.
     """
 
     def __init__(
@@ -73,41 +77,52 @@ class HybridRetriever:
         self._store = store
         self._settings = settings
         self._newsroom = newsroom or NewsroomSettings()
-        self.index = CorpusIndex(store, settings.dense_in_process_max_chunks)
-        # document records as of the lexical index's generation; any write anywhere changes the
-        # generation, which every request reads first, so a deleted or replaced document is
-        # never served from here
+        self.index = CorpusIndex(
+            store,
+            settings.dense_in_process_max_chunks,
+            catch_up_wait_s=settings.index_catch_up_wait_s,
+        )
+        # document records as of the store generation the request read first; any write
+        # anywhere changes the generation, so a deleted or replaced document is never served
+        # from here
         self._records: dict[str, StoredDocument] = {}
         self._groups: dict[str, list[StoredDocument]] = {}  # wire group -> its members
         self._records_generation: str | None = None
         self._records_lock = threading.Lock()
 
-    def _current(self) -> str | None:
+    def _current(self, generation: str | None) -> str | None:
         """The generation the caches hold; emptied first when the store moved on."""
-        generation = self.index.generation
         if generation != self._records_generation or generation is None:
             self._records.clear()
             self._groups.clear()
             self._records_generation = generation
         return generation
 
-    def documents(self, document_ids: Sequence[str]) -> dict[str, StoredDocument]:
-        return self._read_through(self._records, document_ids, self._store.get_documents)
+    def documents(
+        self, document_ids: Sequence[str], generation: str | None = None
+    ) -> dict[str, StoredDocument]:
+        return self._read_through(
+            self._records, document_ids, self._store.get_documents, generation
+        )
 
-    def wire_groups(self, groups: Sequence[str]) -> dict[str, list[StoredDocument]]:
+    def wire_groups(
+        self, groups: Sequence[str], generation: str | None = None
+    ) -> dict[str, list[StoredDocument]]:
         """The members of each wire group, cached per generation like the records."""
-        return self._read_through(self._groups, groups, self._store.wire_groups)
+        return self._read_through(self._groups, groups, self._store.wire_groups, generation)
 
     def _read_through(
         self,
         cache: dict[str, V],
         keys: Sequence[str],
         fetch: Callable[[list[str]], dict[str, V]],
+        generation: str | None,
     ) -> dict[str, V]:
         """``keys`` from ``cache`` (one of this generation's caches), the rest fetched and kept
-        unless the generation moved on meanwhile."""
+        unless the generation moved on meanwhile. ``generation``: the store's, as the request
+        read it (default: as the index's last refresh read it)."""
         with self._records_lock:
-            generation = self._current()
+            generation = self._current(generation or self.index.observed_generation)
             found = {key: cache[key] for key in keys if key in cache}
         missing = [key for key in dict.fromkeys(keys) if key not in found]
         if missing:
@@ -118,10 +133,21 @@ class HybridRetriever:
             found.update(fetched)
         return found
 
-    def retrieve(self, query: str, vector: Matrix, top_k: int, filters: Filters) -> list[Passage]:
+    def retrieve(
+        self,
+        query: str,
+        vector: Matrix,
+        top_k: int,
+        filters: Filters,
+        index: IndexSnapshot | None = None,
+        generation: str | None = None,
+    ) -> list[Passage]:
+        """The ``top_k`` best passages, read from ``index`` (default: the current snapshot) and
+        checked against the records of ``generation`` (see ``_read_through``)."""
+        snapshot = index or self.index.snapshot()
         pool = max(self._settings.candidates, top_k)
-        if self.index.dense_ready:
-            nearest = self.index.dense_search(vector, pool, filters)
+        if snapshot.dense_ready:
+            nearest = snapshot.dense_search(vector, pool, filters)
             rows = self._store.get_chunks([chunk_id for chunk_id, _ in nearest])
             dense = [
                 replace(rows[chunk_id], similarity=similarity)
@@ -131,12 +157,12 @@ class HybridRetriever:
         else:
             where = where_for(filters.document_ids, filters.after_ts, filters.before_ts)
             dense = self._store.query_chunks(vector, pool, where)
-        lexical = self.index.search(lexical_tokens(query), pool, filters)
+        lexical = snapshot.search(lexical_tokens(query), pool, filters)
 
         hits: dict[str, ChunkHit] = {hit.chunk_id: hit for hit in dense}
         missing = [chunk_id for chunk_id, _ in lexical if chunk_id not in hits]
         hits.update(self._store.get_chunks(missing))
-        documents = self.documents(sorted({hit.document_id for hit in hits.values()}))
+        documents = self.documents(sorted({hit.document_id for hit in hits.values()}), generation)
 
         def current(chunk_id: str) -> bool:
             hit = hits.get(chunk_id)
@@ -159,7 +185,7 @@ class HybridRetriever:
         present = {
             hits[chunk_id].document_id: documents[hits[chunk_id].document_id] for chunk_id in ranked
         }
-        cited, groups = self._wire_copies(present)
+        cited, groups = self._wire_copies(present, generation)
         best = [chunk_id for chunk_id in ranked if hits[chunk_id].document_id in cited][:top_k]
         top_possible = 2.0 / (k + 1)
         return [
@@ -175,14 +201,14 @@ class HybridRetriever:
         ]
 
     def _wire_copies(
-        self, present: dict[str, StoredDocument]
+        self, present: dict[str, StoredDocument], generation: str | None
     ) -> tuple[set[str], dict[str, tuple[StoredDocument, ...]]]:
         """Which of the retrieved documents to cite (one per wire group, see
         ``_citation_order``), and every member of each cited one's group in that order."""
         grouped = [d.group for d in present.values() if d.group != d.document_id or d.has_copies]
         if not grouped:
             return set(present), {}
-        members = self.wire_groups(grouped)
+        members = self.wire_groups(grouped, generation)
         cited: set[str] = set()
         groups: dict[str, tuple[StoredDocument, ...]] = {}
         by_group: dict[str, list[StoredDocument]] = {}

@@ -1,233 +1,356 @@
-"""The per-process index of the corpus: BM25 over every chunk, the vocabulary for spelling
-correction, the span of publication dates and, for archives up to a configured size, the chunk
-vectors for exact dense search. It is rebuilt whenever the store's generation token changes (any
-process's ingest or delete); the query planner refreshes it once per request.
+"""The per-process index of the corpus: BM25 over every chunk of the committed writes, the
+vocabulary for spelling correction, the span of publication dates and, for archives up to a
+configured size, the chunk vectors for exact dense search.
+
+Its state is one immutable ``IndexSnapshot`` (``newsrag.retrieval.snapshot``), replaced by a
+single reference assignment; a query takes the reference once (``refresh`` returns it) and reads
+only that, so it never sees half of an update. How the index learns of writes:
+
+* **This process's writes** (ingest, delete, through any service): the store tells its listeners
+  which documents now name which chunk rows and which are gone (``store.changes``). The index
+  tokenizes those rows only and adds one small segment, masking out the rows they replace; the
+  next question pays for its own write, not for the archive.
+* **Other processes' writes** (replicas on one Chroma server) change the store's generation
+  token. The store keeps no log of changes, but every document record names its committed
+  write, so the index *catches up* by reading the records alone (not the chunks) and then only
+  the chunk rows of the documents whose write it does not hold, and drops documents that are
+  gone. A question that finds the generation changed waits up to ``catch_up_wait_s`` for that
+  (a few records' reads), else it is answered from the snapshot it has while the catch-up goes
+  on in the background.
+* **Full builds** read every chunk row: once at start-up (``start``, before ``/readyz`` reports
+  ready), and only again in the background when the archive shrinks below the dense-search limit
+  (the vectors of rows indexed without them must be read).
+
+Segments are merged in the background (``updates.compaction_start``), never on a question's
+path. Background work runs on one thread per index, one task at a time.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
-import re
 import threading
-from collections import Counter
-from collections.abc import Sequence
-from typing import TypeVar
-
-import numpy as np
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, replace
 
 from newsrag.components.embeddings import Matrix
+from newsrag.components.store.changes import StoreChange
 from newsrag.components.store.chroma import ChromaStore
+from newsrag.models import StoredDocument
+from newsrag.retrieval import updates
+from newsrag.retrieval.background import Background
 from newsrag.retrieval.filters import Filters
-from newsrag.text.sentences import (
-    is_english_word,
-    lexical_tokens,
-    normalize_for_match,
-    surface_words,
-)
+from newsrag.retrieval.segments import TokenizedRow, Vocabulary, tokenize
+from newsrag.retrieval.snapshot import IndexSnapshot, empty_snapshot
 
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
-V = TypeVar("V")
+log = logging.getLogger(__name__)
+# Chroma cannot swap the generation token atomically, so a write of another process that lands
+# between this process's reading of the token and stamping its own goes unseen by the token; a
+# catch-up this often (while questions come) bounds how long.
+RECHECK_S = 60.0
 
 
-def _cased(correction: str, asked: str) -> str:
-    """``correction`` (lower case, as the index keeps words) in the casing pattern of the word
-    asked: ``PESKOF`` → ``PESKOV``, ``Peskof`` → ``Peskov``, ``peskof`` → ``peskov``."""
-    if len(asked) > 1 and asked.isupper():
-        return correction.upper()
-    if asked[:1].isupper():
-        return correction[:1].upper() + correction[1:]
-    return correction
+@dataclass(frozen=True, slots=True)
+class _Change:
+    """A store change with its rows tokenized (outside the index's lock)."""
+
+    committed: dict[str, tuple[str, list[TokenizedRow]]]  # document → (write, rows)
+    deleted: tuple[str, ...]
+    generation_before: str | None
+    generation: str
+
+    def writes(self) -> dict[str, str | None]:
+        """Each document's write after the change (None: deleted)."""
+        return {**{d: w for d, (w, _) in self.committed.items()}, **dict.fromkeys(self.deleted)}
+
+
+def _disagree(records: Mapping[str, StoredDocument], writes: Mapping[str, str | None]) -> bool:
+    """Whether a record names another write than ``writes`` says (or exists, or not)."""
+    return any((records[d].write if d in records else None) != write for d, write in writes.items())
 
 
 class CorpusIndex:
-    """The per-process index of all chunks, rebuilt when the store's generation changes: BM25,
-    the vocabulary for spelling correction and, while the archive has at most
-    ``dense_max_chunks`` chunks, their vectors for exact dense search without a store round trip
-    (larger archives are searched by Chroma's HNSW index)."""
-
-    def __init__(self, store: ChromaStore, dense_max_chunks: int = 0) -> None:
+    def __init__(
+        self,
+        store: ChromaStore,
+        dense_max_chunks: int = 0,
+        *,
+        catch_up_wait_s: float = 2.0,
+        max_segments: int = updates.MAX_SEGMENTS,
+        recheck_s: float = RECHECK_S,
+    ) -> None:
         self._store = store
-        self._dense_max_chunks = dense_max_chunks
-        self._vectors: Matrix | None = None
-        self._lock = threading.Lock()
-        self._generation: str | None = None
-        self._chunk_ids: list[str] = []
-        self._document_ids: np.ndarray = np.array([], dtype=object)
-        self._published: np.ndarray = np.array([], dtype=np.float64)
-        self._date_span: tuple[dt.date, dt.date] | None = None
-        self._bm25: object | None = None
-        self._document_frequency: Counter[str] = Counter()
-        self._vocabulary: list[str] = []  # stems, commonest first
-        self._words: list[str] = []  # lower-cased words as written, commonest first
-        self._word_set: frozenset[str] = frozenset()
-        self._spelling: dict[str, str] = {}  # stem -> its commonest word as written
-        self.size = 0
+        self._recheck_s = recheck_s
+        self._checked_at = time.monotonic()
+        self._dense_max = dense_max_chunks
+        self._wait_s = catch_up_wait_s
+        self._max_segments = max_segments
+        self._snapshot: IndexSnapshot | None = None
+        self._lock = threading.Lock()  # held by whoever replaces the snapshot
+        self._documents: dict[str, str] = {}  # document → the write indexed
+        self._sequence = 0  # in-process changes applied so far
+        self._recent: dict[str, tuple[int, str | None]] = {}  # document → (sequence, write)
+        self._replay: list[_Change] | None = None  # in-process changes during a full build
+        self._worker = Background()
+        self._build: Future[None] | None = None
+        self._failure: str | None = None
+        self._observed: str | None = None
+        store.subscribe(self._on_change)
+
+    # ------------------------------------------------------------------- reading
+
+    def snapshot(self) -> IndexSnapshot:
+        """The current snapshot (an empty one before the first build)."""
+        return self._snapshot or _EMPTY
+
+    def refresh(self) -> IndexSnapshot:
+        """The snapshot a query should read: current with the store when that takes at most
+        ``catch_up_wait_s``. Builds the index first if it was never built (at start-up that
+        is done before the service reports ready)."""
+        observed = self._store.generation()
+        self._observed = observed
+        if self._snapshot is None:
+            self.start().result()
+        snapshot = self.snapshot()
+        if snapshot.generation != observed:
+            future = self._worker.submit("catch-up", self._catch_up)
+            try:
+                future.result(timeout=self._wait_s)
+            except FutureTimeout:
+                log.info("corpus index: still catching up; answering from the last snapshot")
+            except Exception as exc:  # the catch-up logs it; the old snapshot still serves
+                log.warning("corpus index: catching up failed: %s", exc)
+            snapshot = self.snapshot()
+        elif time.monotonic() - self._checked_at > self._recheck_s:
+            self._checked_at = time.monotonic()
+            self._worker.submit("catch-up", self._catch_up)  # see RECHECK_S; nobody waits
+        return snapshot
+
+    @property
+    def observed_generation(self) -> str | None:
+        """The store generation the last ``refresh`` read."""
+        return self._observed
 
     @property
     def generation(self) -> str | None:
-        """The store generation the index was last refreshed at."""
-        return self._generation
+        """The store generation the current snapshot reflects (None: unknown)."""
+        return self.snapshot().generation
 
-    def refresh(self) -> None:
-        generation = self._store.generation()
-        if generation == self._generation:
-            return
-        with self._lock:
-            if generation == self._generation:
-                return
-            self._rebuild(generation)
-
-    def _rebuild(self, generation: str) -> None:
-        import bm25s
-
-        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every build at DEBUG
-        chunk_ids: list[str] = []
-        document_ids: list[str] = []
-        published: list[float] = []
-        corpus: list[list[str]] = []
-        vectors: list[Matrix] = []
-        frequency: Counter[str] = Counter()
-        words: Counter[str] = Counter()
-        with_vectors = 0 < self._store.counts()[1] <= self._dense_max_chunks
-        rows = self._store.iter_chunk_rows(with_vectors=with_vectors)
-        # sorted by id, so that the index does not depend on the order the store returns rows in
-        for row in sorted(rows, key=lambda row: row.chunk_id):
-            if row.vector is not None:
-                vectors.append(row.vector)
-            tokens = lexical_tokens(row.text)
-            chunk_ids.append(row.chunk_id)
-            document_ids.append(row.document_id)
-            published.append(math.nan if row.published_ts is None else float(row.published_ts))
-            corpus.append(tokens or ["<empty>"])
-            frequency.update(set(tokens))
-            words.update(set(surface_words(row.text)))
-        bm25 = None
-        if corpus:
-            bm25 = bm25s.BM25()
-            bm25.index(corpus, show_progress=False)
-        self._chunk_ids = chunk_ids
-        self._document_ids = np.array(document_ids, dtype=object)
-        self._published = np.array(published, dtype=np.float64)
-        self._date_span = self._span_of(self._published)
-        self._bm25 = bm25
-        self._vectors = None
-        if with_vectors and len(vectors) == len(chunk_ids):
-            matrix = np.vstack(vectors).astype(np.float32)
-            norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-            self._vectors = (matrix / np.where(norms > 0, norms, 1.0)).astype(np.float32)
-        self._document_frequency = frequency
-        # most frequent first: of equally close corrections, the commoner word wins, whatever the
-        # order the chunks were indexed in
-        self._vocabulary = sorted(
-            (token for token in frequency if len(token) >= 3),
-            key=lambda token: (-frequency[token], token),
-        )
-        self._words = sorted(
-            (word for word in words if len(word) >= 3), key=lambda word: (-words[word], word)
-        )
-        self._word_set = frozenset(words)
-        spelling: dict[str, str] = {}
-        for word in self._words:
-            for token in lexical_tokens(word)[:1]:
-                spelling.setdefault(token, word)
-        self._spelling = spelling
-        self.size = len(chunk_ids)
-        self._generation = generation
+    @property
+    def size(self) -> int:
+        return self.snapshot().size
 
     def date_span(self) -> tuple[dt.date, dt.date] | None:
-        """The earliest and newest publication dates among the chunks (None: nothing dated)."""
-        return self._date_span
-
-    def _span_of(self, published: np.ndarray) -> tuple[dt.date, dt.date] | None:
-        dated = published[~np.isnan(published)] if published.size else published
-        if dated.size == 0:
-            return None
-        first, last = (
-            dt.datetime.fromtimestamp(float(v), dt.UTC).date() for v in (dated.min(), dated.max())
-        )
-        return first, last
+        return self.snapshot().date_span()
 
     def correct_spelling(self, text: str) -> str:
-        """Replace words that are neither in the index nor English by the closest word the index
-        has, in the casing the word was asked in (``Peskof`` → ``Peskov``, ``PESKOF`` →
-        ``PESKOV``, ``criticise`` → ``criticised``), so that misspelt names still match and the
-        names-and-numbers gate still sees a name. English words stay as asked: "roughly" is not a
-        misspelling of "thoroughly", and a capitalised word the dictionary knows is someone
-        ("Jonson") is not turned into someone else ("Johnson"). A capitalised word whose stem the
-        index holds is only ever written as that stem's word. Unknown words with no close match
-        stay too."""
-        from rapidfuzz import fuzz, process
-
-        vocabulary = self._vocabulary
-        if not vocabulary:
-            return text
-
-        def replace(match: re.Match[str]) -> str:
-            word = match.group()
-            tokens = lexical_tokens(word)
-            if len(tokens) != 1 or len(tokens[0]) < 4 or tokens[0].isdigit():
-                return word
-            if normalize_for_match(word) in self._word_set or is_english_word(word):
-                return word
-            if word[0].isupper() and tokens[0] in self._spelling:  # a name the index holds
-                return _cased(self._spelling[tokens[0]], word)
-            # closest word as written ("resolushun" → "resolution"), else closest stem
-            # ("tweeet" → "tweet", written "tweeted")
-            found = process.extractOne(
-                normalize_for_match(word),
-                self._words,
-                scorer=fuzz.ratio,
-                score_cutoff=80,
-                processor=None,
-            )
-            if found:
-                return _cased(str(found[0]), word)
-            found = process.extractOne(
-                tokens[0], vocabulary, scorer=fuzz.ratio, score_cutoff=80, processor=None
-            )
-            if not found:
-                return word
-            return _cased(self._spelling.get(str(found[0]), str(found[0])), word)
-
-        return _WORD.sub(replace, text)
+        return self.snapshot().correct_spelling(text)
 
     def idf(self, token: str) -> float:
-        frequency = self._document_frequency.get(token, 0)
-        return math.log(1.0 + (self.size - frequency + 0.5) / (frequency + 0.5))
+        return self.snapshot().idf(token)
 
     @property
     def dense_ready(self) -> bool:
-        return self._vectors is not None
+        return self.snapshot().dense_ready
 
     def dense_search(self, vector: Matrix, n: int, filters: Filters) -> list[tuple[str, float]]:
-        """Exact cosine search over the cached chunk vectors (see ``dense_ready``)."""
-        vectors = self._vectors
-        if vectors is None or not len(vectors):
-            return []
-        norm = float(np.linalg.norm(vector)) or 1.0
-        scores = (vectors @ (vector.astype(np.float32) / norm)).astype(np.float64)
-        return self._best(scores, np.ones(len(scores), dtype=bool), n, filters)
+        return self.snapshot().dense_search(vector, n, filters)
 
     def search(self, tokens: Sequence[str], n: int, filters: Filters) -> list[tuple[str, float]]:
-        bm25 = self._bm25
-        if bm25 is None or not tokens:
-            return []
-        scores = np.asarray(bm25.get_scores(list(tokens)), dtype=np.float64)  # type: ignore[attr-defined]
-        return self._best(scores, scores > 0, n, filters)
+        return self.snapshot().search(tokens, n, filters)
 
-    def _best(
-        self, scores: np.ndarray, mask: np.ndarray, n: int, filters: Filters
-    ) -> list[tuple[str, float]]:
-        if filters.document_ids:
-            mask &= np.isin(self._document_ids, list(filters.document_ids))
-        if filters.after_ts is not None:
-            mask &= self._published >= filters.after_ts
-        if filters.before_ts is not None:
-            mask &= self._published <= filters.before_ts
-        candidates = np.flatnonzero(mask)
-        if candidates.size == 0:
-            return []
-        best = candidates[np.argsort(-scores[candidates], kind="stable")[:n]]
-        return [(self._chunk_ids[i], float(scores[i])) for i in best]
+    # ------------------------------------------------------------------ building
+
+    def start(self) -> Future[None]:
+        """Build the index in the background unless it is built or being built."""
+        with self._lock:
+            if self._snapshot is not None:
+                done: Future[None] = Future()
+                done.set_result(None)
+                return done
+            if self._build is None or self._build.done():
+                self._build = self._worker.submit("build", self._rebuild)
+            return self._build
+
+    @property
+    def ready(self) -> bool:
+        return self._snapshot is not None
+
+    @property
+    def status(self) -> str:
+        """Why the index is not ready (empty when it is)."""
+        if self._snapshot is not None:
+            return ""
+        return f"failed: {self._failure}" if self._failure else "building"
+
+    def rebuild(self) -> Future[None]:
+        """Read everything again, in the background (the current snapshot serves meanwhile)."""
+        return self._worker.submit("build", self._rebuild)
+
+    def compact(self) -> Future[None]:
+        """Merge segments now if the policy says so, in the background."""
+        return self._worker.submit("compact", self._compact)
+
+    def _rebuild(self) -> None:
+        with self._lock:
+            self._replay = []
+        try:
+            generation = self._store.generation()
+            records = {d.document_id: d for d in self._store.list_documents()}
+            with_vectors = 0 < sum(d.chunks for d in records.values()) <= self._dense_max
+            built = self._read_all(records, generation, with_vectors)
+            if not with_vectors and updates.lacks_vectors(built, self._dense_max):
+                built = self._read_all(records, generation, True)  # fewer rows than recorded
+        except Exception as exc:
+            with self._lock:
+                self._replay = None
+            self._failure = str(exc)
+            log.warning("corpus index: the build failed: %s", exc)
+            raise
+        with self._lock:
+            replay, self._replay = self._replay or [], None
+            previous = self._snapshot
+            self._documents = {document_id: d.write for document_id, d in records.items()}
+            self._recent = {}
+            snapshot = replace(built, sequence=(previous.sequence + 1) if previous else 1)
+            latest: dict[str, str | None] = {}
+            for change in replay:  # what this process wrote meanwhile: never lost
+                snapshot = self._applied(snapshot, change)
+                latest.update(change.writes())
+            if _disagree(records, latest):
+                snapshot = replace(snapshot, generation=None)
+            self._snapshot = snapshot
+            self._failure = None
+        log.info("corpus index: built %s chunks of %s documents", snapshot.size, len(records))
+        self._after_update(rebuilt=True)
+
+    def _read_all(
+        self, records: Mapping[str, StoredDocument], generation: str, with_vectors: bool
+    ) -> IndexSnapshot:
+        """A snapshot of every chunk row of the writes ``records`` name, in one segment."""
+        rows = tokenize(
+            row
+            for row in self._store.iter_chunk_rows(with_vectors=with_vectors)
+            if (found := records.get(row.document_id)) is not None and found.write == row.write
+        )
+        rows.sort(key=lambda t: t.row.chunk_id)
+        return updates.changed(
+            empty_snapshot(Vocabulary()),
+            (),
+            rows,
+            generation=generation,
+            dense_max=self._dense_max,
+        )
+
+    # ------------------------------------------------------------------- writes
+
+    def _on_change(self, change: StoreChange) -> None:
+        """A write or delete of this process (see ``store.changes``)."""
+        if not change.known:
+            return  # the generation moved on: the next question catches up from the store
+        tokenized = _Change(
+            {c.document_id: (c.write, tokenize(c.rows)) for c in change.committed},
+            change.deleted,
+            change.generation_before,
+            change.generation,
+        )
+        with self._lock:
+            self._sequence += 1
+            for document_id, (write, _) in tokenized.committed.items():
+                self._recent[document_id] = (self._sequence, write)
+            for document_id in tokenized.deleted:
+                self._recent[document_id] = (self._sequence, None)
+            if self._replay is not None:
+                self._replay.append(tokenized)
+            if self._snapshot is None:
+                return  # the build under way reads the store after this write, or replays it
+            self._snapshot = self._applied(self._snapshot, tokenized)
+        self._after_update()
+
+    def _applied(self, current: IndexSnapshot, change: _Change) -> IndexSnapshot:
+        """``current`` after ``change`` (under the lock). In step with the store only if it
+        was in step with the token the change replaced."""
+        in_step = change.generation_before is not None
+        generation = (
+            change.generation
+            if in_step and current.generation == change.generation_before
+            else current.generation
+        )
+        for document_id, (write, _) in change.committed.items():
+            self._documents[document_id] = write
+        for document_id in change.deleted:
+            self._documents.pop(document_id, None)
+        rows = [row for _, found in change.committed.values() for row in found]
+        return updates.changed(
+            current,
+            set(change.committed) | set(change.deleted),
+            rows,
+            generation=generation,
+            dense_max=self._dense_max,
+        )
+
+    def _after_update(self, *, rebuilt: bool = False) -> None:
+        snapshot = self.snapshot()
+        if not rebuilt and updates.lacks_vectors(snapshot, self._dense_max):
+            self.rebuild()
+        elif updates.compaction_start(snapshot, self._max_segments) is not None:
+            self.compact()
+
+    # --------------------------------------------------------------- background
+
+    def _catch_up(self) -> None:
+        """Make the index hold, for every document, the rows of the write its record names,
+        reading the records and the rows of the documents that differ only."""
+        with self._lock:
+            started = self._sequence
+            indexed = dict(self._documents)
+        self._checked_at = time.monotonic()
+        generation = self._store.generation()
+        records = {d.document_id: d for d in self._store.list_documents()}
+        stale = {d: r.write for d, r in records.items() if indexed.get(d) != r.write}
+        gone = tuple(d for d in indexed if d not in records)
+        with_vectors = 0 < sum(r.chunks for r in records.values()) <= self._dense_max
+        if with_vectors and not self.snapshot().dense_ready and self.snapshot().size:
+            self._rebuild()  # rows indexed without their vectors must be read again
+            return
+        found = self._store.chunk_rows_of(stale, with_vectors=with_vectors) if stale else []
+        committed: dict[str, tuple[str, list[TokenizedRow]]] = {
+            d: (w, []) for d, w in stale.items()
+        }
+        for row in tokenize(found):
+            committed[row.row.document_id][1].append(row)
+        with self._lock:
+            # written in this process while the records were read: that state is at least as
+            # new; if a record says otherwise, another catch-up must look again
+            recent = {d: write for d, (seq, write) in self._recent.items() if seq > started}
+            self._recent = {d: v for d, v in self._recent.items() if v[0] > started}
+            for document_id in recent:
+                committed.pop(document_id, None)
+            gone = tuple(d for d in gone if d not in recent)
+            current = self._snapshot
+            if current is None:
+                return
+            snapshot = self._applied(current, _Change(committed, gone, None, ""))
+            settled = not _disagree(records, recent)
+            self._snapshot = replace(snapshot, generation=generation if settled else None)
+        if stale or gone:
+            log.info("corpus index: caught up with %s changed, %s deleted", len(stale), len(gone))
+        self._after_update()
+
+    def _compact(self) -> None:
+        base = self._snapshot
+        start = updates.compaction_start(base, self._max_segments) if base else None
+        if base is None or start is None:
+            return
+        merged = updates.merge_from(base, start)
+        with self._lock:
+            current = self._snapshot
+            rebased = updates.rebase(base, current, start, merged) if current else None
+            if rebased is not None:
+                self._snapshot = rebased
+
+
+_EMPTY = empty_snapshot()

@@ -1,6 +1,7 @@
 """One path from a question to what retrieval needs, for ``/v1/ask`` and ``/v1/search`` alike.
 
-The planner refreshes the corpus index (so the vocabulary and date span are current), resolves
+The planner refreshes the corpus index and keeps the snapshot it got for the whole request (the
+vocabulary, the date span and, through the plan, the retrieval read that one state), resolves
 time words ("last week") against the archive's dates, narrows the request's filters to them,
 corrects spelling against the archive's words, adds the salient words of earlier turns to a
 follow-up and embeds the result.
@@ -12,10 +13,12 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from newsrag.components.embeddings import Embedder, Matrix
 from newsrag.retrieval.filters import Filters
 from newsrag.retrieval.index import CorpusIndex
+from newsrag.retrieval.snapshot import IndexSnapshot
 from newsrag.retrieval.timeframe import TimeFrame, resolve
 from newsrag.schemas import Message
 from newsrag.text.dates import parse_published, to_timestamp
@@ -36,13 +39,24 @@ class Query:
     latest: bool = False  # the question asks for the latest: recency breaks near-ties
 
 
+class Lexicon(Protocol):
+    """What planning reads of the corpus index (a snapshot, or the index's current one)."""
+
+    def idf(self, token: str) -> float: ...
+
+    def correct_spelling(self, text: str) -> str: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """A question ready for retrieval: the query, the filters narrowed by its time words."""
+    """A question ready for retrieval: the query, the filters narrowed by its time words, and
+    the index snapshot and store generation the request reads (see ``HybridRetriever``)."""
 
     query: Query
     filters: Filters
     frame: TimeFrame = field(default_factory=TimeFrame)
+    index: IndexSnapshot | None = None
+    generation: str | None = None
 
 
 class QueryPlanner:
@@ -63,8 +77,7 @@ class QueryPlanner:
     ) -> Plan:
         """``standalone`` is an LLM's rewrite of a follow-up; the history's salient words are
         added to it too, so a poor rewrite cannot lose the context."""
-        index = self._index
-        index.refresh()
+        index = self._index.refresh()
         as_of_date = _as_date(as_of)
         frame = resolve(question, as_of_date, index.date_span())
         filters = _narrowed(
@@ -74,7 +87,7 @@ class QueryPlanner:
         if standalone and frame.phrase:
             asked = standalone.replace(frame.phrase, " ").strip() or standalone
         query = make_query(asked, history, index, self._embedder, latest=frame.latest)
-        return Plan(query, filters, frame)
+        return Plan(query, filters, frame, index, self._index.observed_generation)
 
 
 def _filters(
@@ -114,7 +127,7 @@ def _narrowed(filters: Filters, frame: TimeFrame, as_of: dt.date | None) -> Filt
     )
 
 
-def condense_query(question: str, history: Sequence[Message], lexical: CorpusIndex) -> str:
+def condense_query(question: str, history: Sequence[Message], lexical: Lexicon) -> str:
     """A standalone retrieval query: the question plus the rarest words of recent turns.
 
     Up to six words come from the last two user turns; up to two names from the last answer
@@ -147,7 +160,7 @@ def condense_query(question: str, history: Sequence[Message], lexical: CorpusInd
 def make_query(
     question: str,
     history: Sequence[Message],
-    lexical: CorpusIndex,
+    lexical: Lexicon,
     embedder: Embedder,
     *,
     latest: bool = False,

@@ -22,7 +22,7 @@ def healthz() -> dict[str, str]:
 
 @router.get(
     "/readyz",
-    summary="Readiness: store, embedder and (generative mode) LLM answer",
+    summary="Readiness: store, embedder, corpus index and (generative mode) LLM answer",
     responses={503: {"description": "Problem details naming what is not ready."}},
 )
 def readyz(container: ContainerDep) -> Response:
@@ -31,6 +31,11 @@ def readyz(container: ContainerDep) -> Response:
         container.services.store.heartbeat()
     except NewsragError as exc:
         failures.append(f"vector store: {exc.detail}")
+    else:
+        index = container.services.retriever.index
+        if not index.ready:  # a question would wait for the whole archive to be read
+            index.start()
+            failures.append(f"corpus index: {index.status}")
     try:
         container.embedder.embed(["ready"])
     except Exception as exc:  # readiness reports any failure, it never raises

@@ -27,7 +27,8 @@ process that died are collected by the next write (of a process on the same mach
 else after ``commit.GRACE_S``). Within one process, writers and deletes of the same document
 are in addition serialised (``locked``), so none of their writes is lost. Every write also
 stamps a fresh ``generation`` on the documents collection so other processes can tell their
-caches are stale.
+caches are stale, and tells this process's listeners what it changed
+(``store.changes``: the corpus index updates itself from that).
 
 ``ChromaStore`` is the one class other layers use. Behind it: ``connection`` (client, collections,
 the embedder and layout stamp), ``records`` (document records and their history), ``row_reader``
@@ -37,11 +38,14 @@ rows and sentence packs are encoded).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import dataclasses
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from newsrag.components.store.changes import ChangeFeed, Listener, StoreChange
 from newsrag.components.store.commit import DocumentLocks
 from newsrag.components.store.connection import (
     connect_client,
@@ -54,7 +58,7 @@ from newsrag.components.store.row_reader import RowReader
 from newsrag.components.store.rows import ChunkHit, ChunkRow, PreparedDocument, SentenceRow
 from newsrag.components.store.rows import where_for as where_for
 from newsrag.components.store.writer import DocumentWriter
-from newsrag.errors import NotFound
+from newsrag.errors import NewsragError, NotFound
 from newsrag.models import IngestResult, StoredDocument, VersionRecord
 from newsrag.text import near_duplicates
 
@@ -78,7 +82,9 @@ class ChromaStore:
         self._collections = open_collections(client, prefix, embedder_name, dimension)
         self._records = DocumentRecords(self._collections.documents, self._collections.versions)
         self._rows = RowReader(self._collections.chunks, self._collections.sentences, self._records)
-        self._writer = DocumentWriter(self._collections, dimension)
+        self._changes = ChangeFeed()
+        self._stamp_lock = threading.Lock()
+        self._writer = DocumentWriter(self._collections, dimension, self._stamp)
         self._locks = DocumentLocks()
 
     @classmethod
@@ -102,6 +108,24 @@ class ChromaStore:
     def generation(self) -> str:
         """Changes whenever any process writes; cheap enough to read on every query."""
         return generation(self._client, self._prefix)
+
+    def subscribe(self, listener: Listener) -> None:
+        """Call ``listener`` after every write and delete of this store object, with what it
+        changed (see ``store.changes``), in the order of their generation tokens."""
+        self._changes.subscribe(listener)
+
+    def _stamp(self, change: StoreChange) -> None:
+        # one at a time, so that this process's listeners hear of its writes in the order of
+        # their tokens, and each change names the token it replaced
+        with self._stamp_lock:
+            try:
+                before: str | None = self.generation()
+            except NewsragError:
+                before = None
+            token = self._writer.bump_generation()
+            self._changes.publish(
+                dataclasses.replace(change, generation_before=before, generation=token)
+            )
 
     @store_call
     def counts(self) -> tuple[int, int]:
@@ -206,6 +230,14 @@ class ChromaStore:
         """Every chunk row (text, text hash and optionally vector), paged, for the per-process
         index (see newsrag.retrieval.hybrid)."""
         return self._rows.iter_chunk_rows(page, with_vectors=with_vectors)
+
+    @store_call
+    def chunk_rows_of(
+        self, writes: Mapping[str, str], *, with_vectors: bool = False
+    ) -> list[ChunkRow]:
+        """The chunk rows of these writes (document id → write id), for the per-process index
+        to catch up with what other processes wrote."""
+        return self._rows.chunk_rows_of(writes, with_vectors=with_vectors)
 
     @store_call
     def get_sentences(

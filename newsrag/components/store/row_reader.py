@@ -8,7 +8,7 @@ the document records, which are not cached here.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from newsrag.components.embeddings import Matrix
 
 ROW_CACHE_SIZE = 50_000  # chunk rows, and separately sentences; ~80 MB each at 384 dimensions
+WRITES_PER_READ = 200  # documents whose rows one read asks for
 
 
 class RowReader:
@@ -92,24 +93,29 @@ class RowReader:
         include: Any = ["documents", "metadatas", *(["embeddings"] if with_vectors else [])]
         while True:
             got = self._chunks.get(include=include, limit=page, offset=offset)
-            ids = got["ids"]
-            docs = got.get("documents") or []
-            metas = got.get("metadatas") or []
-            vectors = got.get("embeddings") if with_vectors else None
-            for position, (chunk_id, text, meta) in enumerate(zip(ids, docs, metas, strict=True)):
-                meta = meta or {}
-                ts = meta.get("published_ts")
-                yield ChunkRow(
-                    chunk_id,
-                    str(meta.get("document_id", "")),
-                    str(meta.get(ROW_TEXT_HASH_KEY, "")),
-                    text or "",
-                    int(ts) if isinstance(ts, int | float) else None,
-                    np.asarray(vectors[position], np.float32) if vectors is not None else None,
-                )
-            if len(ids) < page:
+            yield from _chunk_rows(got, with_vectors)
+            if len(got["ids"]) < page:
                 return
             offset += page
+
+    def chunk_rows_of(self, writes: Mapping[str, str], *, with_vectors: bool) -> list[ChunkRow]:
+        include: Any = ["documents", "metadatas", *(["embeddings"] if with_vectors else [])]
+        wanted = sorted(writes.items())
+        found: list[ChunkRow] = []
+        for start in range(0, len(wanted), WRITES_PER_READ):
+            batch = dict(wanted[start : start + WRITES_PER_READ])
+            where: Any = {
+                "$and": [
+                    {"document_id": {"$in": list(batch)}},
+                    {"write": {"$in": sorted(set(batch.values()))}},
+                ]
+            }
+            got = self._chunks.get(where=where, include=include)
+            # write ids are unique per document only: keep the pairs asked for
+            found.extend(
+                row for row in _chunk_rows(got, with_vectors) if batch[row.document_id] == row.write
+            )
+        return found
 
     def get_sentences(
         self, document_id: str, text_hash: str, indices: Sequence[int]
@@ -146,3 +152,21 @@ class RowReader:
                 with self._lock:
                     self._packs[pack_id] = pack
         return pack
+
+
+def _chunk_rows(got: Any, with_vectors: bool) -> Iterator[ChunkRow]:
+    docs = got.get("documents") or []
+    metas = got.get("metadatas") or []
+    vectors = got.get("embeddings") if with_vectors else None
+    for position, (chunk_id, text, meta) in enumerate(zip(got["ids"], docs, metas, strict=True)):
+        meta = meta or {}
+        ts = meta.get("published_ts")
+        yield ChunkRow(
+            chunk_id,
+            str(meta.get("document_id", "")),
+            str(meta.get(ROW_TEXT_HASH_KEY, "")),
+            text or "",
+            int(ts) if isinstance(ts, int | float) else None,
+            np.asarray(vectors[position], np.float32) if vectors is not None else None,
+            str(meta.get("write", "")),
+        )

@@ -86,6 +86,7 @@ class ChunkRow:
     text: str
     published_ts: int | None
     vector: Matrix | None = None
+    write: str = ""  # the write that stored the row (see store.commit)
 
 
 def where_for(
@@ -142,6 +143,25 @@ def chunk_metadata(prepared: PreparedDocument, chunk: Chunk) -> dict[str, Metada
         "first_sentence": chunk.first_sentence,
         "last_sentence": chunk.last_sentence,
     }
+
+
+def chunk_rows(prepared: PreparedDocument) -> tuple[ChunkRow, ...]:
+    """The chunk rows a write stores, as the store's readers see them (with their vectors)."""
+    published = (
+        to_timestamp(prepared.article.published_at) if prepared.article.published_at else None
+    )
+    return tuple(
+        ChunkRow(
+            chunk.chunk_id,
+            prepared.document_id,
+            prepared.text_hash,
+            chunk.text,
+            published,
+            prepared.chunk_vectors[position],
+            prepared.write,
+        )
+        for position, chunk in enumerate(prepared.chunks)
+    )
 
 
 def sentence_pack(prepared: PreparedDocument) -> dict[str, MetadataValue]:

@@ -6,12 +6,13 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from newsrag.components.store import commit, history, records, rows
+from newsrag.components.store.changes import CommittedRows, StoreChange
 from newsrag.components.store.rows import PreparedDocument
 from newsrag.models import IngestResult, MetadataValue, StoredDocument
 from newsrag.text.ids import sentence_pack_id
@@ -28,7 +29,12 @@ PACK_BATCH_BYTES = 8_000_000
 class DocumentWriter:
     """Every write to the chunks, sentence packs, documents, versions and ledger collections."""
 
-    def __init__(self, collections: Collections, dimension: int) -> None:
+    def __init__(
+        self, collections: Collections, dimension: int, stamp: Callable[[StoreChange], None]
+    ) -> None:
+        """``stamp`` ends every write: it replaces the generation token (see
+        ``bump_generation``) and tells this process's listeners what changed."""
+        self._stamp = stamp
         self._chunks = collections.chunks
         self._sentences = collections.sentences
         self._documents = collections.documents
@@ -84,12 +90,19 @@ class DocumentWriter:
                 self._ledger.mark_committed(entries)
                 self._mark_founders(documents)
             except BaseException:
-                self.bump_generation()  # other processes must not keep the replaced record
+                # other processes must not keep the replaced record; whether it committed is
+                # unknown, so listeners catch up from the store
+                self._stamp(StoreChange(known=False))
                 raise
+        change = StoreChange(
+            committed=tuple(
+                CommittedRows(p.document_id, p.write, rows.chunk_rows(p)) for p in documents
+            )
+        )
         try:
             self.settle([entry.document_id for entry in entries])
         finally:
-            self.bump_generation()  # after the cleanup, so that indexes drop the garbage too
+            self._stamp(change)  # after the cleanup, so that indexes drop the garbage too
         return [
             IngestResult(
                 prepared.document_id,
@@ -107,10 +120,13 @@ class DocumentWriter:
             self._versions.delete(where={"document_id": record.document_id})
             self.settle([record.document_id])
         finally:
-            self.bump_generation()
+            self._stamp(StoreChange(deleted=(record.document_id,)))
 
-    def bump_generation(self) -> None:
-        self._documents.modify(metadata={"generation": uuid.uuid4().hex})
+    def bump_generation(self) -> str:
+        """Stamp a new generation token on the documents collection and return it."""
+        token = uuid.uuid4().hex
+        self._documents.modify(metadata={"generation": token})
+        return token
 
     def settle(self, document_ids: Sequence[str], current: Sequence[StoredDocument] = ()) -> None:
         """Delete the rows no record will name again: of the writes the ``current`` records

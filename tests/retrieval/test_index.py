@@ -1,0 +1,246 @@
+"""The corpus index: incremental updates equal a full build, and equal bm25s's scores."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from newsrag.components.embeddings.hashing import HashingEmbedder
+from newsrag.components.store.chroma import ChromaStore
+from newsrag.config import ChromaSettings, ChunkSettings
+from newsrag.ingest.pipeline import Ingestor
+from newsrag.models import Article
+from newsrag.retrieval.filters import Filters
+from newsrag.retrieval.index import CorpusIndex
+from newsrag.retrieval.snapshot import IndexSnapshot
+from newsrag.text.dates import to_timestamp
+from newsrag.text.sentences import lexical_tokens, surface_words
+
+CORPUS = Path(__file__).resolve().parents[2] / "newsrag/eval/data/multihop-rag-news-subset.json"
+QUERIES = (
+    "Sam Altman OpenAI board",
+    "Amazon Cyber Monday deals on Kindle",
+    "deal deal deal price",  # a repeated word counts each time, as bm25s sums it
+    "What did the Federal Reserve say about interest rates?",
+    "football club manager",
+    "unknownword",
+)
+
+
+def articles(count: int, offset: int = 0) -> list[Article]:
+    """Real news prose (MultiHop-RAG's bundled articles), cut short, with dates."""
+    documents = json.loads(CORPUS.read_text(encoding="utf-8"))["documents"]
+    found = []
+    for number in range(offset, offset + count):
+        document = documents[number]
+        found.append(
+            Article(
+                document["text"][:1500],
+                document["title"],
+                f"story-{number:03d}",
+                published_at=f"2023-{1 + number % 12:02d}-{1 + number % 27:02d}",
+            )
+        )
+    return found
+
+
+def open_store(path: Path) -> tuple[ChromaStore, Ingestor]:
+    embedder = HashingEmbedder()
+    store = ChromaStore.connect(ChromaSettings(), path, embedder.name, embedder.dimension)
+    return store, Ingestor(store, embedder, ChunkSettings(size=64, overlap=8), 1_000_000)
+
+
+@pytest.fixture
+def replica(tmp_path: Path) -> Iterator[tuple[ChromaStore, Ingestor]]:
+    yield open_store(tmp_path)
+
+
+def built(store: ChromaStore, dense_max: int = 10_000, **options: int) -> CorpusIndex:
+    index = CorpusIndex(store, dense_max, **options)
+    index.start().result(timeout=60)
+    return index
+
+
+def statistics(snapshot: IndexSnapshot) -> dict[str, object]:
+    """Everything a snapshot says about the corpus, by term and word (not by id)."""
+    vocabulary = snapshot.vocabulary
+    frequency = snapshot.document_frequency
+    counts = snapshot.word_counts
+    return {
+        "size": snapshot.size,
+        "total_length": snapshot.total_length,
+        "span": snapshot.date_span(),
+        "terms": {vocabulary.terms[t]: int(frequency[t]) for t in np.flatnonzero(frequency)},
+        "words": {vocabulary.words[w]: int(counts[w]) for w in np.flatnonzero(counts)},
+        "long_terms_present": snapshot.long_terms_present,
+        "chunks": snapshot.chunk_ids(),
+        "dense_ready": snapshot.dense_ready,
+    }
+
+
+def assert_same_answers(one: IndexSnapshot, other: IndexSnapshot) -> None:
+    """Equal statistics, BM25 scores and spelling corrections. Dense scores agree to float32
+    rounding only: a vector as ingested and as the store returns it later can differ in its last
+    bits (Chroma may return it normalised again once it has compacted its log)."""
+    assert statistics(one) == statistics(other)
+    embedder = HashingEmbedder()
+    windows = [
+        Filters(),
+        Filters(document_ids=("story-001", "story-004")),
+        Filters(after_ts=to_timestamp("2023-03-01"), before_ts=to_timestamp("2023-09-30")),
+    ]
+    for query in QUERIES:
+        vector = embedder.embed([query])[0]
+        for filters in windows:
+            tokens = lexical_tokens(query)
+            assert one.search(tokens, 1000, filters) == other.search(tokens, 1000, filters)
+            assert one.search(tokens, 3, filters) == other.search(tokens, 3, filters)
+            dense = dict(one.dense_search(vector, 1000, filters))
+            assert dense == pytest.approx(dict(other.dense_search(vector, 1000, filters)), abs=1e-6)
+        for token in lexical_tokens(query):
+            assert one.idf(token) == other.idf(token)
+    for word in sorted(statistics(one)["words"])[::7]:  # type: ignore[call-overload]
+        for misspelt in (word[:-1], word[1:], word.capitalize() + "x", word.upper() + "E"):
+            assert one.correct_spelling(misspelt) == other.correct_spelling(misspelt)
+
+
+def committed_rows(store: ChromaStore) -> list[tuple[str, str]]:
+    records = {d.document_id: d.write for d in store.list_documents()}
+    rows = [r for r in store.iter_chunk_rows() if records.get(r.document_id) == r.write]
+    return sorted((row.chunk_id, row.text) for row in rows)
+
+
+def test_incremental_updates_equal_a_full_build(
+    replica: tuple[ChromaStore, Ingestor],
+) -> None:
+    store, ingestor = replica
+    for article in articles(3):
+        ingestor.ingest(article)
+    index = built(store, max_segments=3)
+    first = index.snapshot()
+    for article in articles(5, offset=3):  # each write is told to the index, not re-read
+        ingestor.ingest(article)
+    corrected = articles(1, offset=1)[0]
+    ingestor.ingest(Article(corrected.text + " A correction.", "Corrected", "story-001"))
+    ingestor.ingest(Article(corrected.text, "Retitled", "story-002", published_at="2021-06-01"))
+    store.delete_document("story-004")
+    store.delete_document("story-000")  # the earliest date goes: the span shrinks
+    ingestor.ingest(articles(1, offset=9)[0])
+    index.compact().result(timeout=60)  # and whatever compaction the writes asked for
+    incremental = index.snapshot()
+    assert incremental.sequence > first.sequence
+    assert incremental.generation == store.generation()  # in step: no catch-up needed
+    assert index.refresh() is incremental
+
+    full = built(store).snapshot()
+    assert len(full.segments) == 1
+    assert_same_answers(incremental, full)
+    assert incremental.chunk_ids() == {chunk_id for chunk_id, _ in committed_rows(store)}
+
+
+def test_scores_equal_those_of_bm25s(replica: tuple[ChromaStore, Ingestor]) -> None:
+    """Today's scoring kept: the same scores as a bm25s index of the same rows, bit for bit,
+    however the rows are split into segments."""
+    import bm25s
+
+    store, ingestor = replica
+    index = built(store, max_segments=100)
+    for article in articles(8):
+        ingestor.ingest(article)
+    store.delete_document("story-003")
+    ingestor.ingest(Article("Short. Tiny.", "Nearly empty", "tiny"))  # a row of few tokens
+    snapshot = index.snapshot()
+    assert len(snapshot.segments) > 1  # scores summed across segments
+
+    rows = committed_rows(store)
+    reference = bm25s.BM25()
+    reference.index([lexical_tokens(text) or ["<empty>"] for _, text in rows], show_progress=False)
+    for query in QUERIES:
+        tokens = lexical_tokens(query)
+        expected = np.asarray(reference.get_scores(tokens), dtype=np.float64)
+        wanted = {chunk_id: float(s) for (chunk_id, _), s in zip(rows, expected, strict=True)}
+        found = dict(snapshot.search(tokens, len(rows), Filters()))
+        assert found == {chunk_id: s for chunk_id, s in wanted.items() if s > 0}
+
+
+def test_another_process_s_writes_are_caught_up_from_the_changed_rows_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ours, our_ingestor = open_store(tmp_path)
+    theirs, their_ingestor = open_store(tmp_path)  # a replica: its writes are not told to us
+    for article in articles(6):
+        our_ingestor.ingest(article)
+    index = built(ours)
+    before = index.snapshot()
+    their_ingestor.ingest(articles(1, offset=7)[0])
+    their_ingestor.ingest(Article("Rewritten entirely by the other replica.", "R", "story-002"))
+    theirs.delete_document("story-005")
+
+    asked: list[dict[str, str]] = []
+    original = ChromaStore.chunk_rows_of
+
+    def chunk_rows_of(store: ChromaStore, writes: dict[str, str], **kw: bool) -> object:
+        asked.append(dict(writes))
+        return original(store, writes, **kw)
+
+    monkeypatch.setattr(ChromaStore, "chunk_rows_of", chunk_rows_of)
+    monkeypatch.setattr(ChromaStore, "iter_chunk_rows", lambda *_, **__: pytest.fail("read all"))
+    after = index.refresh()
+    assert after is not before and after.generation == ours.generation()
+    assert [sorted(writes) for writes in asked] == [["story-002", "story-007"]]
+    monkeypatch.undo()
+    assert_same_answers(after, built(ours).snapshot())
+
+
+def test_a_full_build_keeps_the_writes_made_while_it_ran(
+    replica: tuple[ChromaStore, Ingestor], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, ingestor = replica
+    for article in articles(3):
+        ingestor.ingest(article)
+    index = built(store)
+    original = ChromaStore.iter_chunk_rows
+
+    def slow_rows(self: ChromaStore, *args: object, **kwargs: bool) -> object:
+        found = list(original(self, *args, **kwargs))  # type: ignore[arg-type]
+        ingestor.ingest(articles(1, offset=5)[0])  # written after the build read the rows
+        return iter(found)
+
+    monkeypatch.setattr(ChromaStore, "iter_chunk_rows", slow_rows)
+    index.rebuild().result(timeout=60)
+    monkeypatch.undo()
+    snapshot = index.snapshot()
+    assert any(chunk_id.startswith("story-005#") for chunk_id in snapshot.chunk_ids())
+    assert_same_answers(snapshot, built(store).snapshot())
+
+
+def test_dense_search_moves_in_process_again_when_the_archive_shrinks(
+    replica: tuple[ChromaStore, Ingestor],
+) -> None:
+    store, ingestor = replica
+    for article in articles(2):
+        ingestor.ingest(article)
+    limit = store.counts()[1] + 2
+    index = built(store, dense_max=limit)
+    assert index.dense_ready
+    ingestor.ingest(articles(1, offset=2)[0])  # over the limit: Chroma's HNSW answers
+    assert not index.dense_ready
+    store.delete_document("story-002")  # under it again: a rebuild reads the vectors
+    index.compact().result(timeout=60)  # runs after the rebuild it queued
+    assert index.dense_ready
+    assert_same_answers(index.snapshot(), built(store, dense_max=limit).snapshot())
+
+
+def test_vocabulary_and_spelling_follow_deletes(replica: tuple[ChromaStore, Ingestor]) -> None:
+    store, ingestor = replica
+    index = built(store)
+    ingestor.ingest(Article("Dmitry Peskov spoke. Boris Johnson tweeted.", "K", "kremlin"))
+    assert index.correct_spelling("What did Peskof say?") == "What did Peskov say?"
+    assert "peskov" in set(surface_words(" ".join(t for _, t in committed_rows(store))))
+    store.delete_document("kremlin")
+    assert index.size == 0
+    assert index.correct_spelling("What did Peskof say?") == "What did Peskof say?"
