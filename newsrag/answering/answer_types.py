@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from newsrag.text.sentences import is_english_word, lexical_tokens, normalize_for_match
+from newsrag.text.words import MONTHS
 
 _NUMBER_QUESTION = re.compile(
     r"\b(how (many|much|old|long|far)|what (number|percentage|proportion|share)|number of)\b", re.I
@@ -138,8 +139,7 @@ def expectation(question: str) -> Expectation:
 
 # The span a typed question asks for, for the fast path's short answer.
 _MONTH = (
-    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
-    r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
+    r"(?:" + "|".join(sorted((m.capitalize() for m in MONTHS), key=len, reverse=True)) + r")\.?"
 )
 _DATE_SPAN = re.compile(
     rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH}(?:,?\s+\d{{4}})?|{_MONTH}\s+\d{{1,2}}"

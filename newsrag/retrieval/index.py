@@ -26,8 +26,8 @@ from newsrag.text.sentences import (
     normalize_for_match,
     surface_words,
 )
+from newsrag.text.words import LETTERS
 
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
 V = TypeVar("V")
 
 
@@ -191,7 +191,7 @@ class CorpusIndex:
                 return word
             return _cased(self._spelling.get(str(found[0]), str(found[0])), word)
 
-        return _WORD.sub(replace, text)
+        return LETTERS.sub(replace, text)
 
     def idf(self, token: str) -> float:
         frequency = self._document_frequency.get(token, 0)
