@@ -8,7 +8,6 @@ even in the instant between another replica's write and this process's refresh.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -20,11 +19,11 @@ from newsrag.config import NewsroomSettings, RetrievalSettings
 from newsrag.models import StoredDocument
 from newsrag.retrieval.filters import Filters
 from newsrag.retrieval.index import CorpusIndex
+from newsrag.retrieval.outlets import OutletCatalogue
 from newsrag.text.sentences import (
     lexical_tokens,
 )
 
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
 V = TypeVar("V")
 
 
@@ -74,6 +73,7 @@ class HybridRetriever:
         self._settings = settings
         self._newsroom = newsroom or NewsroomSettings()
         self.index = CorpusIndex(store, settings.dense_in_process_max_chunks)
+        self.outlets = OutletCatalogue(store)  # the sources questions may name
         # document records as of the lexical index's generation; any write anywhere changes the
         # generation, which every request reads first, so a deleted or replaced document is
         # never served from here
