@@ -12,15 +12,17 @@ from newsrag.answering.answer_types import expectation, is_fragment
 from newsrag.answering.copy_agreement import CopyAgreement
 from newsrag.components.store.chroma import ChromaStore, SentenceRow
 from newsrag.config import RetrievalSettings
+from newsrag.retrieval.facets import Facet
 from newsrag.retrieval.hybrid import Passage
 from newsrag.retrieval.index import CorpusIndex
+from newsrag.retrieval.pool import FacetPassages
 from newsrag.retrieval.query import Query
 from newsrag.schemas import Citation, CopyRef, CorrectionNote
 from newsrag.text.dates import to_timestamp
 from newsrag.text.sentences import lexical_tokens, looks_like_instruction
 
 HISTORY_TERM_WEIGHT = 0.3
-_WORD = re.compile(r"[A-Za-z0-9][\w'’-]*")
+NOTE_WORDS = 16  # of a facet's words, in the note that says nothing supports it
 _OPENING_QUOTE = re.compile(r"\s*[“\"]")
 _ANY_QUOTE = re.compile(r"[“”\"]")
 
@@ -175,7 +177,16 @@ class ExtractiveAnswerer:
         chosen = newest.row.document_id
         return [s for s in scored if s.row.document_id == chosen]
 
-    def answer(self, question: str, query: Query, passages: Sequence[Passage]) -> ExtractiveAnswer:
+    def answer(
+        self,
+        question: str,
+        query: Query,
+        passages: Sequence[Passage],
+        facets: Sequence[FacetPassages] = (),
+    ) -> ExtractiveAnswer:
+        """The best sentences for the whole question and, when it has facets, the best
+        supported sentence of each facet besides (a facet without support is named in the
+        note)."""
         scored = self.score(query, self.candidate_sentences(passages))
         relevance = {(s.row.document_id, s.row.index): s.score for s in scored}
         best = scored[0].score if scored else 0.0
@@ -197,8 +208,20 @@ class ExtractiveAnswerer:
         if room and quoted is not None and quoted.row.text not in {c.row.text for c in chosen}:
             # the quotation says what the attribution only announces; it outranks a third sentence
             chosen = [*chosen[:room], quoted]
+        supports = [(found, self.facet_best(found)) for found in facets]
+        chosen = with_facets(chosen, [s for _, s in supports if s is not None])
         answer, citations, note = self.cite(chosen)
+        missing = [found.facet.facet for found, support in supports if support is None]
+        note = " ".join(part for part in (note, unsupported_note(missing)) if part) or None
         return ExtractiveAnswer(answer, citations, False, best, relevance, note)
+
+    def facet_best(self, found: FacetPassages) -> ScoredSentence | None:
+        """The facet's best sentence among its own passages, read with its own words; None
+        when it does not reach the refusal threshold (the facet has no support)."""
+        scored = self.score(found.facet.query, self.candidate_sentences(found.passages))
+        if scored and scored[0].score >= self._settings.refusal_threshold:
+            return scored[0]
+        return None
 
     def cite(self, chosen: Sequence[ScoredSentence]) -> tuple[str, list[Citation], str | None]:
         """The chosen sentences as the answer, verbatim, each with its numbered citation: the
@@ -220,6 +243,34 @@ class ExtractiveAnswerer:
             parts.append(f"{row.text} [{number}]")
             citations.append(citation_for(number, row, passage, sentence.score))
         return " ".join(parts), citations, " ".join(notes) or None
+
+
+def with_facets(
+    chosen: Sequence[ScoredSentence], supports: Sequence[ScoredSentence]
+) -> list[ScoredSentence]:
+    """The chosen sentences, then each facet's best that is not among them already."""
+    out = list(chosen)
+    cited = {(s.row.document_id, s.row.index) for s in out}
+    for support in supports:
+        key = (support.row.document_id, support.row.index)
+        if key not in cited:
+            cited.add(key)
+            out.append(support)
+    return out
+
+
+def unsupported_note(facets: Sequence[Facet]) -> str | None:
+    """Names each facet no retrieved sentence supports: "No article from The Verge supports
+    “…”."""
+    notes = []
+    for facet in dict.fromkeys(facets):
+        where = f"from {facet.outlet}" if facet.outlet else "in the archive"
+        if facet.date:
+            where += f" published {facet.date}"
+        words = facet.text.split()
+        said = " ".join(words[:NOTE_WORDS]) + (" …" if len(words) > NOTE_WORDS else "")
+        notes.append(f"No article {where} supports “{said.rstrip('?.')}”.")
+    return " ".join(notes) or None
 
 
 def quotation_after(
