@@ -197,11 +197,11 @@ class ExtractiveAnswerer:
         for sentence in (s for sentences in evidence for s in sentences):
             key = (sentence.row.document_id, sentence.row.index)
             relevance[key] = max(relevance.get(key, sentence.score), sentence.score)
-        facet_best = max((sentences[0].score for sentences in evidence if sentences), default=0.0)
-        if best < threshold and facet_best < threshold:
-            return ExtractiveAnswer(refusal_text(question), [], True, best, relevance)
-        chosen = self._chosen(query, scored) if best >= threshold else []
+        facet_best = max((sentences[0].score for sentences in evidence if sentences), default=best)
+        chosen = self._chosen(query, scored) if scored and best >= threshold else []
         chosen = with_facets(chosen, [s for sentences in evidence for s in sentences])
+        if not chosen or (best < threshold and facet_best < threshold):
+            return ExtractiveAnswer(refusal_text(question), [], True, best, relevance)
         answer, citations, note = self.cite(chosen)
         missing = [
             found.facet.facet for found, kept in zip(facets, evidence, strict=True) if not kept
