@@ -16,7 +16,13 @@ from typing import Literal
 
 from newsrag.retrieval.outlets import OutletMention, Outlets
 from newsrag.retrieval.timeframe import DateMention, TimeFrame, date_mentions, resolve
-from newsrag.text.words import NUMBER, name_matches
+from newsrag.text.words import (
+    NUMBER,
+    NUMBER_QUESTION,
+    PERSON_QUESTION,
+    TIME_QUESTION,
+    name_matches,
+)
 
 Shape = Literal["who", "what", "when", "how many", "yes-no", "comparison", "temporal-order", "list"]
 
@@ -44,11 +50,6 @@ _COMPARISON = re.compile(
     r"higher|lower|larger|smaller|greater|fewer)\b",
     re.I,
 )
-_WHO = re.compile(r"^\W*(?:who|whom|whose)\b", re.I)
-_HOW_MANY = re.compile(
-    r"^\W*(?:how (?:many|much)|what (?:number|percentage|proportion|share|amount))\b", re.I
-)
-_WHEN = re.compile(r"^\W*(?:when\b|(?:in |on |at )?what (?:year|date|day|month|time)\b)", re.I)
 _LIST = re.compile(r"^\W*(?:list|name|enumerate)\b|\b(?:what|which) (?:are|were) the\b", re.I)
 
 
@@ -63,11 +64,11 @@ def shape_of(text: str) -> Shape:
         if _COMPARISON.search(text):
             return "comparison"
         return "yes-no"
-    if _WHO.search(text):
+    if PERSON_QUESTION.search(text):
         return "who"
-    if _HOW_MANY.search(text):
+    if NUMBER_QUESTION.search(text):
         return "how many"
-    if _WHEN.search(text):
+    if TIME_QUESTION.search(text):
         return "when"
     if _LIST.search(text):
         return "list"

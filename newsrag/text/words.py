@@ -25,6 +25,13 @@ COMMON_CAPITALISED = frozenset(
     "The A An In On At It He She They We I This That These Those But And Or So According".split()
 )
 
+# What a question asks for, from its words: a person, a figure, a time
+PERSON_QUESTION = re.compile(r"^\s*(who|whom|whose)\b|\bnames? of\b", re.I)
+NUMBER_QUESTION = re.compile(
+    r"\b(how (many|much|old|long|far)|what (number|percentage|proportion|share)|number of)\b", re.I
+)
+TIME_QUESTION = re.compile(r"^\s*(when\b|(in |on |at )?what (year|date|day|month|time)\b)", re.I)
+
 # Month names and abbreviations, lower-cased, to their number ("sept" too)
 MONTHS: dict[str, int] = {
     name.casefold(): number
