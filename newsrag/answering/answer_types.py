@@ -13,11 +13,8 @@ import re
 from dataclasses import dataclass
 
 from newsrag.text.sentences import is_english_word, lexical_tokens, normalize_for_match
+from newsrag.text.words import MONTHS, NUMBER_QUESTION, PERSON_QUESTION, TIME_QUESTION
 
-_NUMBER_QUESTION = re.compile(
-    r"\b(how (many|much|old|long|far)|what (number|percentage|proportion|share)|number of)\b", re.I
-)
-_TIME_QUESTION = re.compile(r"^\s*(when\b|(in |on |at )?what (year|date|day|month|time)\b)", re.I)
 _STATEMENT_QUESTION = re.compile(
     r"\b(say|says|said|tell|told|tweet|tweeted|state|stated|write|wrote|announce|announced|"
     r"claim|claimed|respond|responded|comment|commented|reply|replied|add|added)\b",
@@ -59,19 +56,18 @@ _MONEY = re.compile(
     r"[$£€¥]|\b(dollars?|pounds?|euros?|cents?|pence|rubles?|roubles?|yen|francs?)\b", re.I
 )
 _NEGATION = re.compile(r"\b(not|never|no|none|nor|neither|cannot|without)\b|n[’']t\b", re.I)
-_PERSON_QUESTION = re.compile(r"^\s*(who|whom|whose)\b|\bnames? of\b", re.I)
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'-]*")
 _POSSESSIVE = re.compile(r"['’]s$")
 
 
 def wanted_type(question: str) -> str | None:
-    if _PERSON_QUESTION.search(question):
+    if PERSON_QUESTION.search(question):
         return "name"
     if _MONEY_QUESTION.search(question):
         return "money"
-    if _NUMBER_QUESTION.search(question):
+    if NUMBER_QUESTION.search(question):
         return "number"
-    if _TIME_QUESTION.search(question):
+    if TIME_QUESTION.search(question):
         return "time"
     if question.lstrip().lower().startswith("what") and _STATEMENT_QUESTION.search(question):
         return "statement"
@@ -138,8 +134,7 @@ def expectation(question: str) -> Expectation:
 
 # The span a typed question asks for, for the fast path's short answer.
 _MONTH = (
-    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
-    r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
+    r"(?:" + "|".join(sorted((m.capitalize() for m in MONTHS), key=len, reverse=True)) + r")\.?"
 )
 _DATE_SPAN = re.compile(
     rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH}(?:,?\s+\d{{4}})?|{_MONTH}\s+\d{{1,2}}"

@@ -12,15 +12,18 @@ from newsrag.answering.answer_types import expectation, is_fragment
 from newsrag.answering.copy_agreement import CopyAgreement
 from newsrag.components.store.chroma import ChromaStore, SentenceRow
 from newsrag.config import RetrievalSettings
+from newsrag.retrieval.facets import Facet
 from newsrag.retrieval.hybrid import Passage
 from newsrag.retrieval.index import CorpusIndex
+from newsrag.retrieval.pool import FacetPassages
 from newsrag.retrieval.query import Query
 from newsrag.schemas import Citation, CopyRef, CorrectionNote
 from newsrag.text.dates import to_timestamp
 from newsrag.text.sentences import lexical_tokens, looks_like_instruction
 
 HISTORY_TERM_WEIGHT = 0.3
-_WORD = re.compile(r"[A-Za-z0-9][\w'’-]*")
+NOTE_WORDS = 16  # of a facet's words, in the note that says nothing supports it
+FACET_SENTENCES = 2  # of a facet's articles, cited at most
 _OPENING_QUOTE = re.compile(r"\s*[“\"]")
 _ANY_QUOTE = re.compile(r"[“”\"]")
 
@@ -175,30 +178,78 @@ class ExtractiveAnswerer:
         chosen = newest.row.document_id
         return [s for s in scored if s.row.document_id == chosen]
 
-    def answer(self, question: str, query: Query, passages: Sequence[Passage]) -> ExtractiveAnswer:
+    def answer(
+        self,
+        question: str,
+        query: Query,
+        passages: Sequence[Passage],
+        facets: Sequence[FacetPassages] = (),
+    ) -> ExtractiveAnswer:
+        """The best sentences for the whole question and, when it has facets, each facet's
+        evidence besides. A question with facets is answered when the whole question or one of
+        its parts reaches the refusal threshold (a long compound question scores low against
+        any one sentence, its parts do not); a facet without evidence is named in the note."""
+        threshold = self._settings.refusal_threshold
         scored = self.score(query, self.candidate_sentences(passages))
         relevance = {(s.row.document_id, s.row.index): s.score for s in scored}
         best = scored[0].score if scored else 0.0
-        if best < self._settings.refusal_threshold:
+        evidence = [self.facet_evidence(found) for found in facets]
+        for sentence in (s for sentences in evidence for s in sentences):
+            key = (sentence.row.document_id, sentence.row.index)
+            relevance[key] = max(relevance.get(key, sentence.score), sentence.score)
+        facet_best = max((sentences[0].score for sentences in evidence if sentences), default=best)
+        chosen = self._chosen(query, scored) if scored and best >= threshold else []
+        chosen = with_facets(chosen, [s for sentences in evidence for s in sentences])
+        if not chosen or (best < threshold and facet_best < threshold):
             return ExtractiveAnswer(refusal_text(question), [], True, best, relevance)
+        answer, citations, note = self.cite(chosen)
+        missing = [
+            found.facet.facet for found, kept in zip(facets, evidence, strict=True) if not kept
+        ]
+        note = " ".join(part for part in (note, unsupported_note(missing)) if part) or None
+        return ExtractiveAnswer(answer, citations, False, max(best, facet_best), relevance, note)
+
+    def _chosen(self, query: Query, scored: list[ScoredSentence]) -> list[ScoredSentence]:
+        """The best sentence and up to two more within the answer margin of it (the newest
+        article's when the question asks for the latest), with the quotation an attribution
+        announces."""
+        settings = self._settings
+        best = scored[0].score
         if query.latest:
             scored = self._newest_first(scored, best)
             best = scored[0].score
         chosen = [scored[0]]
+        floor = max(settings.refusal_threshold, best - settings.answer_margin)
         for candidate in scored[1:]:
-            if len(chosen) >= self._settings.max_answer_sentences:
+            if len(chosen) >= settings.max_answer_sentences:
                 break
-            floor = max(self._settings.refusal_threshold, best - self._settings.answer_margin)
-            close_enough = candidate.score >= floor
-            if close_enough and candidate.row.text not in {c.row.text for c in chosen}:
+            if candidate.score >= floor and candidate.row.text not in {c.row.text for c in chosen}:
                 chosen.append(candidate)
-        room = self._settings.max_answer_sentences - 1  # the attribution itself stays
-        quoted = quotation_after(chosen[0], scored, self._settings.refusal_threshold)
+        room = settings.max_answer_sentences - 1  # the attribution itself stays
+        quoted = quotation_after(chosen[0], scored, settings.refusal_threshold)
         if room and quoted is not None and quoted.row.text not in {c.row.text for c in chosen}:
             # the quotation says what the attribution only announces; it outranks a third sentence
             chosen = [*chosen[:room], quoted]
-        answer, citations, note = self.cite(chosen)
-        return ExtractiveAnswer(answer, citations, False, best, relevance, note)
+        return chosen
+
+    def facet_evidence(self, found: FacetPassages) -> list[ScoredSentence]:
+        """A facet's evidence among its own passages, read with its own words: the best
+        sentence of each of its articles, best first, that scores within the answer margin of
+        the facet's best and of the refusal threshold (a facet may rest on several articles of
+        one outlet, "both Reuters articles"); up to :data:`FACET_SENTENCES`. Empty: the facet
+        has no support."""
+        settings = self._settings
+        scored = self.score(found.facet.query, self.candidate_sentences(found.passages))
+        if not scored:
+            return []
+        floor = max(settings.refusal_threshold, scored[0].score) - settings.answer_margin
+        kept: list[ScoredSentence] = []
+        for sentence in scored:
+            if sentence.score < floor or len(kept) >= FACET_SENTENCES:
+                break
+            if all(k.row.document_id != sentence.row.document_id for k in kept):
+                kept.append(sentence)
+        return kept
 
     def cite(self, chosen: Sequence[ScoredSentence]) -> tuple[str, list[Citation], str | None]:
         """The chosen sentences as the answer, verbatim, each with its numbered citation: the
@@ -220,6 +271,34 @@ class ExtractiveAnswerer:
             parts.append(f"{row.text} [{number}]")
             citations.append(citation_for(number, row, passage, sentence.score))
         return " ".join(parts), citations, " ".join(notes) or None
+
+
+def with_facets(
+    chosen: Sequence[ScoredSentence], supports: Sequence[ScoredSentence]
+) -> list[ScoredSentence]:
+    """The chosen sentences, then each facet's best that is not among them already."""
+    out = list(chosen)
+    cited = {(s.row.document_id, s.row.index) for s in out}
+    for support in supports:
+        key = (support.row.document_id, support.row.index)
+        if key not in cited:
+            cited.add(key)
+            out.append(support)
+    return out
+
+
+def unsupported_note(facets: Sequence[Facet]) -> str | None:
+    """Names each facet no retrieved sentence supports: "No article from The Verge supports
+    “…”."""
+    notes = []
+    for facet in dict.fromkeys(facets):
+        where = f"from {facet.outlet}" if facet.outlet else "in the archive"
+        if facet.date:
+            where += f" published {facet.date}"
+        words = facet.text.split()
+        said = " ".join(words[:NOTE_WORDS]) + (" …" if len(words) > NOTE_WORDS else "")
+        notes.append(f"No article {where} supports “{said.rstrip('?.')}”.")
+    return " ".join(notes) or None
 
 
 def quotation_after(

@@ -20,7 +20,9 @@ from newsrag.components.store.chroma import SentenceRow
 from newsrag.config import AnswerMode, ReaderKind, Settings
 from newsrag.errors import LLMUnavailable
 from newsrag.retrieval.hybrid import HybridRetriever, Passage
+from newsrag.retrieval.pool import FacetPassages, interleaved, retrieve_plan
 from newsrag.retrieval.query import Query, QueryPlanner
+from newsrag.retrieval.question import Question
 from newsrag.retrieval.timeframe import TimeFrame
 from newsrag.schemas import (
     AskRequest,
@@ -42,9 +44,11 @@ SURE_NOTE = "The fast scorer was sure of this answer; the model was not asked."
 class Retrieval:
     question: str
     query: Query
-    passages: list[Passage]
+    passages: list[Passage]  # the whole question's, then each facet's not already there
     retrieve_ms: float
     frame: TimeFrame = field(default_factory=TimeFrame)
+    facets: tuple[FacetPassages, ...] = ()  # what each part of the question retrieved
+    read: Question | None = None  # the question as read once (outlets, dates, names, shape)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +102,7 @@ class AskService:
         self._settings = settings
         self._embedder = embedder
         self._retriever = retriever
-        self._planner = QueryPlanner(retriever.index, embedder)
+        self._planner = QueryPlanner(retriever.index, embedder, retriever.outlets)
         self._extractive = extractive
         self._metrics = metrics
         self.generative = generative
@@ -114,10 +118,8 @@ class AskService:
             as_of=request.as_of,
         )
         top_k = request.top_k or self._settings.retrieval.top_k
-        query = plan.query
-        passages = self._retriever.retrieve(
-            query.text, query.vector, top_k, plan.filters, plan.index, plan.generation
-        )
+        pool = retrieve_plan(self._retriever, plan, top_k)
+        passages = interleaved(pool, top_k) if pool.facets else pool.passages
         return [
             SearchResult(
                 document_id=p.document.document_id,
@@ -146,11 +148,16 @@ class AskService:
             standalone=standalone,
         )
         top_k = request.top_k or self._settings.retrieval.top_k
-        query = plan.query
-        passages = self._retriever.retrieve(
-            query.text, query.vector, top_k, plan.filters, plan.index, plan.generation
+        pool = retrieve_plan(self._retriever, plan, top_k)
+        return Retrieval(
+            request.question,
+            plan.query,
+            pool.passages,
+            elapsed_ms(started),
+            plan.frame,
+            pool.facets,
+            plan.question,
         )
-        return Retrieval(request.question, query, passages, elapsed_ms(started), plan.frame)
 
     def mode_for(self, request: AskRequest) -> tuple[AnswerMode, str | None]:
         mode = request.mode or self._settings.answer_mode
@@ -318,7 +325,9 @@ class AskService:
             relevance: dict[tuple[str, int], float] = {}
             copies_note = None
         else:
-            result = self._extractive.answer(request.question, retrieval.query, retrieval.passages)
+            result = self._extractive.answer(
+                request.question, retrieval.query, retrieval.passages, retrieval.facets
+            )
             result_answer, citations, refused = result.answer, result.citations, result.refused
             relevance, copies_note = result.relevance, result.note
         response = AskResponse(

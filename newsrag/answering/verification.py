@@ -21,15 +21,10 @@ from newsrag.components.store.chroma import SentenceRow
 from newsrag.retrieval.hybrid import Passage
 from newsrag.retrieval.index import CorpusIndex
 from newsrag.text.sentences import lexical_tokens, looks_like_instruction, split_sentences
+from newsrag.text.words import names_and_numbers, numbers
 
 _MARKERS = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _LEADING = re.compile(r"^(\s*\[\d+(?:\s*,\s*\d+)*\])+")
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_NAME = re.compile(r"\b[A-Z][\w'’-]+")
-# Capitalised words that are not names a passage must contain.
-_COMMON_CAPITALISED = frozenset(
-    "The A An In On At It He She They We I This That These Those But And Or So According".split()
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,28 +92,17 @@ def _merge_trailing_markers(claims: list[Claim]) -> list[Claim]:
     return merged
 
 
-def _names_and_numbers(text: str) -> set[str]:
-    found = set(_NUMBER.findall(text))
-    for index, match in enumerate(_NAME.finditer(text)):
-        word = match.group()
-        if index == 0 and match.start() == 0 and word in _COMMON_CAPITALISED:
-            continue
-        if word not in _COMMON_CAPITALISED:
-            found.update(lexical_tokens(word, keep_stopwords=True))
-    return found
-
-
 def _contains_all(required: set[str], *texts: str) -> bool:
     available: set[str] = set()
     for text in texts:
-        available.update(_NUMBER.findall(text))
+        available.update(numbers(text))
         available.update(lexical_tokens(text, keep_stopwords=True))
     return required <= available
 
 
 def names_and_numbers_in(text: str, *sources: str) -> bool:
     """Whether every name and number of ``text`` appears in one of ``sources``."""
-    return _contains_all(_names_and_numbers(text), *sources)
+    return _contains_all(names_and_numbers(text), *sources)
 
 
 class Verifier:
@@ -228,9 +212,9 @@ class Verifier:
         score, row, passage = best
         if score < self._threshold:
             return Verdict(claim, False, f"not supported by {where} ({score:.2f})", score)
-        required = _names_and_numbers(claim.text)
+        required = names_and_numbers(claim.text)
         if not _contains_all(required, row.text, passage.chunk.text):
-            missing = sorted(required - _names_and_numbers(row.text + " " + passage.chunk.text))
+            missing = sorted(required - names_and_numbers(row.text + " " + passage.chunk.text))
             detail = ", ".join(missing[:5]) or "names or numbers"
             return Verdict(claim, False, f"names or numbers not in {where}: {detail}", score)
         return Verdict(claim, True, "supported", score, row, passage)

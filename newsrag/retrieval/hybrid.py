@@ -10,7 +10,6 @@ even while the index has not caught up with another replica's write yet.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -22,12 +21,12 @@ from newsrag.config import NewsroomSettings, RetrievalSettings
 from newsrag.models import StoredDocument
 from newsrag.retrieval.filters import Filters
 from newsrag.retrieval.index import CorpusIndex
+from newsrag.retrieval.outlets import OutletCatalogue
 from newsrag.retrieval.snapshot import IndexSnapshot
 from newsrag.text.sentences import (
     lexical_tokens,
 )
 
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
 V = TypeVar("V")
 
 
@@ -82,6 +81,7 @@ class HybridRetriever:
             settings.dense_in_process_max_chunks,
             catch_up_wait_s=settings.index_catch_up_wait_s,
         )
+        self.outlets = OutletCatalogue(store)  # the sources questions may name
         # document records as of the store generation the request read first; any write
         # anywhere changes the generation, so a deleted or replaced document is never served
         # from here

@@ -1,30 +1,34 @@
 """One path from a question to what retrieval needs, for ``/v1/ask`` and ``/v1/search`` alike.
 
 The planner refreshes the corpus index and keeps the snapshot it got for the whole request (the
-vocabulary, the date span and, through the plan, the retrieval read that one state), resolves
-time words ("last week") against the archive's dates, narrows the request's filters to them,
-corrects spelling against the archive's words, adds the salient words of earlier turns to a
-follow-up and embeds the result.
+vocabulary, the date span and, through the plan, the retrieval read that one state), reads the
+question once (:class:`~newsrag.retrieval.question.Question`: time words resolved against the
+archive's dates, the outlets and dates it names), narrows the request's filters to its time
+frame, corrects spelling against the archive's words, adds the salient words of earlier turns to
+a follow-up and embeds the result. A question with facets (``retrieval.facets``: several outlets,
+or several dates) gets one more query per facet, filtered to the facet's outlet and date; the
+whole question is still retrieved, within the span of the facets' dates.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from newsrag.components.embeddings import Embedder, Matrix
+from newsrag.retrieval.facets import Facet, facets_of
 from newsrag.retrieval.filters import Filters
 from newsrag.retrieval.index import CorpusIndex
+from newsrag.retrieval.outlets import OutletCatalogue, Outlets
+from newsrag.retrieval.question import Question, read_question
 from newsrag.retrieval.snapshot import IndexSnapshot
-from newsrag.retrieval.timeframe import TimeFrame, resolve
+from newsrag.retrieval.timeframe import TimeFrame
 from newsrag.schemas import Message
 from newsrag.text.dates import parse_published, to_timestamp
 from newsrag.text.sentences import lexical_tokens
-
-_WORD = re.compile(r"[A-Za-z0-9][\w'’-]*")
+from newsrag.text.words import WORD
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,21 +52,36 @@ class Lexicon(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class FacetQuery:
+    """One facet of the question, ready for retrieval: its words, vector and filters."""
+
+    facet: Facet
+    query: Query
+    filters: Filters
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     """A question ready for retrieval: the query, the filters narrowed by its time words, and
-    the index snapshot and store generation the request reads (see ``HybridRetriever``)."""
+    one query per facet when it has several parts, and the index snapshot and store generation
+    the request reads (see ``HybridRetriever``)."""
 
     query: Query
     filters: Filters
     frame: TimeFrame = field(default_factory=TimeFrame)
+    question: Question | None = None
+    facets: tuple[FacetQuery, ...] = ()
     index: IndexSnapshot | None = None
     generation: str | None = None
 
 
 class QueryPlanner:
-    def __init__(self, index: CorpusIndex, embedder: Embedder) -> None:
+    def __init__(
+        self, index: CorpusIndex, embedder: Embedder, outlets: OutletCatalogue | None = None
+    ) -> None:
         self._index = index
         self._embedder = embedder
+        self._outlets = outlets
 
     def plan(
         self,
@@ -79,15 +98,63 @@ class QueryPlanner:
         added to it too, so a poor rewrite cannot lose the context."""
         index = self._index.refresh()
         as_of_date = _as_date(as_of)
-        frame = resolve(question, as_of_date, index.date_span())
-        filters = _narrowed(
-            _filters(document_ids, published_after, published_before), frame, as_of_date
-        )
+        generation = self._index.observed_generation
+        outlets = self._outlets.outlets(generation) if self._outlets else Outlets({})
+        archive = index.date_span()
+        read = read_question(question, outlets, as_of=as_of_date, archive=archive)
+        requested = _filters(document_ids, published_after, published_before)
+        facets = facets_of(read, archive)
+        frame = _spanning(read.frame, facets) if facets else read.frame
+        filters = _narrowed(requested, frame, as_of_date)
         asked = standalone or frame.question
         if standalone and frame.phrase:
             asked = standalone.replace(frame.phrase, " ").strip() or standalone
         query = make_query(asked, history, index, self._embedder, latest=frame.latest)
-        return Plan(query, filters, frame, index, self._index.observed_generation)
+        planned = self._facets(index, facets, outlets, requested, as_of_date, frame.latest)
+        return Plan(query, filters, frame, read, planned, index, generation)
+
+    def _facets(
+        self,
+        index: IndexSnapshot,
+        facets: Sequence[Facet],
+        outlets: Outlets,
+        requested: Filters,
+        as_of: dt.date | None,
+        latest: bool,
+    ) -> tuple[FacetQuery, ...]:
+        """A query and filters for each facet; a facet whose outlet holds none of the documents
+        the request allows is left out (nothing could answer it)."""
+        kept: list[tuple[Facet, Filters]] = []
+        for facet in facets:
+            filters = _narrowed(requested, TimeFrame(facet.after, facet.before), as_of)
+            if facet.sources:
+                allowed = set(outlets.documents(facet.sources))
+                if requested.document_ids:
+                    allowed &= set(requested.document_ids)
+                if not allowed:
+                    continue
+                filters = replace(filters, document_ids=tuple(sorted(allowed)))
+            kept.append((facet, filters))
+        if not kept:
+            return ()
+        texts = [index.correct_spelling(facet.text) for facet, _ in kept]
+        vectors = self._embedder.embed(texts)
+        return tuple(
+            FacetQuery(facet, Query(text, text, vector, vector, latest), filters)
+            for (facet, filters), text, vector in zip(kept, texts, vectors, strict=True)
+        )
+
+
+def _spanning(frame: TimeFrame, facets: Sequence[Facet]) -> TimeFrame:
+    """The time frame of the whole question when it has facets: the span of the facets'
+    dates (open when a facet has none), not the first date it names."""
+    afters = [facet.after for facet in facets]
+    befores = [facet.before for facet in facets]
+    after = None if any(a is None for a in afters) else min(a for a in afters if a)
+    before = None if any(b is None for b in befores) else max(b for b in befores if b)
+    phrases = [facet.date for facet in facets if facet.date]
+    phrase = " … ".join(dict.fromkeys(phrases)) if phrases else frame.phrase
+    return replace(frame, after=after, before=before, phrase=phrase)
 
 
 def _filters(
@@ -140,7 +207,7 @@ def condense_query(question: str, history: Sequence[Message], lexical: Lexicon) 
     def rarest(texts: Sequence[str], limit: int, names_only: bool) -> list[str]:
         found: list[tuple[float, str]] = []
         for content in texts:
-            for match in _WORD.finditer(content):
+            for match in WORD.finditer(content):
                 word = match.group()
                 tokens = lexical_tokens(word)
                 if not tokens or tokens[0] in asked or tokens[0] in seen:

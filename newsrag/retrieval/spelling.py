@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from newsrag.text.sentences import is_english_word, lexical_tokens, normalize_for_match
+from newsrag.text.words import LETTERS
 
 if TYPE_CHECKING:
     from newsrag.retrieval.snapshot import IndexSnapshot
 
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
 CUTOFF = 80
 
 
@@ -63,7 +63,7 @@ def correct_spelling(snapshot: IndexSnapshot, text: str) -> str:
             return word
         return _cased(commonest_word(snapshot, stem) or stem, word)
 
-    return _WORD.sub(replace, text)
+    return LETTERS.sub(replace, text)
 
 
 def commonest_word(snapshot: IndexSnapshot, stem: str) -> str | None:

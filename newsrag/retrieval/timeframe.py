@@ -42,12 +42,8 @@ from dataclasses import dataclass
 
 from dateutil.relativedelta import relativedelta
 
-_MONTHS = {
-    name.casefold(): number
-    for number in range(1, 13)
-    for name in (calendar.month_name[number], calendar.month_abbr[number])
-}
-_MONTHS["sept"] = 9
+from newsrag.text.words import MONTHS as _MONTHS
+
 _MONTH = r"(?P<{0}>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
 _YEAR = r"(?P<{0}>(?:19|20)\d\d)"
 _DAY = r"(?P<{0}>[0-3]?\d)(?:st|nd|rd|th)?"
@@ -61,7 +57,8 @@ def _date_pattern(tag: str) -> str:
     month3, year3, year4 = f"{tag}month3", f"{tag}year3", f"{tag}year4"
     day5, month5, day6, month6 = f"{tag}day5", f"{tag}month5", f"{tag}day6", f"{tag}month6"
     return (
-        rf"(?:{_DAY.format(day)}\s+(?:of\s+)?{_MONTH.format(month)},?\s+{_YEAR.format(year)}"
+        rf"(?:(?P<{tag}iso>(?:19|20)\d\d-[01]\d-[0-3]\d)"
+        rf"|{_DAY.format(day)}\s+(?:of\s+)?{_MONTH.format(month)},?\s+{_YEAR.format(year)}"
         rf"|{_MONTH.format(month2)}\s+{_DAY.format(day2)},?\s+{_YEAR.format(year2)}"
         rf"|{_DAY.format(day5)}\s+(?:of\s+)?{_MONTH.format(month5)}"
         rf"|{_MONTH.format(month6)}\s+{_DAY.format(day6)}"
@@ -174,6 +171,10 @@ def _range(match: re.Match[str], tag: str, today: dt.date) -> tuple[dt.date, dt.
     day_text = group.get(f"{tag}day") or group.get(f"{tag}day2")
     month_text = group.get(f"{tag}month") or group.get(f"{tag}month2")
     try:
+        iso = group.get(f"{tag}iso")
+        if iso:
+            day = dt.date.fromisoformat(iso)
+            return day, day
         if year_text and day_text and month_text:
             day = dt.date(int(year_text), _MONTHS[month_text.casefold()], int(day_text))
             return day, day
@@ -245,10 +246,10 @@ def _relative(match: re.Match[str], today: dt.date) -> tuple[dt.date, dt.date]:
     return _calendar(group["this"].casefold() == "this", group["unit"].casefold(), today)
 
 
-def _without(question: str, match: re.Match[str]) -> str:
+def _without(question: str, start: int, end: int) -> str:
     """The question without the time words: "In the past week, what did Peskov say?" becomes
     "What did Peskov say?"; a question left with fewer than two words stays as asked."""
-    head, tail = question[: match.start()].rstrip(), question[match.end() :].lstrip()
+    head, tail = question[:start].rstrip(), question[end:].lstrip()
     if head.endswith(",") and tail.startswith(","):  # "What, in May, happened?"
         head, tail = head[:-1], tail[1:]
     rest = f"{head} {tail}".strip()
@@ -272,14 +273,44 @@ def resolve(
     relative = _RELATIVE.search(question)
     if relative:
         start, end = _relative(relative, today)
-        return TimeFrame(start, end, latest, relative.group(), _without(question, relative))
+        rest = _without(question, relative.start(), relative.end())
+        return TimeFrame(start, end, latest, relative.group(), rest)
+    for mention in date_mentions(question, reference, archive):
+        phrase = question[mention.start : mention.end]
+        rest = _without(question, mention.start, mention.end)
+        return TimeFrame(mention.after, mention.before, latest, phrase, rest)
+    return TimeFrame(latest=latest, question=question)
+
+
+@dataclass(frozen=True, slots=True)
+class DateMention:
+    """A date a question names, with its preposition ("published on October 1, 2023", "before
+    May 2017"), and the publication dates it selects (inclusive; None: open)."""
+
+    phrase: str
+    start: int
+    end: int
+    after: dt.date | None
+    before: dt.date | None
+
+
+def date_mentions(
+    question: str, reference: dt.date | None, archive: tuple[dt.date, dt.date] | None
+) -> list[DateMention]:
+    """Every absolute date of ``question`` that can select articles, in order (none when the
+    archive is undated; dates more than a year from every article's date are about a time, not
+    about when the articles appeared)."""
+    if archive is None:
+        return []
+    today = anchor(reference, archive[1])
+    found: list[DateMention] = []
     for absolute in _ABSOLUTE.finditer(question):
-        found = _range(absolute, "a", today)
-        if found is None:
+        window = _range(absolute, "a", today)
+        if window is None:
             continue
-        start, end = found
+        start, end = window
         if end < _shift(archive[0], -_NEAR) or start > _shift(archive[1], _NEAR):
-            continue  # about a time, not about when the articles appeared
+            continue
         preposition = absolute.group("prep").casefold()
         after: dt.date | None = start
         before: dt.date | None = end
@@ -289,5 +320,5 @@ def resolve(
             after, before = _shift(end, 1), None
         elif preposition in {"since", "from"}:
             before = None
-        return TimeFrame(after, before, latest, absolute.group(), _without(question, absolute))
-    return TimeFrame(latest=latest, question=question)
+        found.append(DateMention(absolute.group(), absolute.start(), absolute.end(), after, before))
+    return found

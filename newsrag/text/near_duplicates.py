@@ -19,7 +19,7 @@ from difflib import SequenceMatcher
 
 import numpy as np
 
-from newsrag.text.sentences import Span, split_sentences
+from newsrag.text.sentences import WORD_RUN, Span, split_sentences
 
 NUM_PERM = 128
 # 64 bands of 2 rows: a pair at Jaccard 0.25 shares a band with probability 0.98, one at 0.01
@@ -31,7 +31,6 @@ SHINGLE_WORDS = 5
 # they are never grouped.
 MIN_WORDS = 60
 SEED = 20170414
-_WORD = re.compile(r"\w+", re.UNICODE)
 
 Signature = np.ndarray
 # Sentences of two texts are the same sentence, edited, when this share of their words align.
@@ -57,7 +56,7 @@ MAX_PAIRINGS = 10_000
 
 
 def _shingles(text: str) -> set[bytes]:
-    words = _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+    words = WORD_RUN.findall(unicodedata.normalize("NFKC", text).casefold())
     if len(words) <= SHINGLE_WORDS:
         return {" ".join(words).encode()} if words else set()
     return {
@@ -70,7 +69,7 @@ def signature(text: str) -> Signature | None:
     """The MinHash of the text's shingles; None for a text too short to compare."""
     from datasketch import MinHash
 
-    if len(_WORD.findall(text)) < MIN_WORDS:
+    if len(WORD_RUN.findall(text)) < MIN_WORDS:
         return None
     minhash = MinHash(num_perm=NUM_PERM, seed=SEED)
     minhash.update_batch(list(_shingles(text)))

@@ -21,7 +21,7 @@ _ABBREVIATIONS = frozenset(
     """mr mrs ms dr prof rep sen gov gen lt col sgt capt st jr sr no vs etc inc ltd co corp dept
     univ jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k u.n e.g i.e a.m p.m""".split()
 )
-_WORD = re.compile(r"\w+", re.UNICODE)
+WORD_RUN = re.compile(r"\w+", re.UNICODE)  # a run of word characters: what is tokenised
 _STRAIGHT_QUOTES = str.maketrans("“”‘’–", "\"\"''-")
 
 STOPWORDS = frozenset(
@@ -114,7 +114,7 @@ def lexical_tokens(text: str, *, keep_stopwords: bool = False) -> list[str]:
 @lru_cache(maxsize=65536)  # the same sentences are scored again and again across questions
 def _lexical_tokens(text: str, keep_stopwords: bool) -> tuple[str, ...]:
     tokens = []
-    for match in _WORD.finditer(normalize_for_match(text)):
+    for match in WORD_RUN.finditer(normalize_for_match(text)):
         token = match.group()
         if not keep_stopwords and token in STOPWORDS:
             continue
@@ -124,7 +124,7 @@ def _lexical_tokens(text: str, keep_stopwords: bool) -> tuple[str, ...]:
 
 def surface_words(text: str) -> list[str]:
     """Lower-cased words as written (no stemming, no stopwords): what a correction may become."""
-    words = (match.group() for match in _WORD.finditer(normalize_for_match(text)))
+    words = (match.group() for match in WORD_RUN.finditer(normalize_for_match(text)))
     return [word for word in words if word not in STOPWORDS]
 
 

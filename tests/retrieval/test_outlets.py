@@ -1,0 +1,115 @@
+"""Outlets a question names, matched against the sources the store holds."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from newsrag.models import StoredDocument
+from newsrag.retrieval.outlets import OutletCatalogue, Outlets, aliases
+
+SOURCES = {
+    "The Verge": ["verge-1", "verge-2"],
+    "TechCrunch": ["tc-1"],
+    "Fortune": ["fortune-1"],
+    "The Guardian": ["guardian-1"],
+    "CBSSports.com": ["cbs-1"],
+    "The Independent - Life and Style": ["indy-life"],
+    "The Independent - Sports": ["indy-sport"],
+    "Cnbc | World Business News Leader": ["cnbc-1"],
+}
+OUTLETS = Outlets(SOURCES)
+
+
+def found(text: str) -> list[tuple[str, tuple[str, ...]]]:
+    return [(m.phrase, m.sources) for m in OUTLETS.find(text)]
+
+
+@pytest.mark.parametrize(
+    ("question", "source"),
+    [
+        ("What did The Verge say about the strike?", "The Verge"),
+        ("What did the Verge say about the strike?", "The Verge"),
+        ("Did Verge cover the strike?", "The Verge"),
+        ("Was the strike in THE VERGE?", "The Verge"),
+        ("Did Tech Crunch report the layoffs?", "TechCrunch"),
+        ("Did techcrunch report the layoffs?", "TechCrunch"),
+        ("What did CBS Sports write about the trade?", "CBSSports.com"),
+        ("What did CBSSports.com write about the trade?", "CBSSports.com"),
+        ("What did CNBC say about the merger?", "Cnbc | World Business News Leader"),
+        ("How did Fortune's reporter describe the deal?", "Fortune"),
+    ],
+)
+def test_an_outlet_is_found_however_it_is_written(question: str, source: str) -> None:
+    assert [sources for _, sources in found(question)] == [(source,)]
+
+
+def test_mentions_are_exact_spans_with_their_article() -> None:
+    text = "Did the Verge report it before Tech Crunch?"
+    mentions = OUTLETS.find(text)
+    assert [text[m.start : m.end] for m in mentions] == ["the Verge", "Tech Crunch"]
+    assert [m.phrase for m in mentions] == ["the Verge", "Tech Crunch"]
+
+
+def test_a_short_name_covers_every_edition_and_the_longest_name_wins() -> None:
+    both = ("The Independent - Life and Style", "The Independent - Sports")
+    assert found("What did The Independent say?") == [("The Independent", both)]
+    assert found("What did The Independent - Sports say?") == [
+        ("The Independent - Sports", ("The Independent - Sports",))
+    ]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Is the club on the verge of collapse?",
+        "Who paid a fortune for the painting?",
+        "What did the legal guardian of the child say?",
+        "Which independent review found the fault?",
+    ],
+)
+def test_common_words_name_no_outlet_unless_capitalised(question: str) -> None:
+    assert found(question) == []
+
+
+def test_aliases_of_a_source() -> None:
+    assert aliases("The Verge") == {"The Verge", "Verge"}
+    assert aliases("CBSSports.com") == {"CBSSports.com", "CBSSports"}
+    assert "The Independent" in aliases("The Independent - Sports")
+    assert "Independent" in aliases("The Independent - Sports")
+
+
+def test_documents_of_sources() -> None:
+    assert OUTLETS.documents(["The Verge", "Fortune"]) == ("fortune-1", "verge-1", "verge-2")
+    assert OUTLETS.documents(["Wired"]) == ()
+
+
+class CountingStore:
+    """The part of the store the catalogue reads, counting the reads."""
+
+    def __init__(self, documents: Sequence[StoredDocument]) -> None:
+        self.documents = list(documents)
+        self.reads = 0
+
+    def list_documents(self) -> list[StoredDocument]:
+        self.reads += 1
+        return self.documents
+
+
+def record(document_id: str, source: str | None) -> StoredDocument:
+    return StoredDocument(
+        document_id=document_id, title="", text_hash="", chunks=1, ingested_at="", source=source
+    )
+
+
+def test_the_catalogue_reads_the_sources_once_per_store_generation() -> None:
+    store = CountingStore([record("a", "The Verge"), record("b", None)])
+    catalogue = OutletCatalogue(store)  # type: ignore[arg-type]
+    assert catalogue.outlets("g1").sources == ("The Verge",)
+    assert catalogue.outlets("g1").documents(["The Verge"]) == ("a",)
+    assert store.reads == 1
+    store.documents.append(record("c", "Wired"))
+    assert catalogue.outlets("g1").sources == ("The Verge",)  # same generation: cached
+    assert catalogue.outlets("g2").sources == ("The Verge", "Wired")
+    assert store.reads == 2
