@@ -72,6 +72,19 @@ def post_doc(client: TestClient, **fields: Any) -> Any:
     return client.post("/v1/documents", json=body)
 
 
+def post_articles(client: TestClient, articles: dict[str, tuple[str, str, str]]) -> None:
+    """Ingest ``articles`` (id → source, publication date, text whose first line is the title)."""
+    for document_id, (source, published, text) in articles.items():
+        body = {
+            "text": text,
+            "document_id": document_id,
+            "source": source,
+            "published_at": published,
+            "title": text.split("\n")[0],
+        }
+        assert client.post("/v1/documents", json=body).status_code == 201
+
+
 def assert_problem(response: Any, status: int, mentions: str | None = None) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/problem+json")

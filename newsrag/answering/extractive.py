@@ -38,6 +38,15 @@ class ScoredSentence:
 
 
 @dataclass(frozen=True, slots=True)
+class FacetCitations:
+    """One facet of the question and the ids of the citations that are its evidence (none:
+    nothing retrieved supports it)."""
+
+    facet: Facet
+    citations: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ExtractiveAnswer:
     answer: str
     citations: list[Citation]
@@ -47,6 +56,7 @@ class ExtractiveAnswer:
     # mode keeps only claims resting on a sentence relevant to the question
     relevance: dict[tuple[str, int], float]
     note: str | None = None  # set when copies of a cited story print a cited sentence otherwise
+    facets: tuple[FacetCitations, ...] = ()  # each facet's evidence among the citations
 
 
 def refusal_text(question: str) -> str:
@@ -207,7 +217,14 @@ class ExtractiveAnswerer:
             found.facet.facet for found, kept in zip(facets, evidence, strict=True) if not kept
         ]
         note = " ".join(part for part in (note, unsupported_note(missing)) if part) or None
-        return ExtractiveAnswer(answer, citations, False, max(best, facet_best), relevance, note)
+        numbers = citation_numbers(chosen)
+        groups = tuple(
+            FacetCitations(found.facet.facet, tuple(numbers[_key(s)] for s in kept))
+            for found, kept in zip(facets, evidence, strict=True)
+        )
+        return ExtractiveAnswer(
+            answer, citations, False, max(best, facet_best), relevance, note, groups
+        )
 
     def _chosen(self, query: Query, scored: list[ScoredSentence]) -> list[ScoredSentence]:
         """The best sentence and up to two more within the answer margin of it (the newest
@@ -255,10 +272,7 @@ class ExtractiveAnswerer:
         """The chosen sentences as the answer, verbatim, each with its numbered citation: the
         first sentence's article first, each article's sentences in their order. Where copies
         of a wire story print a sentence otherwise, the wording most copies print is cited."""
-        lead = chosen[0].row.document_id
-        ordered = sorted(
-            chosen, key=lambda s: (s.row.document_id != lead, s.row.document_id, s.row.index)
-        )
+        ordered = _cited_order(chosen)
         parts: list[str] = []
         citations: list[Citation] = []
         notes: list[str] = []
@@ -271,6 +285,22 @@ class ExtractiveAnswerer:
             parts.append(f"{row.text} [{number}]")
             citations.append(citation_for(number, row, passage, sentence.score))
         return " ".join(parts), citations, " ".join(notes) or None
+
+
+def _key(sentence: ScoredSentence) -> tuple[str, int]:
+    return (sentence.row.document_id, sentence.row.index)
+
+
+def _cited_order(chosen: Sequence[ScoredSentence]) -> list[ScoredSentence]:
+    """The order :meth:`ExtractiveAnswerer.cite` numbers sentences in: the first sentence's
+    article first, each article's sentences in their order."""
+    lead = chosen[0].row.document_id
+    return sorted(chosen, key=lambda s: (s.row.document_id != lead, s.row.document_id, s.row.index))
+
+
+def citation_numbers(chosen: Sequence[ScoredSentence]) -> dict[tuple[str, int], int]:
+    """The citation number :meth:`ExtractiveAnswerer.cite` gives each chosen sentence."""
+    return {_key(s): n for n, s in enumerate(_cited_order(chosen), start=1)}
 
 
 def with_facets(

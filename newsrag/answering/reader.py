@@ -61,6 +61,13 @@ WRITE_SCHEMA: dict[str, Any] = {
 }
 
 
+VERDICT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"verdict": {"type": "string", "enum": ["yes", "no"]}},
+    "required": ["verdict"],
+}
+
+
 @lru_cache(maxsize=1)
 def _encoding() -> tiktoken.Encoding:
     import tiktoken
@@ -260,3 +267,26 @@ class LLMReader:
                 "agree": float(agree),
             },
         )
+
+    def judge(self, question: str, groups: list[tuple[str, list[str]]]) -> str | None:
+        """The model's yes or no on ``question`` over each part's sentences (``groups``: what
+        the part asks, its cited sentences); None when the reply is neither. Raises
+        :class:`~newsrag.errors.LLMUnavailable` when the model cannot answer."""
+        listed = "\n\n".join(
+            f"Part {n}: {asks}\n" + "\n".join(f"- {sentence}" for sentence in sentences)
+            for n, (asks, sentences) in enumerate(groups, start=1)
+        )
+        messages: Messages = [
+            {"role": "system", "content": text("verdict")},
+            {
+                "role": "user",
+                "content": render("verdict_question", groups=listed, question=question),
+            },
+        ]
+        raw = self._llm.chat_json(messages, VERDICT_SCHEMA)
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            return None
+        verdict = data.get("verdict") if isinstance(data, dict) else None
+        return verdict.strip().lower() if isinstance(verdict, str) else None

@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from newsrag.answering.extractive import (
     ExtractiveAnswerer,
+    FacetCitations,
     ScoredSentence,
     copy_refs,
     refusal_text,
 )
 from newsrag.answering.reader import Reading
 from newsrag.answering.short_answer import locate, typed
+from newsrag.answering.verdict import Groups, compose
 from newsrag.components.embeddings import Embedder
 from newsrag.components.store.chroma import SentenceRow
 from newsrag.config import AnswerMode, ReaderKind, Settings
@@ -57,6 +59,8 @@ class Grounding:
 
     response: AskResponse
     relevance: dict[tuple[str, int], float]
+    facets: tuple[FacetCitations, ...] = ()  # each facet's evidence among the citations
+    question: Question | None = None
 
 
 class GenerativeBackend(Protocol):
@@ -212,6 +216,9 @@ class AskService:
         response = grounding.response
         best = max(grounding.relevance.values(), default=0.0)
         response.short_answer = typed(request.question, response.citations)
+        if grounding.question is not None and grounding.facets:
+            verdict = compose(grounding.question, grounding.facets, response.citations)
+            response.short_answer = verdict.answer if verdict else response.short_answer
         response.reading = ReadingOut(
             reader="heuristic",
             score=round(best, 4),
@@ -235,6 +242,8 @@ class AskService:
                 model=False,
             )
             return self._from_reading(request, retrieval, grounding, nothing, started)
+        if grounding.facets and not grounding.response.refused:
+            return self.compose(request, retrieval, grounding, reader)
         if best >= reader.settings.skip_above:  # the fast scorer is sure: its answer stands
             response = self.fast(request, grounding)
             response.note = " ".join(p for p in (response.note, SURE_NOTE) if p)
@@ -255,6 +264,44 @@ class AskService:
             response.note = " ".join(p for p in (unavailable, response.note) if p)
             return response
         return self._from_reading(request, retrieval, grounding, reading, started)
+
+    def compose(
+        self, request: AskRequest, retrieval: Retrieval, grounding: Grounding, reader: LLMReader
+    ) -> AskResponse:
+        """A question with facets: the planner found each facet's articles and the fast scorer
+        its evidence (a 1.5B model loses parts of a compound question); the model judges only
+        what structure cannot: a yes/no verdict over the cited sentences, or the short answer."""
+        started = time.perf_counter()
+        response = self.fast(request, grounding)
+        question = grounding.question
+        asked: list[bool] = []
+
+        def judge(text: str, groups: Groups) -> str | None:
+            asked.append(True)
+            return reader.judge(text, groups)
+
+        try:
+            if question is not None and question.yes_no:
+                verdict = compose(question, grounding.facets, response.citations, judge)
+                response.short_answer = verdict.answer if verdict else None
+            else:
+                asked.append(True)
+                reading = reader.read(
+                    retrieval.query.question, retrieval.passages, grounding.relevance
+                )
+                proposed = locate(reading.short_answer, request.question, response.citations)
+                response.short_answer = proposed or response.short_answer
+        except LLMUnavailable as exc:
+            self._metrics.llm_errors.inc()
+            if self._settings.llm.on_error == "error":
+                raise
+            unavailable = f"The LLM reader is unavailable ({exc.detail}); no verdict was judged."
+            response.note = " ".join(p for p in (unavailable, response.note) if p)
+            return response
+        if response.reading is not None:
+            response.reading.model = bool(asked)
+        response.timings_ms["read"] = elapsed_ms(started)
+        return response
 
     def _evidence(self, reading: Reading, grounding: Grounding) -> list[ScoredSentence]:
         """The fast scorer's best sentences (when it found any worth citing) and then those the
@@ -324,12 +371,13 @@ class AskService:
             result_answer, citations, refused = refusal_text(request.question), [], True
             relevance: dict[tuple[str, int], float] = {}
             copies_note = None
+            facets: tuple[FacetCitations, ...] = ()
         else:
             result = self._extractive.answer(
                 request.question, retrieval.query, retrieval.passages, retrieval.facets
             )
             result_answer, citations, refused = result.answer, result.citations, result.refused
-            relevance, copies_note = result.relevance, result.note
+            relevance, copies_note, facets = result.relevance, result.note, result.facets
         response = AskResponse(
             answer=result_answer,
             refused=refused,
@@ -339,7 +387,7 @@ class AskService:
             time_frame=time_frame_out(retrieval.frame),
             note=copies_note,
         )
-        return Grounding(response, relevance)
+        return Grounding(response, relevance, facets, retrieval.read)
 
     def stream_generative(self, request: AskRequest) -> Iterator[tuple[str, Any]]:
         """SSE events of a generative answer; the ``done`` event carries the verified answer."""

@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 
 from newsrag.answering.answer_types import typed_span
+from newsrag.retrieval.question import opens_with_clause
 from newsrag.schemas import Citation, ShortAnswerSpan, ShortAnswerVerdict
 
 ShortAnswer = ShortAnswerSpan | ShortAnswerVerdict
@@ -26,10 +27,13 @@ MAX_WORDS = 12
 
 
 def is_yes_no_question(question: str) -> bool:
-    """Whether ``question`` opens with an auxiliary verb ("Did…", "Isn't…"); "Will Smith…" and
-    "May Day…" name someone or something and are not."""
+    """Whether ``question`` opens with an auxiliary verb ("Did…", "Isn't…"), or has one after an
+    opening clause ("After X reported …, did Y …?"); "Will Smith…" and "May Day…" name someone
+    or something and are not."""
     stripped = question.lstrip()
-    return bool(_YES_NO_QUESTION.match(stripped[:1].lower() + stripped[1:]))
+    return bool(_YES_NO_QUESTION.match(stripped[:1].lower() + stripped[1:])) or opens_with_clause(
+        stripped
+    )
 
 
 def _pattern(words: str) -> re.Pattern[str]:

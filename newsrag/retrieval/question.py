@@ -53,11 +53,24 @@ _COMPARISON = re.compile(
 _LIST = re.compile(r"^\W*(?:list|name|enumerate)\b|\b(?:what|which) (?:are|were) the\b", re.I)
 
 
+def asked_part(text: str) -> str:
+    """The words from the question's main verb on: "After X reported …, did Y keep …?" asks
+    "did Y keep …?"; the opening clause only sets the scene."""
+    if _YES_NO.search(text) or not _OPENING_CLAUSE.search(text):
+        return text
+    later = _LATER_VERB.search(text)
+    return text[later.start() :].lstrip(", ") if later else text
+
+
+def opens_with_clause(text: str) -> bool:
+    """Whether ``text`` is a yes/no question whose verb comes after an opening clause ("Between
+    the report … and the report …, was there …?")."""
+    return bool(_OPENING_CLAUSE.search(text) and _LATER_VERB.search(text))
+
+
 def shape_of(text: str) -> Shape:
     """What kind of answer ``text`` asks for, from its opening words."""
-    yes_no = bool(_YES_NO.search(text)) or bool(
-        _OPENING_CLAUSE.search(text) and _LATER_VERB.search(text)
-    )
+    yes_no = bool(_YES_NO.search(text)) or opens_with_clause(text)
     if yes_no:
         if _ORDER.search(text):
             return "temporal-order"

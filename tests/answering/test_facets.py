@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from newsrag.api.app import create_app
 from newsrag.schemas import AskRequest
-from tests.helpers import make_settings
+from tests.helpers import make_settings, post_articles
 
 ARTICLES = {
     "verge-cuts": (
@@ -46,15 +46,7 @@ ARTICLES = {
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
     with TestClient(create_app(make_settings(tmp_path / "data"))) as test_client:
-        for document_id, (source, published, text) in ARTICLES.items():
-            body = {
-                "text": text,
-                "document_id": document_id,
-                "source": source,
-                "published_at": published,
-                "title": text.split("\n")[0],
-            }
-            assert test_client.post("/v1/documents", json=body).status_code == 201
+        post_articles(test_client, ARTICLES)
         yield test_client
 
 

@@ -427,3 +427,54 @@ def test_cited_passage_shows_correction_and_other_copies(
     )
     expect(notes.filter(has_text="Also in:")).to_contain_text("Harbour Gazette 2017-06-12")
     expect(article.locator(".passage-meta").first).to_contain_text("2017-06-12")
+
+
+@pytest.fixture
+def two_outlets(api: httpx.Client) -> Iterator[None]:
+    stories = {
+        "ui-verge-cuts": (
+            "The Verge",
+            "2023-10-02",
+            "Acme cuts drone jobs\n\nAcme Robotics cut 200 jobs in its drone unit on Monday. "
+            "The company blamed weak demand from farms.",
+        ),
+        "ui-tc-round": (
+            "TechCrunch",
+            "2023-11-20",
+            "Acme raises money\n\nAcme Robotics raised 50 million dollars from Northwind "
+            "Capital. The round values the company at one billion dollars.",
+        ),
+    }
+    for document_id, (source, published, text) in stories.items():
+        body = {"document_id": document_id, "text": text, "source": source}
+        response = api.post("/v1/documents", json={**body, "published_at": published})
+        assert response.status_code in (200, 201), response.text
+    yield
+    for document_id in stories:
+        api.delete(f"/v1/documents/{document_id}")
+
+
+def test_an_answer_from_several_articles_groups_its_passages_by_outlet(
+    app_page: Page, api: httpx.Client, two_outlets: None
+) -> None:
+    page = app_page
+    page.reload()
+    question = (
+        "Did TechCrunch report that Acme Robotics raised money from Northwind Capital before "
+        "The Verge reported that Acme Robotics cut drone jobs?"
+    )
+    expected = api_ask(api, question)
+    assert expected["short_answer"]["text"] == "no", expected
+    cited = {c["id"]: c["document_id"] for c in expected["citations"]}
+    verdict_cites = {cited[i] for i in expected["short_answer"]["citations"]}
+    assert verdict_cites == {"ui-verge-cuts", "ui-tc-round"}
+    article = ask(page, question, 1)
+    expect(article.locator(".short-answer strong")).to_have_text("No")
+    groups = article.locator(".source-group")
+    expect(groups).to_have_count(2)
+    expect(article.locator(".sources-heading")).to_have_text("Cited passages from 2 articles")
+    headings = groups.locator(".source-group-heading")
+    expect(headings.filter(has_text="The Verge · 2023-10-02")).to_have_count(1)
+    expect(headings.filter(has_text="TechCrunch · 2023-11-20")).to_have_count(1)
+    verge = groups.filter(has_text="The Verge · 2023-10-02")
+    expect(verge.locator(".quote")).to_contain_text("Acme Robotics cut 200 jobs")

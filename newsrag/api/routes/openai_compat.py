@@ -15,7 +15,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from newsrag.answering.events import answer_events, error_payload
 from newsrag.api.routes.deps import ContainerDep, ServicesDep
-from newsrag.schemas import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, AskRequest, Citation, UserStr
+from newsrag.config import AnswerMode, ReaderKind
+from newsrag.schemas import (
+    MAX_HISTORY_TURNS,
+    MAX_QUESTION_CHARS,
+    AskRequest,
+    Citation,
+    ReadingOut,
+    ShortAnswerSpan,
+    ShortAnswerVerdict,
+    UserStr,
+)
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
 
@@ -50,6 +60,9 @@ class ChatCompletionRequest(BaseModel):
     stream: bool = False
     temperature: float | None = None
     max_tokens: int | None = None
+    # newsrag's own, as on /v1/ask
+    mode: AnswerMode | None = Field(default=None, description="Default: the server's mode.")
+    reader: ReaderKind | None = Field(default=None, description="Default: the server's reader.")
 
 
 class ChatCompletionResponse(BaseModel):
@@ -60,6 +73,10 @@ class ChatCompletionResponse(BaseModel):
     choices: list[dict[str, Any]]
     usage: dict[str, int]
     citations: list[Citation]
+    short_answer: ShortAnswerSpan | ShortAnswerVerdict | None = None
+    reading: ReadingOut | None = None
+    refused: bool = False
+    note: str | None = None
 
 
 def _invalid(errors: list[dict[str, Any]]) -> RequestValidationError:
@@ -91,6 +108,8 @@ def to_ask_request(body: ChatCompletionRequest) -> AskRequest:
             {
                 "question": last.text()[:MAX_QUESTION_CHARS],
                 "history": [{"role": m.role, "content": m.text()} for _, m in kept],
+                "mode": body.mode,
+                "reader": body.reader,
             }
         )
     except ValidationError as exc:
@@ -164,6 +183,10 @@ def chat_completions(
         ],
         usage={"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
         citations=response.citations,
+        short_answer=response.short_answer,
+        reading=response.reading,
+        refused=response.refused,
+        note=response.note,
     )
 
 
@@ -176,13 +199,13 @@ def _stream(service: Any, request: AskRequest, completion_id: str, model: str) -
     """Chunks of one answer, always ending with ``data: [DONE]``; a failure is sent as a final
     error chunk instead of the ``stop`` chunk."""
     yield _chunk(completion_id, model, {"role": "assistant", "content": ""})
-    citations: list[dict[str, Any]] = []
+    done: dict[str, Any] = {}
     try:
         for event, payload in answer_events(service, request):
             if event == "token":
                 yield _chunk(completion_id, model, {"content": payload["text"]})
             elif event == "done":
-                citations = payload["citations"]
+                done = payload
             elif event == "error":
                 yield _error_chunk(payload)
                 yield "data: [DONE]\n\n"
@@ -191,5 +214,8 @@ def _stream(service: Any, request: AskRequest, completion_id: str, model: str) -
         yield _error_chunk(error_payload(exc))
         yield "data: [DONE]\n\n"
         return
-    yield _chunk(completion_id, model, {}, finish="stop", citations=citations)
+    extra = {key: done.get(key) for key in ("short_answer", "reading", "refused", "note")}
+    yield _chunk(
+        completion_id, model, {}, finish="stop", citations=done.get("citations", []), **extra
+    )
     yield "data: [DONE]\n\n"

@@ -347,7 +347,38 @@ function markerButton(citation) {
     onclick: (event) => openSource(citation, event.currentTarget) });
 }
 
+/** Cited passages; an answer resting on several articles shows one group per article (outlet,
+ *  date, title), so a journalist sees which outlet said what. */
 function citationList(citations, short) {
+  const groups = [];
+  const byDocument = new Map();
+  for (const c of citations) {
+    if (!byDocument.has(c.document_id)) {
+      byDocument.set(c.document_id, []);
+      groups.push(byDocument.get(c.document_id));
+    }
+    byDocument.get(c.document_id).push(c);
+  }
+  const several = groups.length > 1;
+  const heading = several ? `Cited passages from ${groups.length} articles` : "Cited passages";
+  const section = el("section", { class: "sources", "aria-label": "Cited passages" },
+    el("h3", { class: "sources-heading", text: heading }));
+  if (!several) {
+    section.append(passageList(citations, short));
+    return section;
+  }
+  for (const group of groups) {
+    const first = group[0];
+    const outlet = joinParts([first.source || first.title || "Untitled", String(first.published_at || "").slice(0, 10)], " · ");
+    section.append(el("section", { class: "source-group", "aria-label": `From ${outlet}` },
+      el("h4", { class: "source-group-heading", text: outlet }),
+      first.source && first.title ? el("p", { class: "source-group-title", text: first.title }) : null,
+      passageList(group, short)));
+  }
+  return section;
+}
+
+function passageList(citations, short) {
   const list = el("ol", { class: "citations" });
   for (const c of citations) {
     const meta = joinParts([c.title || "Untitled", c.source, c.published_at], ", ");
@@ -368,8 +399,7 @@ function citationList(citations, short) {
     }
     list.append(item);
   }
-  return el("section", { class: "sources", "aria-label": "Cited passages" },
-    el("h3", { class: "sources-heading", text: "Cited passages" }), list);
+  return list;
 }
 
 function answerActions(final) {
