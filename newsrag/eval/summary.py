@@ -140,7 +140,14 @@ def _news_figures(answerable: list[CaseResult]) -> dict[str, Any]:
         verdicts = measured("verdict_ok", tag)
         if verdicts:
             figures[metric] = rate(verdicts)
+    for kind in QUESTION_TYPES:  # MultiHop-RAG's question types, each gated on its own
+        passed = [r.passed for r in answerable if kind in r.tags]
+        if passed:
+            figures[f"{kind}_pass_rate"] = rate(passed)
     return figures
+
+
+QUESTION_TYPES = ("inference", "comparison", "temporal")
 
 
 TABLE_METRICS = (
@@ -163,6 +170,7 @@ TABLE_METRICS = (
     "answer_words_mean",
     "verdict_accuracy",
     "temporal_verdict_accuracy",
+    *(f"{kind}_pass_rate" for kind in QUESTION_TYPES),
     "evidence_recall",
     "all_evidence_rate",
     "search_evidence_recall",
