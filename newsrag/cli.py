@@ -72,7 +72,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
     from newsrag.api.container import Container
-    from newsrag.ingest.loaders import iter_files, load_path
+    from newsrag.ingest.loaders import count_articles, iter_files, load_path
     from newsrag.models import Article
 
     container = Container(settings)
@@ -80,18 +80,21 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     if not files:
         print("newsrag: error: no .txt, .md, .html, .json or .jsonl files found", file=sys.stderr)
         return 1
-    # counts articles: a .json/.jsonl file may hold many, so the total grows as files are read
-    progress = tqdm(total=len(files), unit="doc", desc="ingest", disable=args.quiet)
+    # counts articles, not files: a .jsonl file's lines are counted up front (so that the rate
+    # and the ETA hold from the start); a .json array corrects the total when it is read
+    expected = {path: count_articles(path) for path in files}
+    progress = tqdm(total=sum(expected.values()), unit="article", desc="ingest", disable=args.quiet)
 
     def items() -> Iterator[tuple[str, Article | Exception]]:
         for path in files:
             try:
                 articles = load_path(path)
+                found = len(articles)
             except NewsragError as exc:
+                articles, found = [], 1  # the failure counts as one
                 yield str(path), exc
-                continue
-            if len(articles) != 1 and progress.total is not None:
-                progress.total += len(articles) - 1
+            if found != expected[path] and progress.total is not None:
+                progress.total += found - expected[path]
                 progress.refresh()
             for number, article in enumerate(articles):
                 label = str(path) if len(articles) == 1 else f"{path}[{number}]"

@@ -160,6 +160,18 @@ def load_json(path: Path) -> list[Article]:
     return [article_from_record(record, label) for label, record in records]
 
 
+def count_articles(path: Path) -> int:
+    """How many articles ``path`` holds, cheaply and before it is read (for a progress bar's
+    total): a .jsonl file's non-blank lines, else 1 (a .json array counts when it is read)."""
+    if path.suffix.lower() != ".jsonl":
+        return 1
+    try:
+        with path.open("rb") as lines:
+            return sum(1 for line in lines if line.strip())
+    except OSError:
+        return 1
+
+
 def load_path(path: Path) -> list[Article]:
     """The articles in one file; raise :class:`InvalidInput` with the reason when unreadable."""
     suffix = path.suffix.lower()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -13,9 +13,11 @@ from newsrag.components.embeddings import Embedder, Matrix
 from newsrag.components.store import commit
 from newsrag.components.store.chroma import ChromaStore, PreparedDocument
 from newsrag.config import ChunkSettings, NewsroomSettings
-from newsrag.errors import InvalidInput, NewsragError
+from newsrag.errors import InvalidInput
+from newsrag.ingest import batches
+from newsrag.ingest.batches import IngestReport
 from newsrag.ingest.corrections import sentence_corrections
-from newsrag.models import Article, Chunk, IngestResult, IngestStatus, Sentence, StoredDocument
+from newsrag.models import Article, Chunk, IngestResult, Sentence, StoredDocument
 from newsrag.text import near_duplicates
 from newsrag.text.chunking import chunk_text, sentences_of
 from newsrag.text.ids import (
@@ -50,12 +52,13 @@ def chunk_vectors(chunks: list[Chunk], sentences: list[Sentence], vectors: Matri
 
 
 @dataclass
-class IngestReport:
-    results: list[IngestResult] = field(default_factory=list)
-    failures: list[tuple[str, str]] = field(default_factory=list)
+class Plan:
+    """What a batch of ``size`` articles needs (see :meth:`Ingestor.plan`), by position."""
 
-    def count(self, status: IngestStatus) -> int:
-        return sum(1 for result in self.results if result.status == status)
+    size: int
+    results: dict[int, IngestResult] = field(default_factory=dict)
+    ready: list[tuple[int, PreparedDocument]] = field(default_factory=list)
+    to_prepare: list[tuple[int, Article, str]] = field(default_factory=list)
 
 
 class Ingestor:
@@ -74,6 +77,10 @@ class Ingestor:
         self._chunking = chunking
         self._max_chars = max_document_chars
         self._newsroom = newsroom or NewsroomSettings()
+
+    @property
+    def store(self) -> ChromaStore:
+        return self._store
 
     def validate(self, article: Article) -> str:
         """The document id the article will be stored under; raise on invalid input."""
@@ -107,7 +114,9 @@ class Ingestor:
             )
             cut.append((article, document_id, write, sentences, chunks, len(texts)))
             texts.extend(article.text[s.start : s.end] for s in sentences)
-        vectors = self._embedder.embed(texts)
+        # a sentence printed twice (wire copies, boilerplate) is embedded once
+        unique = {text: row for row, text in enumerate(dict.fromkeys(texts))}
+        vectors = self._embedder.embed(list(unique))[[unique[text] for text in texts]]
         prepared = []
         for article, document_id, write, sentences, chunks, offset in cut:
             sentence_vectors = vectors[offset : offset + len(sentences)]
@@ -168,19 +177,22 @@ class Ingestor:
             has_copies=previous.has_copies,
         )
 
-    def _wire_group(self, ready: PreparedDocument, batch: Sequence[PreparedDocument]) -> str:
-        """The group of the most similar stored copy, else of the most similar earlier document
-        of the same batch (not stored yet), or a group of its own. MinHash proposes copies; one
-        whose aligned sentences disagree on names, numbers or quotes is another story that
-        shares boilerplate, not a copy (see ``near_duplicates.compare``)."""
+    def _wire_group(
+        self,
+        ready: PreparedDocument,
+        batch: Sequence[PreparedDocument],
+        stored: Sequence[StoredDocument],
+        texts: Mapping[str, StoredDocument],
+    ) -> str:
+        """The group of the most similar stored copy (``stored``, most similar first, with
+        their texts in ``texts``), else of the most similar earlier document of the same batch
+        (not stored yet), or a group of its own. MinHash proposes copies; one whose aligned
+        sentences disagree on names, numbers or quotes is another story that shares
+        boilerplate, not a copy (see ``near_duplicates.compare``)."""
         if ready.signature is None:
             return ready.document_id
-        threshold = self._newsroom.wire_threshold
         text = ready.article.text
-        candidates = self._store.find_copies(ready.signature, ready.document_id, threshold)
-        candidates = candidates[:MAX_COPY_CANDIDATES]
-        texts = self._store.get_documents([c.document_id for c in candidates], with_text=True)
-        for copy in candidates:
+        for copy in stored:
             found = texts.get(copy.document_id)
             if found and found.text and near_duplicates.compare(text, found.text).same_story:
                 return copy.group
@@ -189,17 +201,32 @@ class Ingestor:
             if other.signature is None or other.document_id == ready.document_id:
                 continue
             score = near_duplicates.similarity(ready.signature, other.signature)
-            if score >= threshold:
+            if score >= self._newsroom.wire_threshold:
                 earlier.append((score, other))
         for _, other in sorted(earlier, key=lambda item: -item[0]):
             if near_duplicates.compare(text, other.article.text).same_story:
                 return other.wire_group or other.document_id
         return ready.document_id
 
-    def ingest(self, article: Article) -> IngestResult:
-        return self._ingest_batch([article])[0]
+    def _stored_copies(
+        self, documents: Sequence[PreparedDocument]
+    ) -> tuple[dict[str, list[StoredDocument]], dict[str, StoredDocument]]:
+        """The stored candidate copies of each document still without a group, and their
+        texts: two store reads for the whole batch."""
+        signatures = {
+            d.document_id: d.signature
+            for d in documents
+            if d.signature is not None and not d.wire_group
+        }
+        found = self._store.find_copies(signatures, self._newsroom.wire_threshold)
+        candidates = {d: copies[:MAX_COPY_CANDIDATES] for d, copies in found.items()}
+        wanted = sorted({c.document_id for copies in candidates.values() for c in copies})
+        return candidates, self._store.get_documents(wanted, with_text=True) if wanted else {}
 
-    def _ingest_batch(self, articles: list[Article]) -> list[IngestResult]:
+    def ingest(self, article: Article) -> IngestResult:
+        return self.ingest_batch([article])[0]
+
+    def ingest_batch(self, articles: list[Article]) -> list[IngestResult]:
         """Ingest articles with one store read, one embedding call and one batched write for
         the whole batch; each document is still committed atomically on its own. Raises on the
         first invalid one."""
@@ -207,7 +234,7 @@ class Ingestor:
         seen: set[str] = set()
         for position, document_id in enumerate(ids):
             if document_id in seen:  # the second copy must see the first one stored
-                return self._ingest_batch(articles[:position]) + self._ingest_batch(
+                return self.ingest_batch(articles[:position]) + self.ingest_batch(
                     articles[position:]
                 )
             seen.add(document_id)
@@ -216,6 +243,13 @@ class Ingestor:
             return self._ingest_locked(articles, ids)
 
     def _ingest_locked(self, articles: list[Article], ids: list[str]) -> list[IngestResult]:
+        plan = self.plan(articles, ids)
+        return self.finish(plan, self.prepare(plan))
+
+    def plan(self, articles: list[Article], ids: list[str]) -> Plan:
+        """Read the batch's records and decide what each article needs: nothing (unchanged),
+        a rewrite of its stored rows (new metadata) or chunking and embedding. The caller
+        holds the documents' locks until :meth:`finish`."""
         existing = self._store.get_documents(ids)
         same_text = [
             found
@@ -225,31 +259,41 @@ class Ingestor:
         # "unchanged" only for a version that is all there; a broken one is written again
         broken = self._store.incomplete(same_text)
         self._store.settle([found for found in same_text if found.document_id not in broken])
-        results: dict[int, IngestResult] = {}
-        ready: list[tuple[int, PreparedDocument]] = []
-        to_prepare: list[tuple[int, Article, str]] = []
+        plan = Plan(len(articles))
         for position, (article, document_id) in enumerate(zip(articles, ids, strict=True)):
             found = existing.get(document_id)
             if found is None or found.text_hash != text_hash(article.text) or document_id in broken:
-                to_prepare.append((position, article, document_id))
+                plan.to_prepare.append((position, article, document_id))
             elif _same_metadata(found, article):
-                results[position] = IngestResult(
+                plan.results[position] = IngestResult(
                     document_id, "unchanged", found.chunks, found.title
                 )
             elif (copy := self._store.copy_of(found, self._without_rows(article, found))) is None:
-                to_prepare.append((position, article, document_id))  # its rows just went
+                plan.to_prepare.append((position, article, document_id))  # its rows just went
             else:  # new title, metadata or date: the same chunks and vectors, rewritten
-                ready.append((position, copy))
-        if to_prepare:
-            prepared = self.prepare_many([(article, doc_id) for _, article, doc_id in to_prepare])
-            ready.extend(
-                (position, p) for (position, _, _), p in zip(to_prepare, prepared, strict=True)
-            )
+                plan.ready.append((position, copy))
+        return plan
+
+    def prepare(self, plan: Plan) -> list[PreparedDocument]:
+        """Chunk and embed what ``plan`` needs; touches no store, so it may run in another
+        thread while the previous batch is written."""
+        if not plan.to_prepare:
+            return []
+        return self.prepare_many([(article, doc_id) for _, article, doc_id in plan.to_prepare])
+
+    def finish(self, plan: Plan, prepared: list[PreparedDocument]) -> list[IngestResult]:
+        """Write the batch (one commit call for all its records) and return one result an
+        article, in the order of the articles."""
+        results = dict(plan.results)
+        ready = list(plan.ready)
+        ready.extend(
+            (position, p) for (position, _, _), p in zip(plan.to_prepare, prepared, strict=True)
+        )
         if ready:
             ready.sort(key=lambda item: item[0])
             written = self._write([document for _, document in ready])
             results.update(zip([position for position, _ in ready], written, strict=True))
-        return [results[position] for position in range(len(articles))]
+        return [results[position] for position in range(plan.size)]
 
     def _write(self, documents: list[PreparedDocument]) -> list[IngestResult]:
         """Write each document as the next version of its record as it is now (read again
@@ -258,12 +302,15 @@ class Ingestor:
         current = self._store.get_documents([d.document_id for d in documents], with_text=True)
         writes: list[tuple[PreparedDocument, StoredDocument | None]] = []
         batch: list[PreparedDocument] = []
+        candidates, texts = self._stored_copies(documents)
         for ready in documents:
             previous = current.get(ready.document_id)
             if previous is not None:
                 ready = self._as_new_version(ready, previous)
             if not ready.wire_group:
-                ready = replace(ready, wire_group=self._wire_group(ready, batch))
+                stored = candidates.get(ready.document_id, [])
+                group = self._wire_group(ready, batch, stored, texts)
+                ready = replace(ready, wire_group=group)
             batch.append(ready)
             writes.append((ready, previous))
         return self._store.write_documents(writes, read_at)
@@ -293,49 +340,14 @@ class Ingestor:
         on_progress: Callable[[int], object] | None = None,
         batch_size: int = 32,
     ) -> IngestReport:
-        """Ingest every item in batches (memory stays bounded by the batch); a bad item is
-        recorded with its reason and the rest go on. ``on_progress`` gets the items done."""
-        report = IngestReport()
-        batch: list[tuple[str, Article]] = []
-
-        def flush() -> None:
-            if not batch:
-                return
-            try:
-                report.results.extend(self._ingest_batch([article for _, article in batch]))
-            except (NewsragError, OSError, ValueError, UnicodeError):
-                # one article spoils the batch: redo it one by one to name the culprit
-                for label, article in batch:
-                    self._ingest_one(report, label, article)
-            if on_progress:
-                on_progress(len(batch))
-            batch.clear()
-
-        for label, item in items:
-            if isinstance(item, Exception):
-                report.failures.append((label, _reason(item)))
-                if on_progress:
-                    on_progress(1)
-                continue
-            batch.append((label, item))
-            if len(batch) >= batch_size:
-                flush()
-        flush()
-        return report
-
-    def _ingest_one(self, report: IngestReport, label: str, article: Article) -> None:
-        try:
-            report.results.append(self.ingest(article))
-        except (NewsragError, OSError, ValueError, UnicodeError) as exc:
-            report.failures.append((label, _reason(exc)))
+        """Ingest every item in batches (memory stays bounded by two batches), embedding the
+        next batch while one is written (see ``ingest.batches``); a bad item is recorded with
+        its reason and the rest go on. ``on_progress`` gets the items done."""
+        return batches.ingest_many(self, items, on_progress, batch_size)
 
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
-def _reason(exc: Exception) -> str:
-    return exc.detail if isinstance(exc, NewsragError) else str(exc)
 
 
 def _same_metadata(existing: StoredDocument, article: Article) -> bool:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from newsrag.errors import InvalidInput
-from newsrag.ingest.loaders import iter_files, load_path
+from newsrag.ingest.loaders import count_articles, iter_files, load_path
 
 
 def test_text_file_keeps_exact_text_and_first_line_title(tmp_path: Path) -> None:
@@ -111,3 +111,12 @@ def test_iter_files_walks_folders_for_supported_types(tmp_path: Path) -> None:
         (tmp_path / name).write_text("x", encoding="utf-8")
     found = sorted(p.name for p in iter_files([tmp_path]))
     assert found == ["a.txt", "b.md", "c.html", "d.json"]
+
+
+def test_a_jsonl_file_counts_its_articles_before_it_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "archive.jsonl"
+    records = [{"text": f"Story {i}.", "title": f"S{i}"} for i in range(3)]
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n\n", encoding="utf-8")
+    assert count_articles(path) == 3 == len(load_path(path))
+    (tmp_path / "one.txt").write_text("A story.", encoding="utf-8")
+    assert count_articles(tmp_path / "one.txt") == 1

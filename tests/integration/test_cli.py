@@ -97,3 +97,13 @@ def test_eval_never_passes_a_gated_run_that_did_not_run(tmp_path: Path) -> None:
     assert local.returncode == 0, local.stderr
     assert "NOT RUN: rgb —" in local.stdout and "NOT RUN: rgb-llm —" in local.stdout
     assert "some runs did not run" in local.stdout
+
+
+def test_ingest_of_a_jsonl_counts_articles_in_its_progress_bar(tmp_path: Path) -> None:
+    archive = tmp_path / "archive.jsonl"
+    records = [{"document_id": f"s{i}", "text": f"Story {i}. The pier reopened."} for i in range(3)]
+    archive.write_text("\n".join(json.dumps(record) for record in records) + "\n")
+    result = newsrag("ingest", str(archive), data_dir=tmp_path / "data", NEWSRAG_EMBEDDINGS="fake")
+    assert result.returncode == 0, result.stderr
+    assert "created 3," in result.stdout
+    assert "3/3" in result.stderr and "article/s" in result.stderr

@@ -156,11 +156,11 @@ class ChromaStore:
 
     @store_call
     def find_copies(
-        self, signature: near_duplicates.Signature, document_id: str, threshold: float
-    ) -> list[StoredDocument]:
-        """The other documents at or above ``threshold``, most similar first, found through
-        the LSH bands on the document records."""
-        return self._records.find_copies(signature, document_id, threshold)
+        self, signatures: Mapping[str, near_duplicates.Signature], threshold: float
+    ) -> dict[str, list[StoredDocument]]:
+        """For each document id, the other documents at or above ``threshold``, most similar
+        first, found through the LSH bands on the document records (one read for many)."""
+        return self._records.find_copies(signatures, threshold)
 
     @store_call
     def wire_groups(self, groups: Sequence[str]) -> dict[str, list[StoredDocument]]:

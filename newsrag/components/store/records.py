@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from cachetools import LRUCache
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from chromadb.api.models.Collection import Collection
 
 COMMITTED_CACHE_SIZE = 50_000
+# Documents whose copies one read looks up (64 band clauses of up to this many keys each).
+COPY_LOOKUP_BATCH = 64
 
 
 def record_metadata(prepared: PreparedDocument, replaces: str) -> dict[str, MetadataValue]:
@@ -153,24 +155,37 @@ class DocumentRecords:
         return history.chain(current, rows, with_text=with_text)
 
     def find_copies(
-        self, signature: near_duplicates.Signature, document_id: str, threshold: float
-    ) -> list[StoredDocument]:
-        """The other documents at or above ``threshold``, most similar first, found through
-        the LSH bands on the records."""
-        keys = near_duplicates.band_keys(signature)
-        where: Any = {"$or": [{near_duplicates.band_field(i): key} for i, key in enumerate(keys)]}
-        got = self._documents.get(where=where, include=["metadatas"])
-        found: list[tuple[float, str, StoredDocument]] = []
-        for record_id, meta in zip(got["ids"], got.get("metadatas") or [], strict=True):
-            if record_id == document_id or not meta:
-                continue
-            other = near_duplicates.decode(str(meta.get("minhash", "")))
-            if other is None:
-                continue
-            score = near_duplicates.similarity(signature, other)
-            if score >= threshold:
-                found.append((-score, record_id, document_from(record_id, dict(meta), None)))
-        return [document for _, _, document in sorted(found, key=lambda item: item[:2])]
+        self, signatures: Mapping[str, near_duplicates.Signature], threshold: float
+    ) -> dict[str, list[StoredDocument]]:
+        """For each document, the other documents at or above ``threshold``, most similar
+        first: those sharing an LSH band with it, found for many documents in one read."""
+        found: dict[str, list[tuple[float, str, StoredDocument]]] = {d: [] for d in signatures}
+        items = list(signatures.items())
+        for offset in range(0, len(items), COPY_LOOKUP_BATCH):
+            group = items[offset : offset + COPY_LOOKUP_BATCH]
+            keys = {document_id: near_duplicates.band_keys(sig) for document_id, sig in group}
+            fields = [near_duplicates.band_field(i) for i in range(near_duplicates.BANDS)]
+            wanted = [sorted({k[i] for k in keys.values()}) for i in range(near_duplicates.BANDS)]
+            where: Any = {"$or": [{f: {"$in": w}} for f, w in zip(fields, wanted, strict=True)]}
+            got = self._documents.get(where=where, include=["metadatas"])
+            for record_id, meta in zip(got["ids"], got.get("metadatas") or [], strict=True):
+                other = near_duplicates.decode(str((meta or {}).get("minhash", "")))
+                if not meta or other is None:
+                    continue
+                for document_id, sig in group:
+                    bands = keys[document_id]
+                    if record_id == document_id or not any(
+                        meta.get(f) == key for f, key in zip(fields, bands, strict=True)
+                    ):
+                        continue
+                    score = near_duplicates.similarity(sig, other)
+                    if score >= threshold:
+                        record = document_from(record_id, dict(meta), None)
+                        found[document_id].append((-score, record_id, record))
+        return {
+            document_id: [document for _, _, document in sorted(hits, key=lambda h: h[:2])]
+            for document_id, hits in found.items()
+        }
 
     def wire_groups(self, groups: Sequence[str]) -> dict[str, list[StoredDocument]]:
         """The members of each wire group (documents sharing a group id, plus its founder)."""
