@@ -295,11 +295,16 @@ class AskService:
             self._metrics.llm_errors.inc()
             if self._settings.llm.on_error == "error":
                 raise
-            unavailable = f"The LLM reader is unavailable ({exc.detail}); no verdict was judged."
+            judged = "no verdict was judged" if asked and question and question.yes_no else None
+            unavailable = (
+                f"The LLM reader is unavailable ({exc.detail}); "
+                f"{judged or 'the fast scorer read the passages'}."
+            )
             response.note = " ".join(p for p in (unavailable, response.note) if p)
             return response
-        if response.reading is not None:
-            response.reading.model = bool(asked)
+        if response.reading is not None and asked:
+            response.reading.reader = "llm"
+            response.reading.model = True
         response.timings_ms["read"] = elapsed_ms(started)
         return response
 

@@ -69,10 +69,11 @@ def order_asked(question: Question) -> bool | None:
     first, last = question.outlets[0], question.outlets[-1]
     opening = len(question.text) - len(asked_part(question.text))
     between = question.text[max(first.end, opening) : last.start]
-    before, after = _BEFORE.search(between), _AFTER.search(between)
-    if before and after:
-        return before.start() < after.start()
-    return True if before else False if after else None
+    # the order word nearest the last outlet relates the two ("… that shares rose *after*
+    # earnings, *before* TechCrunch reported …")
+    words = [(m.start(), True) for m in _BEFORE.finditer(between)]
+    words += [(m.start(), False) for m in _AFTER.finditer(between)]
+    return max(words)[1] if words else None
 
 
 def _time(citation: Citation) -> int | None:
@@ -105,7 +106,7 @@ def compose(
     cited = list(dict.fromkeys(i for g in supported for i in g.citations))
     asked = order_asked(question)
     if asked is not None:
-        order = _in_order(supported, by_id, before=asked)
+        order = _in_order(groups[0], groups[-1], by_id, before=asked)
         if order is None:
             return None  # the dates cannot tell
         if not order[0]:
@@ -117,19 +118,21 @@ def compose(
             return None
         answer = ShortAnswerVerdict(text="yes" if reply == "yes" else "no", citations=cited)
         return Verdict(answer, kind, model=True)
-    if kind == "claims" and len(supported) == len(groups):
+    # evidence within the answer margin of the threshold counts: on MultiHop-RAG's comparison
+    # questions requiring the threshold itself lost more right verdicts (0.36 → 0.25) than wrong
+    if kind == "claims" and all(g.citations for g in groups):
         return Verdict(ShortAnswerVerdict(text="yes", citations=cited), kind, model=False)
     return None
 
 
 def _in_order(
-    supported: Sequence[FacetCitations], by_id: dict[int, Citation], *, before: bool
+    first: FacetCitations, second: FacetCitations, by_id: dict[int, Citation], *, before: bool
 ) -> tuple[bool, list[int]] | None:
-    """Whether the first facet's article came before (``before``) or after the second's, and
-    the two citations that show it; None when their dates cannot tell."""
-    if len(supported) < 2:
+    """Whether the first outlet's article came before (``before``) or after the last outlet's,
+    and the two citations that show it; None when either has no evidence or the dates cannot
+    tell."""
+    if first is second or not first.citations or not second.citations:
         return None
-    first, second = supported[0], supported[1]
     shared = set(first.citations) & set(second.citations)
     one = [i for i in first.citations if i not in shared] or list(first.citations)
     other = [i for i in second.citations if i not in shared] or list(second.citations)

@@ -103,7 +103,7 @@ class QueryPlanner:
         archive = index.date_span()
         read = read_question(question, outlets, as_of=as_of_date, archive=archive)
         requested = _filters(document_ids, published_after, published_before)
-        facets = facets_of(read, archive)
+        facets = _within(facets_of(read, archive), read)
         frame = _spanning(read.frame, facets) if facets else read.frame
         filters = _narrowed(requested, frame, as_of_date)
         asked = standalone or frame.question
@@ -143,6 +143,16 @@ class QueryPlanner:
             FacetQuery(facet, Query(text, text, vector, vector, latest), filters)
             for (facet, filters), text, vector in zip(kept, texts, vectors, strict=True)
         )
+
+
+def _within(facets: tuple[Facet, ...], question: Question) -> tuple[Facet, ...]:
+    """Facets keep the time frame of the question's relative time words ("What did Reuters and
+    AP report last week?"). A question naming dates keeps each facet's own (a date no stored
+    article's day falls on is an event, not a filter: see ``facets_of``)."""
+    if question.dates or any(facet.after or facet.before for facet in facets):
+        return facets
+    frame = question.frame
+    return tuple(replace(facet, after=frame.after, before=frame.before) for facet in facets)
 
 
 def _spanning(frame: TimeFrame, facets: Sequence[Facet]) -> TimeFrame:

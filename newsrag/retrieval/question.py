@@ -33,9 +33,10 @@ _AUXILIARY = (
 _YES_NO = re.compile(rf"^\W*{_AUXILIARY}\b", re.I)
 # "After X reported …, did Y …?", "Between the report … and the report …, was there …?": a
 # question whose verb comes after an opening clause
+# ("When, according to X, did Y …?" asks when: "when" opens a clause only with words of its own)
 _OPENING_CLAUSE = re.compile(
-    r"^\W*(?:after|before|between|following|given|considering|based on|when|since|while|"
-    r"in light of|according to|as|if|with)\b",
+    r"^\W*(?:after|before|between|following|given|considering|based on|when(?!\s*,)|since|"
+    r"while|in light of|according to|as|if|with)\b",
     re.I,
 )
 _LATER_VERB = re.compile(
@@ -132,7 +133,7 @@ def read_question(
     found_numbers = [m.group() for m in NUMBER.finditer(text) if free(m.start(), m.end())]
     return Question(
         text=text,
-        frame=resolve(text, as_of, archive),
+        frame=resolve(text, as_of, archive, [(m.start, m.end) for m in mentions]),
         outlets=mentions,
         dates=dates,
         names=tuple(dict.fromkeys(found_names)),

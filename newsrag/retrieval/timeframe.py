@@ -38,6 +38,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dateutil.relativedelta import relativedelta
@@ -261,16 +262,24 @@ def _without(question: str, start: int, end: int) -> str:
 
 
 def resolve(
-    question: str, reference: dt.date | None, archive: tuple[dt.date, dt.date] | None
+    question: str,
+    reference: dt.date | None,
+    archive: tuple[dt.date, dt.date] | None,
+    names: Sequence[tuple[int, int]] = (),
 ) -> TimeFrame:
     """The time frame of ``question``. ``reference`` is the request's ``as_of``; relative words
     count from :func:`anchor` of it and the archive. ``archive`` is the span of publication dates
-    stored (absolute dates far outside it do not filter)."""
-    latest = bool(_LATEST.search(question))
+    stored (absolute dates far outside it do not filter). ``names`` are spans of outlet names,
+    whose words are no time words ("Business Today", "Latest Stock Market News")."""
+
+    def free(match: re.Match[str]) -> bool:
+        return not any(start < match.end() and match.start() < end for start, end in names)
+
+    latest = any(free(m) for m in _LATEST.finditer(question))
     if archive is None:  # nothing is dated: time words cannot select articles
         return TimeFrame(latest=latest, question=question)
     today = anchor(reference, archive[1])
-    relative = _RELATIVE.search(question)
+    relative = next((m for m in _RELATIVE.finditer(question) if free(m)), None)
     if relative:
         start, end = _relative(relative, today)
         rest = _without(question, relative.start(), relative.end())

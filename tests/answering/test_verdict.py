@@ -63,6 +63,25 @@ def test_an_asked_order_is_read_between_the_outlets_it_relates() -> None:
     assert kind_of(read("Does The Verge say Acme won, while TechCrunch says it lost?")) == "claims"
 
 
+def test_the_order_word_nearest_the_last_outlet_is_the_one_asked() -> None:
+    claim_then_order = read(
+        "Did The Verge report that shares rose after earnings, before TechCrunch reported "
+        "the layoffs?"
+    )
+    assert order_asked(claim_then_order) is True
+    three = read("Did both The Verge and Reuters report X before TechCrunch reported Y?")
+    groups = (GROUPS[0], FacetCitations(Facet("reuters"), (3,)), GROUPS[1])
+    older = citation(3, "r1", "2023-09-01")
+    after = read("Did both The Verge and Reuters report X after TechCrunch reported Y?")
+    verdict = compose(after, groups, [VERGE, TECHCRUNCH, older])
+    # the first outlet's article against the last outlet's (Reuters' is older than The Verge's)
+    assert verdict is not None and verdict.answer.text == "no"
+    assert verdict.answer.citations == [1, 2]
+    first_missing = (FacetCitations(Facet("cut jobs"), ()), *groups[1:])
+    assert compose(three, first_missing, [VERGE, TECHCRUNCH, older]) is None
+    assert not read("When, according to The Verge, did Acme cut jobs?").yes_no
+
+
 def test_the_order_is_decided_by_the_cited_articles_dates() -> None:
     before = read("Did The Verge report the cuts before TechCrunch reported the round?")
     after = read("Did The Verge report the cuts after TechCrunch reported the round?")
@@ -168,6 +187,7 @@ def test_the_llm_reader_asks_the_model_only_for_a_judgment(
     )
     body = ask(client, judged, "llm")
     assert len(script.requests) == 1 and body["reading"]["model"] is True
+    assert body["reading"]["reader"] == "llm"
     assert body["short_answer"]["text"] == "no"  # the model's verdict
     prompt = json.dumps(script.requests[0]["messages"])
     assert "Acme Robotics cut 200 jobs" in prompt and "Acme Robotics raised 50 million" in prompt

@@ -121,6 +121,21 @@ def test_dates_of_facets_filter_each_facet_and_span_the_whole(retriever: SpyRetr
     assert [documents(f.passages) for f in pool.facets] == [{"tc-suit"}, {"tc-round"}]
 
 
+def test_relative_time_words_still_narrow_a_question_naming_outlets(
+    retriever: SpyRetriever,
+) -> None:
+    plan = planner(retriever).plan(
+        "What did The Verge and TechCrunch report about Acme Robotics in the past week?",
+        as_of=dt.date(2023, 10, 8),
+    )
+    week = (to_timestamp("2023-10-02"), to_timestamp("2023-10-08", end_of_day=True))
+    assert len(plan.facets) == 2
+    assert [(f.filters.after_ts, f.filters.before_ts) for f in plan.facets] == [week, week]
+    assert (plan.filters.after_ts, plan.filters.before_ts) == week
+    pool = retrieve_plan(retriever, plan, 5)
+    assert "tc-round" not in documents(pool.passages)  # published after the week
+
+
 def test_requested_documents_narrow_the_facets(retriever: SpyRetriever) -> None:
     plan = planner(retriever).plan(
         "Did the Verge report the job cuts before TechCrunch reported the lawsuit?",

@@ -93,3 +93,13 @@ def test_a_question_naming_nothing_stored() -> None:
     question = read_question("What did Wired say about the fire?", OUTLETS, archive=ARCHIVE)
     assert question.outlets == () and question.dates == ()
     assert question.names == ("Wired",)
+
+
+def test_an_outlets_name_is_no_time_word() -> None:
+    outlets = Outlets({"Business Today | Latest News": ["b"], "USA Today": ["u"]})
+    archive = (dt.date(2023, 9, 1), dt.date(2023, 12, 31))
+    named = read_question("What did Business Today | Latest News report?", outlets, archive=archive)
+    assert named.frame.after is None and named.frame.before is None and not named.frame.latest
+    both = read_question("What did USA Today report today?", outlets, archive=archive)
+    assert both.frame.phrase == "today" and both.frame.after == dt.date(2023, 12, 31)
+    assert both.frame.question == "What did USA Today report?"
