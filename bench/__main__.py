@@ -72,6 +72,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--reader-questions", type=int, default=None, help="readers: article questions asked"
     )
+    parser.add_argument(
+        "--with-ingest",
+        type=int,
+        nargs="?",
+        const=1000,
+        default=0,
+        help="readers: also ask while `newsrag ingest` of this many articles runs (1000)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="JSON results file")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args(argv)
@@ -184,7 +192,9 @@ def main(argv: list[str] | None = None) -> int:
             cold = cold_start(workdir, args.cold_runs)
         if "readers" in args.only:
             progress(f"readers: heuristic and llm, {args.reader_questions} article questions each")
-            readers = run_reader_bench(workdir, article_questions(args.reader_questions))
+            readers = run_reader_bench(
+                workdir, article_questions(args.reader_questions), args.with_ingest
+            )
     finally:
         if args.keep:
             progress(f"kept {workdir}")

@@ -183,6 +183,16 @@ class ReadingSettings(BaseSettings):
     score_weight: float = 2.713
     agree_weight: float = 1.064
     threshold: float = Field(default=0.42, ge=0.0, le=1.0)
+    deadline_s: float = Field(
+        default=10.0,
+        ge=0.0,
+        le=600.0,
+        validation_alias=AliasChoices(
+            "deadline_s", "NEWSRAG_READ_DEADLINE_S", "NEWSRAG_READING_DEADLINE_S"
+        ),
+        description="A model read (or verdict) not answered within this many seconds is dropped "
+        "and the fast reader answers (`reading.model` false, `note` says so); 0 = no deadline.",
+    )
 
 
 class NewsroomSettings(BaseSettings):
@@ -223,7 +233,12 @@ class LLMSettings(BaseSettings):
     base_url: str | None = None
     model: str = "gpt-4o-mini"
     api_key: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("NEWSRAG_LLM_API_KEY", "OPENAI_API_KEY")
+        default=None, validation_alias=AliasChoices("api_key", "NEWSRAG_LLM_API_KEY")
+    )
+    # The key of last resort, never a switch: an OPENAI_API_KEY exported for other tools must
+    # not send questions to openai.com; only NEWSRAG_LLM_* settings choose a remote model.
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("openai_api_key", "OPENAI_API_KEY")
     )
     timeout_s: float = Field(default=120.0, gt=0, le=600)
     max_retries: int = Field(default=2, ge=0, le=10)
@@ -275,10 +290,32 @@ class LLMSettings(BaseSettings):
     local_threads: int = Field(default=0, ge=0, le=256, description="0 = all cores.")
     local_context: int = Field(default=4096, ge=512, le=131072, description="llama.cpp n_ctx.")
     local_startup_timeout_s: float = Field(default=180.0, gt=0, le=3600)
+    write_deadline_s: float = Field(
+        default=30.0,
+        ge=0.0,
+        le=600.0,
+        description="Generative mode: an answer not written within this many seconds is dropped "
+        "and the extractive answer given, with a note; 0 = no deadline.",
+    )
+    local_parallel: int = Field(
+        default=4, ge=1, le=32, description="llama-server slots: questions read at once."
+    )
+    local_poll: int = Field(
+        default=0,
+        ge=0,
+        le=100,
+        description="llama-server --poll: 0 = worker threads sleep between batches (they do not "
+        "stall when another process holds a core); higher = busy-wait, a little faster alone.",
+    )
 
     @property
     def configured(self) -> bool:
         return bool(self.base_url) or self.api_key is not None
+
+    @property
+    def key(self) -> SecretStr | None:
+        """The key sent to the endpoint: NEWSRAG_LLM_API_KEY, else OPENAI_API_KEY."""
+        return self.api_key or self.openai_api_key
 
 
 class Settings(BaseSettings):

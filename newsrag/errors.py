@@ -59,6 +59,12 @@ class LLMUnavailable(ServiceUnavailable):
     title, slug = "LLM endpoint unavailable", "llm-unavailable"
 
 
+class ReadDeadlineExceeded(LLMUnavailable):
+    """The model did not answer within the read deadline (``NEWSRAG_READ_DEADLINE_S``)."""
+
+    title, slug = "The model did not answer in time", "read-deadline"
+
+
 class ConfigurationError(NewsragError):
     """Start-up cannot continue (bad setting, model that fails to load, mismatched store)."""
 

@@ -41,7 +41,8 @@ class Metrics:
         )
         self.llm_up = Gauge(
             "newsrag_llm_up",
-            "1 while the supervised local LLM server answers, 0 while it is down (NaN: none).",
+            "1 while the LLM answers (the supervised server, or an endpoint as /readyz last saw "
+            "it), 0 while it is down (the fast reader answers then); NaN: no LLM.",
             registry=self.registry,
         )
         self.llm_up.set(math.nan)

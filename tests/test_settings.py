@@ -29,14 +29,27 @@ def test_bad_value_names_the_variable(
 
 
 def test_defaults_and_fallback_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("NEWSRAG_LLM_API_KEY", "NEWSRAG_ANSWER_MODE", "NEWSRAG_CHROMA_HOST"):
+    for name in (
+        "NEWSRAG_LLM_API_KEY",
+        "NEWSRAG_LLM_BASE_URL",
+        "NEWSRAG_ANSWER_MODE",
+        "NEWSRAG_CHROMA_HOST",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     settings = load_settings()
     assert settings.answer_mode == "extractive"
     assert settings.chroma.host is None
-    assert settings.llm.api_key is not None
-    assert settings.llm.api_key.get_secret_value() == "sk-test"
+    # the key is used when newsrag's own settings choose an endpoint, but never chooses one
+    assert settings.llm.key is not None and settings.llm.key.get_secret_value() == "sk-test"
+    assert settings.llm.configured is False
+    monkeypatch.setenv("NEWSRAG_LLM_BASE_URL", "https://api.openai.com/v1")
+    assert load_settings().llm.configured is True
+
+
+def test_the_read_deadline_has_its_own_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSRAG_READ_DEADLINE_S", "4.5")
+    assert load_settings().reading.deadline_s == 4.5
 
 
 def test_overlap_must_be_smaller_than_chunk(monkeypatch: pytest.MonkeyPatch) -> None:

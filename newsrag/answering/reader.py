@@ -23,7 +23,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from newsrag.answering.verification import names_and_numbers_in, parse_claims
-from newsrag.components.llm.client import LLMClient, Messages
+from newsrag.components.llm.client import LLMClient, Messages, Token
 from newsrag.components.store.chroma import SentenceRow
 from newsrag.config import ReadingSettings
 from newsrag.prompts import render, text
@@ -150,6 +150,20 @@ def listing(candidates: list[Candidate]) -> str:
     return "\n".join(lines)
 
 
+def answerable_probability(tokens: list[Token]) -> float | None:
+    """The model's probability that the sentences answer: at the token where it writes the
+    ``answerable`` value, the weight of ``true`` against ``false`` among its top alternatives
+    (None when the server gave no probabilities)."""
+    written = ""
+    for token in tokens:
+        if token.text.strip() and '"answerable"' in written and written.rstrip().endswith(":"):
+            yes = sum(p for t, p in token.top.items() if t.strip().lower().startswith("t"))
+            no = sum(p for t, p in token.top.items() if t.strip().lower().startswith("f"))
+            return yes / (yes + no) if yes + no > 0 else None
+        written += token.text
+    return None
+
+
 def covers_question(question: str, numbers: list[int], candidates: list[Candidate]) -> bool:
     """Every name and number the question asks about is in a retrieved passage of an article
     the answer rests on: "What did Angela Merkel say?" is not answered by an article that never
@@ -178,6 +192,8 @@ class LLMReader:
         self._extractive = extractive
         self.settings = settings
         self._budget = context_tokens
+        self._deadline_s = settings.deadline_s or None
+        self._write_deadline_s = llm.settings.write_deadline_s or None
 
     def candidates(
         self, passages: list[Passage], relevance: dict[tuple[str, int], float], limit: int
@@ -203,10 +219,11 @@ class LLMReader:
         chosen.sort(key=lambda item: (order[item[0].document_id], item[0].index))
         return chosen
 
-    def confidence(self, verdict: bool, best: float, agree: bool = False) -> float:
+    def confidence(self, verdict: float, best: float, agree: bool = False) -> float:
         """How sure the reader is that the passages answer: a logistic function of the model's
-        verdict, the fast scorer's best score and whether the model chose the fast scorer's
-        best sentence (fitted by ``calibrate_reader``)."""
+        verdict (its probability of ``answerable: true`` where the server gives token
+        probabilities, else 0 or 1), the fast scorer's best score and whether the model chose
+        the fast scorer's best sentence (fitted by ``calibrate_reader``)."""
         s = self.settings
         z = s.bias + s.model_weight * verdict + s.score_weight * best + s.agree_weight * agree
         return 1.0 / (1.0 + math.exp(-z))
@@ -236,7 +253,13 @@ class LLMReader:
                 "content": render("answer", sentences=listing(candidates), question=question),
             },
         ]
-        reply = parse_reply(self._llm.chat_json(messages, WRITE_SCHEMA if write else READ_SCHEMA))
+        raw = self._llm.chat_json(
+            messages,
+            WRITE_SCHEMA if write else READ_SCHEMA,
+            deadline_s=self._write_deadline_s if write else self._deadline_s,
+            top_logprobs=5,
+        )
+        reply = parse_reply(raw.text)
         numbers = [n for n in reply.sentences if 1 <= n <= len(candidates)]
         if not numbers:  # an endpoint without JSON mode: the answer's [n] markers
             marked = [m for claim in parse_claims(reply.answer) for m in claim.markers]
@@ -247,7 +270,10 @@ class LLMReader:
         agree = any(
             (candidates[n - 1][0].document_id, candidates[n - 1][0].index) == top for n in numbers
         )
-        score = self.confidence(reply.answerable and grounded, best, agree)
+        graded = answerable_probability(raw.tokens)
+        said = float(reply.answerable) if graded is None else graded
+        verdict = said if grounded else 0.0
+        score = self.confidence(verdict, best, agree)
         # The threshold was fitted on reading; when the model writes, its own verdict decides
         # (measured: the fitted threshold refused answers the writer got right).
         decided = reply.answerable if write else score >= threshold
@@ -261,7 +287,9 @@ class LLMReader:
             short_answer=reply.short_answer,
             answer=reply.answer,
             features={
-                "verdict": float(reply.answerable and grounded),
+                "verdict": verdict,
+                "said": float(reply.answerable and grounded),
+                "graded": float(graded is not None),
                 "best": best,
                 "covers": float(covers),
                 "agree": float(agree),
@@ -283,7 +311,7 @@ class LLMReader:
                 "content": render("verdict_question", groups=listed, question=question),
             },
         ]
-        raw = self._llm.chat_json(messages, VERDICT_SCHEMA)
+        raw = self._llm.chat_json(messages, VERDICT_SCHEMA, deadline_s=self._deadline_s).text
         try:
             data = json.loads(raw)
         except ValueError:

@@ -26,6 +26,9 @@ from newsrag.eval.dataset import EvalSet, load_sets
 from newsrag.schemas import AskRequest, Message
 
 FEATURES = ("verdict", "best", "agree")
+# "verdict" is the model's graded verdict (its probability of `answerable: true`) where the
+# server gives token probabilities; "said" is its plain yes/no, kept to compare the two (AUC).
+COMPARED = ("said", "verdict", "best")
 # Not weighed but a gate: a question naming someone or something (a name, a number, a year) that
 # no retrieved passage of the chosen articles names is refused whatever the score.
 GATE = "covers"
@@ -63,7 +66,8 @@ def collect(eval_set: EvalSet, base: Settings) -> list[Row]:
             question = retrieval.query.question if not case.history else retrieval.query.text
             reading = reader.read(question, retrieval.passages, grounding.relevance)
             row: Row = {"set": eval_set.name, "id": case.id, "answerable": case.answerable}
-            row.update({name: reading.features.get(name, 0.0) for name in (*FEATURES, GATE)})
+            names = (*FEATURES, GATE, "said", "graded")
+            row.update({name: reading.features.get(name, 0.0) for name in names})
             rows.append(row)
             print(f"{eval_set.name} {len(rows):4} {rows[-1]}", flush=True)
     return rows
@@ -123,6 +127,31 @@ def split(rows: list[Row], seed: int = 7) -> tuple[list[Row], list[Row]]:
     return fit_half, check_half
 
 
+def auc(rows: list[Row], feature: str) -> float | None:
+    """How well ``feature`` alone ranks answerable above unanswerable questions (ties count
+    half); None when a set has only one kind."""
+    yes = [float(r.get(feature, 0.0)) for r in rows if r["answerable"]]
+    no = [float(r.get(feature, 0.0)) for r in rows if not r["answerable"]]
+    if not yes or not no:
+        return None
+    wins = sum((a > b) + 0.5 * (a == b) for a in yes for b in no)
+    return wins / (len(yes) * len(no))
+
+
+def report_auc(rows: list[Row], w: np.ndarray) -> None:
+    for name in sorted({str(r["set"]) for r in rows}):
+        part = [r for r in rows if r["set"] == name]
+        confidence = [
+            {**r, "confidence": float(s)} for r, s in zip(part, scores(part, w), strict=True)
+        ]
+        figures_ = {f: auc(part, f) for f in COMPARED} | {
+            "confidence": auc(confidence, "confidence")
+        }
+        shown = " ".join(f"{k}={v:.3f}" for k, v in figures_.items() if v is not None)
+        graded = sum(bool(r.get("graded")) for r in part)
+        print(f"  AUC {name:8} {shown} (graded {graded}/{len(part)})")
+
+
 def report(rows: list[Row], w: np.ndarray, threshold: float, label: str) -> None:
     for name in sorted({str(r["set"]) for r in rows}):
         refusal, false_refusal = figures([r for r in rows if r["set"] == name], w, threshold)
@@ -133,6 +162,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--max-false-refusal", type=float, default=0.1)
     parser.add_argument("--squad-sample", type=int, default=80)
+    parser.add_argument("--rgb-sample", type=int, default=60)
     parser.add_argument("--cache", type=Path, default=None, help="reuse collected features")
     args = parser.parse_args()
     if args.cache and args.cache.exists():
@@ -144,9 +174,11 @@ def main() -> None:
         rows = []
         with running_local_llm(base) as server:
             settings = base.model_copy(update={"llm": with_endpoint(base.llm, server)})
-            for eval_set in load_sets(["article", "squad"]):
+            for eval_set in load_sets(["article", "squad", "rgb"]):
                 if eval_set.name == "squad":
                     eval_set = eval_set.sample(args.squad_sample)
+                if eval_set.name == "rgb":
+                    eval_set = eval_set.sample(args.rgb_sample)
                 rows += collect(eval_set, settings)
         if args.cache:
             args.cache.write_text(json.dumps(rows))
@@ -160,6 +192,7 @@ def main() -> None:
     threshold = choose_threshold(rows, w, args.max_false_refusal)
     print("fitted on all:")
     report(rows, w, threshold, "all")
+    report_auc(rows, w)
     names = ["BIAS", *(f"{f.upper()}_WEIGHT" for f in ("model", "score", "agree"))]
     for name, value in zip(names, w, strict=True):
         print(f"NEWSRAG_READING_{name}={value:.3f}")

@@ -147,8 +147,11 @@ def test_llm_error_falls_back_to_extractive(client: TestClient, script: Script) 
     assert response.status_code == 200
     body = response.json()
     assert body["mode"] == "extractive" and "unavailable" in body["note"]
-    assert client.get("/readyz").status_code == 503
-    assert "newsrag_llm_errors_total 1.0" in client.get("/metrics").text
+    ready = client.get("/readyz")  # answers still flow: the replica stays in the pool
+    assert ready.status_code == 200
+    assert ready.json()["llm"]["state"] == "down"
+    metrics = client.get("/metrics").text
+    assert "newsrag_llm_errors_total 1.0" in metrics and "newsrag_llm_up 0.0" in metrics
 
 
 def test_llm_timeout_falls_back(client: TestClient, script: Script) -> None:
@@ -163,6 +166,19 @@ def test_llm_error_can_be_a_503(tmp_path: Path, llm_url: str, script: Script) ->
     response = client.post("/v1/ask", json=QUESTION)
     assert response.status_code == 503
     assert response.headers["content-type"].startswith("application/problem+json")
+    assert client.get("/readyz").status_code == 503  # answers stop: readiness says so
+    client.__exit__(None, None, None)
+
+
+def test_an_answer_not_written_by_the_deadline_is_the_extractive_one(
+    tmp_path: Path, llm_url: str, script: Script
+) -> None:
+    client = app_client(tmp_path, llm_url, write_deadline_s=0.5)
+    script.delay_s = 1.5
+    body = client.post("/v1/ask", json=QUESTION).json()
+    assert body["mode"] == "extractive"
+    assert "did not answer within 0.5 s" in body["note"]
+    assert body["reading"]["model"] is False
     client.__exit__(None, None, None)
 
 

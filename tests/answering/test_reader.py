@@ -11,9 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
+from newsrag.answering.reader import answerable_probability
 from newsrag.answering.short_answer import find_span, is_yes_no_question, locate
 from newsrag.api.app import create_app
-from newsrag.config import LLMSettings, RetrievalSettings
+from newsrag.components.llm.client import Token
+from newsrag.config import LLMSettings, ReadingSettings, RetrievalSettings
 from newsrag.schemas import Citation, ShortAnswerSpan, ShortAnswerVerdict
 from tests.helpers import Script, fake_llm_server, make_settings
 
@@ -180,6 +182,25 @@ def test_a_dead_model_falls_back_to_the_fast_scorer_and_says_so(
     assert "newsrag_llm_errors_total 1.0" in metrics
 
 
+def test_a_model_past_the_read_deadline_leaves_the_answer_to_the_fast_reader(
+    tmp_path: Path, script: Script
+) -> None:
+    script.delay_s = 1.5
+    with fake_llm_server(script) as url:
+        settings = make_settings(
+            tmp_path / "data",
+            llm=LLMSettings(base_url=url, api_key=SecretStr("k"), model="f", max_retries=0),
+            retrieval=RetrievalSettings(refusal_threshold=0.05),
+            reading=ReadingSettings(deadline_s=0.5),
+        )
+        with TestClient(create_app(settings)) as client:
+            client.post("/v1/documents", json={"text": ARTICLE, "document_id": "letter"})
+            body = ask(client, "How many Democrats signed the letter?")
+    assert body["reading"]["model"] is False and body["reading"]["reader"] == "heuristic"
+    assert "did not answer within 0.5 s" in body["note"]
+    assert body["citations"]  # the fast reader's answer, not a hang and not an error
+
+
 def test_an_invalid_reader_is_a_422_naming_the_field(client: TestClient) -> None:
     response = client.post("/v1/ask", json={"question": "Who?", "reader": "oracle"})
     assert response.status_code == 422
@@ -216,3 +237,17 @@ def test_a_whole_sentence_match_looks_on_in_the_other_quotes() -> None:
     ]
     found = locate("Boris Johnson", "Who said no?", quotes)
     assert isinstance(found, ShortAnswerSpan) and found.citation == 2 and found.start == 208
+
+
+def test_the_verdict_is_graded_by_the_probability_of_true_at_the_answerable_value() -> None:
+    tokens = [
+        Token('{"'),
+        Token("answer"),
+        Token('able":'),
+        Token(" "),
+        Token("true", {"true": 0.6, "false": 0.3, "tr": 0.05}),
+        Token(","),
+    ]
+    assert answerable_probability(tokens) == pytest.approx(0.65 / 0.95)
+    assert answerable_probability([Token('{"answerable": '), Token("false", {})]) is None
+    assert answerable_probability([]) is None

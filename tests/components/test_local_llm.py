@@ -23,9 +23,10 @@ from newsrag.errors import ConfigurationError
 
 
 def stand_in(root: Path) -> object:
-    """A child that answers GET /v1/models like an OpenAI-compatible server."""
+    """A child that answers GET /health and /v1/models like llama-server."""
     (root / "v1").mkdir(parents=True, exist_ok=True)
     (root / "v1" / "models").write_text('{"data": []}')
+    (root / "health").write_text('{"status": "ok"}')
 
     def command(port: int) -> list[str]:
         return [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
@@ -84,12 +85,12 @@ def test_choice_follows_the_settings(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
     own = tmp_path / "own.gguf"
     own.write_bytes(b"GGUF")
-    monkeypatch.setattr(local_models, "llama_cpp_installed", lambda: False)
+    monkeypatch.setattr(local_models, "llama_server_installed", lambda: False)
     assert resolve_local_model(settings(local="auto", model_path=own)) is None
-    with pytest.raises(ConfigurationError, match="llama-cpp-python is not installed"):
+    with pytest.raises(ConfigurationError, match="llama-server is not installed"):
         resolve_local_model(settings(local="true", model_path=own))
 
-    monkeypatch.setattr(local_models, "llama_cpp_installed", lambda: True)
+    monkeypatch.setattr(local_models, "llama_server_installed", lambda: True)
     assert resolve_local_model(settings(local="false", model_path=own)) is None
     assert resolve_local_model(settings(base_url="http://x.invalid/v1", model_path=own)) is None
     assert resolve_local_model(settings(model_path=own)) == LocalModelChoice(own, "own")

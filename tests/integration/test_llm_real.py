@@ -7,10 +7,15 @@ advertises AMX) must fail here.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -22,7 +27,7 @@ from newsrag.eval.dataset import load_article_set
 from newsrag.eval.gates import check_floors
 from newsrag.eval.runner import run_set, summarise
 from newsrag.ingest.bundled import BUNDLED_ID
-from tests.helpers import parse_sse
+from tests.helpers import parse_sse, start_service, stop, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.llm]
 
@@ -38,13 +43,15 @@ def local_llm(
 
 @pytest.fixture
 def generative_settings(local_settings: Settings, local_llm: LocalLLMServer) -> Settings:
+    # no deadlines: these tests judge the model's answers, on a machine other tests may load
     return local_settings.model_copy(
         update={
             "bootstrap": True,
             "answer_mode": "generative",
             "llm": with_endpoint(local_settings.llm, local_llm).model_copy(
-                update={"max_retries": 0}
+                update={"max_retries": 0, "write_deadline_s": 0.0}
             ),
+            "reading": local_settings.reading.model_copy(update={"deadline_s": 0.0}),
         }
     )
 
@@ -123,3 +130,58 @@ def test_the_eval_gate_fails_when_the_server_dies_mid_run(
     )
     assert summary["llm_restarts"] >= 1
     assert any(f.startswith("article-generative.llm_restarts") for f in failures), failures
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:  # a killed orphan is reaped by init; until then it is a zombie, not running
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
+def test_the_model_server_dies_within_seconds_when_newsrag_is_killed_mid_request(
+    tmp_path: Path,
+) -> None:
+    process, url = start_service(
+        tmp_path / "data",
+        NEWSRAG_EMBEDDINGS="local",
+        NEWSRAG_LLM_LOCAL="true",
+        NEWSRAG_ANSWER_MODE="generative",
+        NEWSRAG_READ_DEADLINE_S="120",
+        NEWSRAG_LLM_WRITE_DEADLINE_S="120",
+    )
+    try:
+        wait_for(f"{url}/readyz", timeout=240, process=process)
+        servers = [c for c in _children(process.pid) if "llama-server" in _cmdline(c)]
+        assert len(servers) == 1, [_cmdline(c) for c in _children(process.pid)]
+
+        def ask() -> None:
+            with contextlib.suppress(httpx.HTTPError):  # newsrag dies under this request
+                httpx.post(f"{url}/v1/ask", json={"question": "Who signed the letter?"}, timeout=60)
+
+        asking = threading.Thread(target=ask, daemon=True)
+        asking.start()
+        time.sleep(1.5)  # the model is reading
+        process.kill()
+        process.wait()
+        deadline = time.monotonic() + 5
+        while _alive(servers[0]) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(servers[0]), "the llama-server child outlived newsrag by 5 s"
+    finally:
+        if process.poll() is None:
+            stop(process)
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except FileNotFoundError:
+        return ""

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from newsrag.api.container import Container
 from newsrag.api.problems import problem_response
 from newsrag.api.routes.deps import ContainerDep
 from newsrag.errors import NewsragError
@@ -40,22 +41,12 @@ def readyz(container: ContainerDep) -> Response:
         container.embedder.embed(["ready"])
     except Exception as exc:  # readiness reports any failure, it never raises
         failures.append(f"embedder: {exc}")
-    local = container.local_llm
-    if local is not None and local.state != "ready":
-        failures.append(
-            f"llm: the local model {local.choice.alias} is {local.state} "
-            f"(restarts: {local.restarts}; last exit: {local.last_exit})"
-        )
-    elif local is None and (
-        container.settings.answer_mode == "generative" or container.llm is not None
-    ):  # a supervised server is watched by its supervisor: a ping would queue behind answers
-        if container.llm is None:
-            failures.append("llm: generative mode needs NEWSRAG_LLM_BASE_URL")
-        else:
-            try:
-                container.llm.ping()
-            except NewsragError as exc:
-                failures.append(f"llm: {exc.detail}")
+    model = _model_state(container)
+    # answers still flow through the fast reader unless the settings say a model failure is an
+    # error: only then would a load balancer be right to pull this replica
+    stops_answers = container.settings.llm.on_error == "error"
+    if model is not None and model["state"] != "ready" and stops_answers:
+        failures.append(f"llm: {model['detail']}")
     if failures:
         return problem_response(
             503,
@@ -65,9 +56,33 @@ def readyz(container: ContainerDep) -> Response:
             checks=failures,
         )
     body: dict[str, object] = {"status": "ready"}
-    if local is not None:
-        body["llm"] = local.describe()
+    if model is not None:
+        body["llm"] = model
     return JSONResponse(body)
+
+
+def _model_state(container: Container) -> dict[str, object] | None:
+    """The model's state for /readyz (and ``newsrag_llm_up``); None when no model is used."""
+    local = container.local_llm
+    if local is not None:
+        state = local.describe()
+        detail = (
+            f"the local model {local.choice.alias} is {local.state} "
+            f"(restarts: {local.restarts}; last exit: {local.last_exit})"
+        )
+        return {**state, "detail": detail}
+    if container.llm is None:
+        if container.settings.answer_mode == "generative":
+            detail = "generative mode needs NEWSRAG_LLM_BASE_URL"
+            return {"state": "unconfigured", "detail": detail}
+        return None
+    try:  # a supervised server is watched by its supervisor; an endpoint of our own is pinged
+        container.llm.ping()
+    except NewsragError as exc:
+        container.metrics.llm_up.set(0.0)
+        return {"model": container.llm.model, "state": "down", "detail": exc.detail}
+    container.metrics.llm_up.set(1.0)
+    return {"model": container.llm.model, "state": "ready", "detail": "answering"}
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)

@@ -53,7 +53,7 @@ def make_embedder(settings: Settings) -> Embedder:
     if settings.embeddings == "openai":
         from newsrag.components.embeddings.openai_api import OpenAIEmbedder
 
-        key = settings.llm.api_key.get_secret_value() if settings.llm.api_key else None
+        key = settings.llm.key.get_secret_value() if settings.llm.key else None
         return OpenAIEmbedder(
             settings.embedding.model,
             settings.embedding.base_url or settings.llm.base_url,

@@ -6,11 +6,13 @@ and every failure becomes :class:`LLMUnavailable` so callers decide between fall
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from newsrag.config import LLMSettings
-from newsrag.errors import LLMUnavailable
+from newsrag.errors import LLMUnavailable, ReadDeadlineExceeded
 
 if TYPE_CHECKING:
     from openai import OpenAI
@@ -18,12 +20,29 @@ if TYPE_CHECKING:
 Messages = list[dict[str, str]]
 
 
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One generated token and the probabilities of the tokens the model weighed at that place
+    (its top alternatives, the chosen one included)."""
+
+    text: str
+    top: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class JSONReply:
+    """A JSON reply and, when asked for and the server gives them, its tokens' probabilities."""
+
+    text: str
+    tokens: list[Token] = field(default_factory=list)
+
+
 class LLMClient:
     def __init__(self, settings: LLMSettings) -> None:
         from openai import OpenAI
 
         self.settings = settings
-        key = settings.api_key.get_secret_value() if settings.api_key else "not-needed"
+        key = settings.key.get_secret_value() if settings.key else "not-needed"
         self._client: OpenAI = OpenAI(
             base_url=settings.base_url,
             api_key=key,
@@ -38,12 +57,21 @@ class LLMClient:
         max_tokens: int | None,
         stream: bool,
         response_format: dict[str, Any] | None = None,
+        deadline_s: float | None = None,
+        top_logprobs: int = 0,
     ) -> Any:
-        from openai import OpenAIError
+        from openai import APITimeoutError, OpenAIError
 
         options: dict[str, Any] = {"response_format": response_format} if response_format else {}
+        if top_logprobs:
+            options.update(logprobs=True, top_logprobs=top_logprobs)
+        client = self._client
+        if deadline_s is not None and deadline_s >= self.settings.timeout_s:
+            deadline_s = None  # the endpoint's own timeout comes first
+        if deadline_s is not None:  # an answer past the deadline is worth less than none
+            client = client.with_options(timeout=deadline_s, max_retries=0)
         try:
-            return self._client.chat.completions.create(
+            return client.chat.completions.create(
                 model=self.model,
                 messages=messages,  # type: ignore[arg-type]
                 temperature=self.settings.temperature,
@@ -51,6 +79,12 @@ class LLMClient:
                 stream=stream,
                 **options,
             )
+        except APITimeoutError as exc:
+            if deadline_s is not None:
+                raise ReadDeadlineExceeded(
+                    f"the model did not answer within {deadline_s:g} s"
+                ) from exc
+            raise LLMUnavailable(f"the LLM endpoint timed out: {exc}") from exc
         except OpenAIError as exc:
             raise LLMUnavailable(f"the LLM endpoint failed: {type(exc).__name__}: {exc}") from exc
 
@@ -60,16 +94,33 @@ class LLMClient:
             raise LLMUnavailable("the LLM endpoint returned no choices")
         return str(response.choices[0].message.content or "")
 
-    def chat_json(self, messages: Messages, schema: dict[str, Any]) -> str:
+    def chat_json(
+        self,
+        messages: Messages,
+        schema: dict[str, Any],
+        *,
+        deadline_s: float | None = None,
+        top_logprobs: int = 0,
+    ) -> JSONReply:
         """A reply constrained to JSON: to ``schema`` where the server takes one (llama.cpp's
-        ``json_object`` with a schema), else the plain JSON mode of OpenAI-compatible APIs."""
+        ``json_object`` with a schema), else the plain JSON mode of OpenAI-compatible APIs.
+        ``deadline_s``: :class:`ReadDeadlineExceeded` past it. ``top_logprobs``: each token's
+        most likely alternatives, where the server returns them (llama-server, OpenAI)."""
         response_format: dict[str, Any] = {"type": "json_object"}
         if self.settings.json_schema:
             response_format["schema"] = schema
-        response = self._request(messages, None, stream=False, response_format=response_format)
+        response = self._request(
+            messages,
+            None,
+            stream=False,
+            response_format=response_format,
+            deadline_s=deadline_s,
+            top_logprobs=top_logprobs,
+        )
         if not response.choices:
             raise LLMUnavailable("the LLM endpoint returned no choices")
-        return str(response.choices[0].message.content or "")
+        choice = response.choices[0]
+        return JSONReply(str(choice.message.content or ""), _tokens(choice))
 
     def stream(self, messages: Messages, max_tokens: int | None = None) -> Iterator[str]:
         from openai import OpenAIError
@@ -90,6 +141,17 @@ class LLMClient:
             self._client.with_options(max_retries=0, timeout=5).models.list()
         except OpenAIError as exc:
             raise LLMUnavailable(f"the LLM endpoint does not answer: {exc}") from exc
+
+
+def _tokens(choice: Any) -> list[Token]:
+    content = getattr(getattr(choice, "logprobs", None), "content", None) or []
+    return [
+        Token(
+            str(item.token),
+            {str(alt.token): math.exp(alt.logprob) for alt in (item.top_logprobs or [])},
+        )
+        for item in content
+    ]
 
 
 def make_llm(settings: LLMSettings) -> LLMClient | None:

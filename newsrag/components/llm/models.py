@@ -11,9 +11,9 @@ start does not re-hash a gigabyte; a changed or truncated file is refused until 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -241,5 +241,15 @@ def _wheel_for(wheels: Path, model: LocalModel, n: int) -> Path:
     return found[0]
 
 
-def llama_cpp_installed() -> bool:
-    return importlib.util.find_spec("llama_cpp") is not None
+def llama_server_binary() -> Path | None:
+    """llama.cpp's ``llama-server``: the one ``make install`` puts beside this Python, else one
+    on PATH; None when there is none."""
+    beside = Path(sys.prefix) / "bin" / "llama-server"
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return beside
+    found = shutil.which("llama-server")
+    return Path(found) if found else None
+
+
+def llama_server_installed() -> bool:
+    return llama_server_binary() is not None

@@ -1,15 +1,16 @@
 """A llama.cpp server as a supervised child process of newsrag.
 
-``LocalLLMServer`` runs ``python -m llama_cpp.server`` (OpenAI-compatible ``/v1/chat/completions``
-and ``/v1/models``) on a loopback port, waits until it answers, restarts it with exponential
-backoff when it dies (each death is logged with the tail of its log and counted in ``/metrics``),
-and stops it with the service. ``newsrag serve`` starts one when a local model is configured;
-``running_local_llm`` does the same for the eval and the tests.
+``LocalLLMServer`` runs llama.cpp's own ``llama-server`` (C++: OpenAI-compatible
+``/v1/chat/completions`` with token log-probabilities and JSON schemas, parallel slots with
+continuous batching, prompt caching, ``/health``) on a loopback port, waits until it answers,
+restarts it with exponential backoff when it dies (each death is logged with the tail of its log
+and counted in ``/metrics``), and stops it with the service. It dies with newsrag however newsrag
+dies (SIGKILL as its parent-death signal). ``newsrag serve`` starts one when a local model is
+configured; ``running_local_llm`` does the same for the eval and the tests.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
 import socket
@@ -31,6 +32,8 @@ from newsrag.errors import ConfigurationError
 log = logging.getLogger(__name__)
 State = Literal["starting", "ready", "restarting", "failed", "stopped"]
 _LOG_TAIL = 600
+_STOP_GRACE_S = 3.0
+NOT_INSTALLED = "llama.cpp's llama-server is not installed (run `make install`)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +54,11 @@ def resolve_local_model(settings: Settings) -> LocalModelChoice | None:
     if llm.local == "false" or llm.base_url:
         return None
     required = llm.local == "true"
-    if not local_models.llama_cpp_installed():
+    if not local_models.llama_server_installed():
         if required:
-            raise ConfigurationError("llama-cpp-python is not installed (run `make install`)")
+            raise ConfigurationError(
+                "llama.cpp's llama-server is not installed (run `make install`)"
+            )
         return None
     if llm.model_path is not None:
         if not llm.model_path.is_file():
@@ -67,15 +72,22 @@ def resolve_local_model(settings: Settings) -> LocalModelChoice | None:
 
 
 def server_command(choice: LocalModelChoice, host: str, port: int, llm: LLMSettings) -> list[str]:
-    if importlib.util.find_spec("llama_cpp") is None:
-        raise ConfigurationError("llama-cpp-python is not installed (run `make install`)")
+    binary = local_models.llama_server_binary()
+    if binary is None:
+        raise ConfigurationError(NOT_INSTALLED)
     threads = llm.local_threads or os.cpu_count() or 2
+    slots = llm.local_parallel
     return [
-        sys.executable, "-m", "llama_cpp.server",
-        "--model", str(choice.path), "--model_alias", choice.alias,
+        str(binary),
+        "--model", str(choice.path), "--alias", choice.alias,
         "--host", host, "--port", str(port),
-        "--n_ctx", str(llm.local_context), "--n_threads", str(threads),
-        "--n_threads_batch", str(threads), "--verbose", "False",
+        # each slot keeps local_context tokens (the context is shared out among the slots)
+        "--ctx-size", str(llm.local_context * slots), "--parallel", str(slots),
+        "--threads", str(threads), "--threads-batch", str(threads),
+        # no busy-waiting between batches: a spinning thread is what stalls llama.cpp when
+        # another process (an ingest) holds a core
+        "--poll", str(llm.local_poll),
+        "--no-webui", "--no-warmup", "--log-disable",
     ]  # fmt: skip
 
 
@@ -95,6 +107,7 @@ class LocalLLMServer:
         self.choice = choice
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        self.health_url = f"http://127.0.0.1:{self.port}/health"
         self._command = (
             command(self.port)
             if command is not None
@@ -135,8 +148,8 @@ class LocalLLMServer:
         process = self._process
         if process is not None and process.poll() is None:
             process.terminate()
-            try:
-                process.wait(timeout=10)
+            try:  # it may be finishing a request: a short grace, then no more
+                process.wait(timeout=_STOP_GRACE_S)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
@@ -197,8 +210,8 @@ class LocalLLMServer:
             if code is not None:
                 self.last_exit = f"exit code {code}: {self._log_tail()}"
                 return False
-            try:
-                if httpx.get(f"{self.base_url}/models", timeout=2).status_code == 200:
+            try:  # 503 while the model loads, 200 once it can answer
+                if httpx.get(f"{self.health_url}", timeout=2).status_code == 200:
                     return True
             except httpx.HTTPError:
                 pass
@@ -268,19 +281,24 @@ _CHILD_ENV_PREFIXES = ("LC_", "XDG_", "OPENBLAS_", "OMP_", "GGML_", "LLAMA_")
 
 
 def _child_env() -> dict[str, str]:
-    return {
+    env = {
         key: value
         for key, value in os.environ.items()
         if key in _CHILD_ENV or key.startswith(_CHILD_ENV_PREFIXES)
     }
+    # OpenMP threads sleep when idle instead of spinning on a core that ingest needs
+    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    return env
 
 
 def _die_with_parent() -> None:
-    """In the child: ask Linux to send SIGTERM when newsrag dies (even by SIGKILL)."""
+    """In the child: ask Linux to kill it when newsrag dies, however newsrag dies. SIGKILL, not
+    SIGTERM: a server in the middle of a request finishes it before it honours SIGTERM (an
+    orphan was seen running on for over 30 s)."""
     import ctypes
     import signal
 
-    ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
 
 
 @contextmanager
