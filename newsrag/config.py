@@ -174,15 +174,16 @@ class ReadingSettings(BaseSettings):
         description="Cascade: when the fast scorer's best sentence scores at least this, answer "
         "with its sentences without asking the model (above 1: never).",
     )
-    # The confidence that the passages answer is a logistic function of the model's verdict,
+    # The confidence that the passages answer is a logistic function of the model's verdict (its
+    # probability of `answerable: true`),
     # the fast scorer's best score and whether the model chose the fast scorer's best sentence;
     # a question naming what the chosen articles' passages never name is refused regardless.
     # Fitted by `python -m newsrag.eval.calibrate_reader` (see docs/evaluation.md).
-    bias: float = -3.085
-    model_weight: float = 1.903
-    score_weight: float = 2.713
-    agree_weight: float = 1.064
-    threshold: float = Field(default=0.42, ge=0.0, le=1.0)
+    bias: float = -2.811
+    model_weight: float = 3.215
+    score_weight: float = 0.616
+    agree_weight: float = 0.704
+    threshold: float = Field(default=0.40, ge=0.0, le=1.0)
     deadline_s: float = Field(
         default=10.0,
         ge=0.0,

@@ -170,7 +170,10 @@ def main() -> None:
     else:
         from newsrag.components.llm.server import running_local_llm, with_endpoint
 
-        base = load_settings()
+        loaded = load_settings()  # no read deadline: what the model says, however long it takes
+        base = loaded.model_copy(
+            update={"reading": loaded.reading.model_copy(update={"deadline_s": 0.0})}
+        )
         rows = []
         with running_local_llm(base) as server:
             settings = base.model_copy(update={"llm": with_endpoint(base.llm, server)})
