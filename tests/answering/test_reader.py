@@ -180,6 +180,9 @@ def test_a_dead_model_falls_back_to_the_fast_scorer_and_says_so(
     assert body["note"] and "LLM reader is unavailable" in body["note"]
     metrics = client.get("/metrics").text
     assert "newsrag_llm_errors_total 1.0" in metrics
+    ready = client.get("/readyz")  # answers still flow: the replica stays in the pool
+    assert ready.status_code == 200 and ready.json()["llm"]["state"] == "down"
+    assert "newsrag_llm_up 0.0" in client.get("/metrics").text
 
 
 def test_a_model_past_the_read_deadline_leaves_the_answer_to_the_fast_reader(

@@ -42,9 +42,11 @@ def readyz(container: ContainerDep) -> Response:
     except Exception as exc:  # readiness reports any failure, it never raises
         failures.append(f"embedder: {exc}")
     model = _model_state(container)
-    # answers still flow through the fast reader unless the settings say a model failure is an
-    # error: only then would a load balancer be right to pull this replica
-    stops_answers = container.settings.llm.on_error == "error"
+    # A model that only reads (extractive mode) leaves answers to the fast reader when it is
+    # down, and a load balancer must not pull every replica for that; generative answers (the
+    # contract) or answers configured to fail without the model do stop.
+    settings = container.settings
+    stops_answers = settings.answer_mode == "generative" or settings.llm.on_error == "error"
     if model is not None and model["state"] != "ready" and stops_answers:
         failures.append(f"llm: {model['detail']}")
     if failures:
