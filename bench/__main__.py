@@ -90,7 +90,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.rounds = args.rounds or (1 if quick else 2)
     args.requests = args.requests or (64 if quick else 400)
     args.cold_runs = args.cold_runs or (1 if quick else 3)
-    args.reader_questions = args.reader_questions or (5 if quick else 40)
+    args.reader_questions = args.reader_questions or (15 if quick else 81)
     args.out = args.out or RESULTS_DIR / ("quick.json" if quick else "latest.json")
     return args
 

@@ -38,7 +38,12 @@ class SettingConflict(ValueError):
 
 def _config(prefix: str) -> SettingsConfigDict:
     return SettingsConfigDict(
-        env_prefix=prefix, env_file=".env", extra="ignore", validate_default=True
+        env_prefix=prefix,
+        env_file=".env",
+        extra="ignore",
+        validate_default=True,
+        # a field with its own variable names (aliases) is still set by its name in code
+        populate_by_name=True,
     )
 
 
@@ -188,9 +193,7 @@ class ReadingSettings(BaseSettings):
         default=10.0,
         ge=0.0,
         le=600.0,
-        validation_alias=AliasChoices(
-            "deadline_s", "NEWSRAG_READ_DEADLINE_S", "NEWSRAG_READING_DEADLINE_S"
-        ),
+        validation_alias=AliasChoices("NEWSRAG_READ_DEADLINE_S", "NEWSRAG_READING_DEADLINE_S"),
         description="A model read (or verdict) not answered within this many seconds is dropped "
         "and the fast reader answers (`reading.model` false, `note` says so); 0 = no deadline.",
     )
@@ -233,14 +236,10 @@ class LLMSettings(BaseSettings):
 
     base_url: str | None = None
     model: str = "gpt-4o-mini"
-    api_key: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("api_key", "NEWSRAG_LLM_API_KEY")
-    )
+    api_key: SecretStr | None = Field(default=None, validation_alias="NEWSRAG_LLM_API_KEY")
     # The key of last resort, never a switch: an OPENAI_API_KEY exported for other tools must
     # not send questions to openai.com; only NEWSRAG_LLM_* settings choose a remote model.
-    openai_api_key: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("openai_api_key", "OPENAI_API_KEY")
-    )
+    openai_api_key: SecretStr | None = Field(default=None, validation_alias="OPENAI_API_KEY")
     timeout_s: float = Field(default=120.0, gt=0, le=600)
     max_retries: int = Field(default=2, ge=0, le=10)
     context_tokens: int = Field(default=1500, ge=100, le=100_000)
@@ -300,13 +299,6 @@ class LLMSettings(BaseSettings):
     )
     local_parallel: int = Field(
         default=4, ge=1, le=32, description="llama-server slots: questions read at once."
-    )
-    local_poll: int = Field(
-        default=0,
-        ge=0,
-        le=100,
-        description="llama-server --poll: 0 = worker threads sleep between batches (they do not "
-        "stall when another process holds a core); higher = busy-wait, a little faster alone.",
     )
 
     @property

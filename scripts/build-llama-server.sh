@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Builds llama.cpp's own server, `llama-server`, portably, and installs it as VENV/bin/llama-server.
 #
-# Source: the llama-cpp-python sdist on PyPI vendors llama.cpp's full tree (checked against the
-# sha256 below). Only the `llama-server` target is built, statically, without the web UI (its
-# CMake would fetch prebuilt assets: nothing may be downloaded but the sdist). Portable: the
-# default build is -march=native (GGML_NATIVE), and a virtual machine may advertise instruction
-# sets it cannot run (AMX: the first request dies with a general protection fault); a native
-# binary reused on another processor is the same trap. So GGML_NATIVE=OFF, AMX off, and each x86
-# extension on only when /proc/cpuinfo lists it. The binary is cached by version and flags.
+# Source: the llama-cpp-python sdist on PyPI vendors llama.cpp's full tree. The file is fetched
+# from PyPI (its link in the simple index) and checked against the sha256 below; pip is not used
+# (it would build the sdist's metadata, fetching its build tools). Only the `llama-server`
+# target is built, llama.cpp linked in statically, without the web UI (its CMake would fetch
+# prebuilt assets: nothing is downloaded but the sdist). Portable: the default build is
+# -march=native (GGML_NATIVE), and a virtual machine may advertise instruction sets it cannot run
+# (AMX: the first request dies with a general protection fault); a native binary reused on
+# another processor is the same trap. So GGML_NATIVE=OFF, AMX off, and each x86 extension on
+# only when /proc/cpuinfo lists it. The binary is cached by version and flags.
 set -euo pipefail
 
 venv=${1:?usage: build-llama-server.sh VENV}
@@ -33,18 +35,28 @@ key=$(printf '%s %s %s' "$version" "$args" "$build_args" | sha256sum | cut -c1-1
 dir="$cache/$version-$key"
 if [ ! -x "$dir/llama-server" ]; then
   echo "building llama-server (llama.cpp of llama-cpp-python $version; portable: $args)"
-  echo "about 15 minutes on 2 cores, once: the binary is kept in $dir"
+  echo "about 6 minutes on 2 cores, once: the binary is kept in $dir"
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT
-  "$venv/bin/python" -m pip download --quiet --no-binary :all: --no-deps \
-    "llama-cpp-python==$version" -d "$work"
   tarball="$work/llama_cpp_python-$version.tar.gz"
+  # the file's link from the registry's simple index (what pip reads), then the file itself
+  "$venv/bin/python" - "$(basename "$tarball")" "$tarball" <<'PY'
+import re, sys, urllib.parse, urllib.request
+name, target = sys.argv[1], sys.argv[2]
+index = "https://pypi.org/simple/llama-cpp-python/"
+page = urllib.request.urlopen(index, timeout=60).read().decode()
+links = [h.split("#")[0] for h in re.findall(r'href="([^"]+)"', page)]
+link = next((h for h in links if h.endswith("/" + name)), None)
+if link is None:
+    sys.exit(f"{name} is not in {index}")
+urllib.request.urlretrieve(urllib.parse.urljoin(index, link), target)
+PY
   echo "$sdist_sha256  $tarball" | sha256sum --check --quiet
   tar xzf "$tarball" -C "$work"
-  generator=()
-  if command -v ninja >/dev/null 2>&1; then generator=(-G Ninja); fi
+  generator=""
+  if command -v ninja >/dev/null 2>&1; then generator="-G Ninja"; fi
   # shellcheck disable=SC2086 # the flag lists are meant to split
-  cmake -S "$work/llama_cpp_python-$version/vendor/llama.cpp" -B "$work/build" "${generator[@]}" \
+  cmake -S "$work/llama_cpp_python-$version/vendor/llama.cpp" -B "$work/build" $generator \
     $build_args $args >"$work/cmake.log" 2>&1 || { tail -20 "$work/cmake.log"; exit 1; }
   cmake --build "$work/build" --target llama-server -j "$jobs" >"$work/build.log" 2>&1 \
     || { tail -30 "$work/build.log"; exit 1; }
@@ -54,7 +66,8 @@ if [ ! -x "$dir/llama-server" ]; then
   mv "$dir/llama-server.tmp" "$dir/llama-server"
 fi
 install -m 755 "$dir/llama-server" "$venv/bin/llama-server"
-"$venv/bin/llama-server" --version 2>&1 | grep -m1 -i version || true
+# a binary that cannot run here (a missing libgomp, an instruction set this processor lacks) fails
+"$venv/bin/llama-server" --version 2>&1 | grep -m1 -i "^version"
 # The Python binding and its server are no longer used: drop an earlier install.
 if "$venv/bin/python" -m pip show --quiet llama-cpp-python >/dev/null 2>&1; then
   "$venv/bin/python" -m pip uninstall --quiet --yes llama-cpp-python

@@ -47,6 +47,16 @@ def test_defaults_and_fallback_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
     assert load_settings().llm.configured is True
 
 
+def test_variables_without_the_prefix_choose_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("NEWSRAG_LLM_API_KEY", "NEWSRAG_LLM_BASE_URL", "NEWSRAG_READ_DEADLINE_S"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("API_KEY", "meant-for-another-tool")
+    monkeypatch.setenv("DEADLINE_S", "1")
+    settings = load_settings()
+    assert settings.llm.configured is False and settings.llm.api_key is None
+    assert settings.reading.deadline_s == 10.0
+
+
 def test_the_read_deadline_has_its_own_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NEWSRAG_READ_DEADLINE_S", "4.5")
     assert load_settings().reading.deadline_s == 4.5

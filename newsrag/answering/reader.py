@@ -157,11 +157,17 @@ def answerable_probability(tokens: list[Token]) -> float | None:
     written = ""
     for token in tokens:
         if token.text.strip() and '"answerable"' in written and written.rstrip().endswith(":"):
-            yes = sum(p for t, p in token.top.items() if t.strip().lower().startswith("t"))
-            no = sum(p for t, p in token.top.items() if t.strip().lower().startswith("f"))
+            yes = sum(p for t, p in token.top.items() if _starts("true", t))
+            no = sum(p for t, p in token.top.items() if _starts("false", t))
             return yes / (yes + no) if yes + no > 0 else None
         written += token.text
     return None
+
+
+def _starts(word: str, token: str) -> bool:
+    """``token`` begins ``word`` ("t", "tr", " true"), not another word ("the", "to")."""
+    piece = token.strip().lower()
+    return bool(piece) and word.startswith(piece)
 
 
 def covers_question(question: str, numbers: list[int], candidates: list[Candidate]) -> bool:
@@ -257,7 +263,9 @@ class LLMReader:
             messages,
             WRITE_SCHEMA if write else READ_SCHEMA,
             deadline_s=self._write_deadline_s if write else self._deadline_s,
-            top_logprobs=5,
+            # graded where the server is llama.cpp's (json_schema: the supervised one); a remote
+            # model may refuse logprobs outright
+            top_logprobs=5 if self._llm.settings.json_schema else 0,
         )
         reply = parse_reply(raw.text)
         numbers = [n for n in reply.sentences if 1 <= n <= len(candidates)]

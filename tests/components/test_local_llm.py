@@ -106,11 +106,18 @@ def test_choice_follows_the_settings(tmp_path: Path, monkeypatch: pytest.MonkeyP
         resolve_local_model(required)
 
 
-def test_the_child_never_sees_settings_meant_for_newsrag(monkeypatch: pytest.MonkeyPatch) -> None:
-    # llama.cpp's server would read PORT and API_KEY as its own settings
-    for key, value in {"PORT": "8765", "HOST": "0.0.0.0", "API_KEY": "k", "MODEL": "x"}.items():
+def test_the_child_never_sees_settings_meant_for_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    # llama-server reads LLAMA_ARG_* and LLAMA_API_KEY as its own options: a key there would
+    # make every read a 401 while /health says ready
+    meant_elsewhere = {
+        "PORT": "8765", "HOST": "0.0.0.0", "API_KEY": "k", "MODEL": "x",
+        "LLAMA_API_KEY": "k", "LLAMA_ARG_API_PREFIX": "/x", "LLAMA_ARG_PORT": "1",
+    }  # fmt: skip
+    for key, value in meant_elsewhere.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("LC_ALL", "C.UTF-8")
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
     env = _child_env()
-    assert not {"PORT", "HOST", "API_KEY", "MODEL"} & set(env)
+    assert not set(meant_elsewhere) & set(env)
     assert env["PATH"] == os.environ["PATH"] and env["LC_ALL"] == "C.UTF-8"
+    assert env["OMP_WAIT_POLICY"] == "PASSIVE"  # threads sleep at barriers, no spinning

@@ -19,14 +19,17 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from newsrag.answering.reader import READ_SCHEMA, answerable_probability
 from newsrag.api.app import create_app
 from newsrag.api.container import Container
+from newsrag.components.llm.client import LLMClient
 from newsrag.components.llm.server import LocalLLMServer, running_local_llm, with_endpoint
 from newsrag.config import Settings
 from newsrag.eval.dataset import load_article_set
 from newsrag.eval.gates import check_floors
 from newsrag.eval.runner import run_set, summarise
 from newsrag.ingest.bundled import BUNDLED_ID
+from newsrag.prompts import render, text
 from tests.helpers import parse_sse, start_service, stop, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.llm]
@@ -168,8 +171,12 @@ def test_the_model_server_dies_within_seconds_when_newsrag_is_killed_mid_request
 
         asking = threading.Thread(target=ask, daemon=True)
         asking.start()
-        time.sleep(1.5)  # the model is reading
-        process.kill()
+        slots = f"http://127.0.0.1:{_port_of(servers[0])}/slots"
+        deadline = time.monotonic() + 30
+        while not any(slot.get("is_processing") for slot in httpx.get(slots, timeout=5).json()):
+            assert time.monotonic() < deadline, "the model never started reading"
+            time.sleep(0.05)
+        process.kill()  # newsrag dies while the model reads
         process.wait()
         deadline = time.monotonic() + 5
         while _alive(servers[0]) and time.monotonic() < deadline:
@@ -178,6 +185,31 @@ def test_the_model_server_dies_within_seconds_when_newsrag_is_killed_mid_request
     finally:
         if process.poll() is None:
             stop(process)
+
+
+def _port_of(pid: int) -> int:
+    words = _cmdline(pid).split()
+    return int(words[words.index("--port") + 1])
+
+
+def test_the_real_server_grades_the_verdict_by_its_token_probabilities(
+    local_llm: LocalLLMServer, local_settings: Settings
+) -> None:
+    client = LLMClient(with_endpoint(local_settings.llm, local_llm))
+    messages = [
+        {"role": "system", "content": text("reader")},
+        {
+            "role": "user",
+            "content": render(
+                "answer",
+                sentences="[1] Fifty Members of Congress signed the letter to Rex Tillerson.",
+                question="Who signed the letter to Rex Tillerson?",
+            ),
+        },
+    ]
+    reply = client.chat_json(messages, READ_SCHEMA, top_logprobs=5)
+    probability = answerable_probability(reply.tokens)
+    assert probability is not None and probability > 0.5, reply
 
 
 def _cmdline(pid: int) -> str:

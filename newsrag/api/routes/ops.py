@@ -79,7 +79,7 @@ def _model_state(container: Container) -> dict[str, object] | None:
             return {"state": "unconfigured", "detail": detail}
         return None
     try:  # a supervised server is watched by its supervisor; an endpoint of our own is pinged
-        container.llm.ping()
+        container.llm.ping(timeout_s=1.0)  # a probe's own timeout is short
     except NewsragError as exc:
         container.metrics.llm_up.set(0.0)
         return {"model": container.llm.model, "state": "down", "detail": exc.detail}

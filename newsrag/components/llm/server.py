@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 State = Literal["starting", "ready", "restarting", "failed", "stopped"]
 _LOG_TAIL = 600
 _STOP_GRACE_S = 3.0
+_PROMPT_CACHE_MIB = 2048
 NOT_INSTALLED = "llama.cpp's llama-server is not installed (run `make install`)"
 
 
@@ -84,10 +86,10 @@ def server_command(choice: LocalModelChoice, host: str, port: int, llm: LLMSetti
         # each slot keeps local_context tokens (the context is shared out among the slots)
         "--ctx-size", str(llm.local_context * slots), "--parallel", str(slots),
         "--threads", str(threads), "--threads-batch", str(threads),
-        # no busy-waiting between batches: a spinning thread is what stalls llama.cpp when
-        # another process (an ingest) holds a core
-        "--poll", str(llm.local_poll),
-        "--no-webui", "--no-warmup", "--log-disable",
+        # the host-memory prompt cache (8 GiB by default) bounded beside an archive's process
+        "--cache-ram", str(_PROMPT_CACHE_MIB),
+        # warnings and errors only: their tail is what a death is reported with
+        "--no-webui", "--no-warmup", "--log-verbosity", "2",
     ]  # fmt: skip
 
 
@@ -188,7 +190,7 @@ class LocalLLMServer:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            preexec_fn=_death_signal(),
         )
 
     def _log_tail(self) -> str:
@@ -273,11 +275,11 @@ class LocalLLMServer:
         return False
 
 
-# llama.cpp's server reads its settings from unprefixed variables too (PORT, HOST, API_KEY,
-# MODEL, N_CTX…), so a PORT meant for newsrag would move the model onto newsrag's own port: the
-# child gets only what a process needs to run.
-_CHILD_ENV = ("PATH", "HOME", "LANG", "TMPDIR", "TZ", "LD_LIBRARY_PATH", "VIRTUAL_ENV")
-_CHILD_ENV_PREFIXES = ("LC_", "XDG_", "OPENBLAS_", "OMP_", "GGML_", "LLAMA_")
+# llama-server reads options from LLAMA_ARG_* (and LLAMA_API_KEY…) variables: one meant for
+# another llama.cpp would change this child (a key on every request, a path prefix that hides
+# /health). The child gets only what a process needs to run; newsrag sets its options itself.
+_CHILD_ENV = ("PATH", "HOME", "LANG", "TMPDIR", "TZ", "LD_LIBRARY_PATH")
+_CHILD_ENV_PREFIXES = ("LC_", "OMP_", "GGML_")
 
 
 def _child_env() -> dict[str, str]:
@@ -286,19 +288,34 @@ def _child_env() -> dict[str, str]:
         for key, value in os.environ.items()
         if key in _CHILD_ENV or key.startswith(_CHILD_ENV_PREFIXES)
     }
-    # OpenMP threads sleep when idle instead of spinning on a core that ingest needs
+    # this llama.cpp is built with OpenMP: its threads sleep at barriers instead of spinning on
+    # a core that an ingest needs (OMP_WAIT_POLICY=ACTIVE in the environment restores spinning)
     env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     return env
 
 
-def _die_with_parent() -> None:
-    """In the child: ask Linux to kill it when newsrag dies, however newsrag dies. SIGKILL, not
-    SIGTERM: a server in the middle of a request finishes it before it honours SIGTERM (an
-    orphan was seen running on for over 30 s)."""
+def _death_signal() -> Callable[[], None] | None:
+    if sys.platform != "linux":
+        return None
     import ctypes
-    import signal
 
-    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    # resolved here, in the parent: the forked child of a threaded process should not load
+    return _die_with_parent(os.getpid(), ctypes.CDLL(None).prctl)
+
+
+def _die_with_parent(parent: int, prctl: Callable[..., int]) -> Callable[[], None]:
+    """What the child runs before exec: ask Linux to kill it when newsrag dies, however newsrag
+    dies. SIGKILL, not SIGTERM: a server in the middle of a request finishes it before it
+    honours SIGTERM (an orphan was seen running on for over 30 s). Linux sends the signal when
+    the *thread* that forked exits: ``start`` runs in the caller's long-lived thread and
+    restarts in the supervisor's, never in a short-lived worker."""
+
+    def arm() -> None:
+        prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # newsrag died before the request was armed
+            os._exit(1)
+
+    return arm
 
 
 @contextmanager
