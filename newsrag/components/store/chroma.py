@@ -39,6 +39,7 @@ rows and sentence packs are encoded).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -57,6 +58,7 @@ from newsrag.components.store.records import DocumentRecords
 from newsrag.components.store.row_reader import RowReader
 from newsrag.components.store.rows import ChunkHit, ChunkRow, PreparedDocument, SentenceRow
 from newsrag.components.store.rows import where_for as where_for
+from newsrag.components.store.sources import SourceRegistry
 from newsrag.components.store.writer import DocumentWriter
 from newsrag.errors import NewsragError, NotFound
 from newsrag.models import IngestResult, StoredDocument, VersionRecord
@@ -98,6 +100,11 @@ class ChromaStore:
         """Hold off this store's other writers and deletes of these documents (see
         ``store.commit``; replicas are kept whole by the protocol, not by this lock)."""
         return self._locks.hold(document_ids)
+
+    @functools.cached_property
+    def sources(self) -> SourceRegistry:
+        """The registered sources (``<prefix>_sources``, see ``store.sources``)."""
+        return SourceRegistry.open(self._client, self._prefix)
 
     # ----------------------------------------------------------------- health & generations
 

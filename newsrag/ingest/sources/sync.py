@@ -1,0 +1,244 @@
+"""One sync of a source: a feed URL, a folder or a file, every story through the batched ingest.
+
+Per story the report says created, updated (a new version), unchanged, withdrawn or rejected
+(with the reason); the source itself either synced, was not modified (a conditional GET answered
+304: nothing read, nothing embedded), or failed with one reason. A story that drops out of a
+feed stays in the archive (feeds are windows); only an explicit withdrawal takes it out of
+answers. One bad story never stops the others, and nothing stored is lost by a failure: each
+document is committed whole or not at all (see ``ingest.batches``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from newsrag.config import SourceSettings
+from newsrag.errors import FetchFailed, InvalidInput, NewsragError
+from newsrag.ingest.batches import ARTICLE_ERRORS, reason
+from newsrag.ingest.formats.detect import read_item
+from newsrag.ingest.formats.html import article_from_html
+from newsrag.ingest.formats.item import ParsedItem, Rejected
+from newsrag.ingest.pipeline import Ingestor
+from newsrag.ingest.sources.feeds import Feed, feed_items, parse_feed
+from newsrag.ingest.sources.fetch import Fetched, Fetcher
+from newsrag.ingest.sources.withdraw import withdraw_items
+from newsrag.models import Article
+
+Outcome = Literal["created", "updated", "unchanged", "withdrawn", "rejected"]
+OUTCOMES: tuple[Outcome, ...] = ("created", "updated", "unchanged", "withdrawn", "rejected")
+SyncStatus = Literal["synced", "not_modified", "failed"]
+# Rejections kept in a registered source's last result (the CLI prints them all).
+FIRST_REJECTIONS = 5
+_FEED_MARKERS = (b"<rss", b"<feed", b"<rdf:rdf", b"<channel")
+
+
+@dataclass
+class SyncReport:
+    source: str
+    status: SyncStatus = "synced"
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+    error: str | None = None
+    note: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
+
+    @property
+    def items(self) -> int:
+        return sum(self.counts.values())
+
+    def reject(self, ref: str, why: str) -> None:
+        self.counts["rejected"] += 1
+        self.rejected.append((ref, why))
+
+    def summary(self) -> dict[str, Any]:
+        """What a registered source keeps of its last sync (``GET /v1/sources``)."""
+        return {
+            "status": self.status,
+            "counts": dict(self.counts),
+            "rejected": [{"ref": r, "reason": w} for r, w in self.rejected[:FIRST_REJECTIONS]],
+            "error": self.error,
+            "note": self.note,
+            "seconds": round(self.seconds, 3),
+        }
+
+    def line(self) -> str:
+        """One line for a person: what the sync did."""
+        if self.status == "failed":
+            return f"{self.source}: failed: {self.error}"
+        if self.status == "not_modified":
+            return f"{self.source}: not modified since the last sync (nothing read)"
+        counts = ", ".join(f"{name} {self.counts[name]}" for name in OUTCOMES)
+        rate = self.items / self.seconds if self.seconds > 0 else 0.0
+        note = f" ({self.note})" if self.note else ""
+        return f"{self.source}: {counts} in {self.seconds:.1f} s ({rate:.1f} items/s){note}"
+
+
+Progress = Callable[[int], object]
+
+
+@dataclass
+class SyncContext:
+    """What a sync needs besides the source: the ingestor, the bounds, and optionally the
+    validators of the last fetch (conditional GET) and progress callbacks."""
+
+    ingestor: Ingestor
+    settings: SourceSettings
+    etag: str | None = None
+    last_modified: str | None = None
+    on_total: Callable[[int], object] | None = None
+    on_progress: Progress | None = None
+    fetcher: Fetcher | None = None
+
+
+def is_url(source: str) -> bool:
+    return "://" in source
+
+
+def sync(source: str, context: SyncContext) -> SyncReport:
+    """Sync ``source`` once; never raises for a bad source (the report says why it failed)."""
+    started = time.perf_counter()
+    report = SyncReport(source)
+    try:
+        if is_url(source):
+            _sync_url(source, context, report)
+        else:
+            _sync_path(Path(source), context, report)
+    except NewsragError as exc:
+        report.status, report.error = "failed", exc.detail
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _sync_url(url: str, context: SyncContext, report: SyncReport) -> None:
+    fetcher = context.fetcher or Fetcher(context.settings)
+    try:
+        fetched = fetcher.fetch(url, etag=context.etag, last_modified=context.last_modified)
+        report.etag, report.last_modified = fetched.etag, fetched.last_modified
+        if fetched.not_modified:
+            report.status = "not_modified"
+            return
+        items = _items_of_fetched(fetched, fetcher, context.settings, report)
+        _ingest(items, context, report)
+    finally:
+        if context.fetcher is None:
+            fetcher.close()
+
+
+def _looks_like_feed(data: bytes, content_type: str) -> bool:
+    kind = content_type.split(";")[0].strip().lower()
+    if kind.endswith(("rss+xml", "atom+xml", "rdf+xml")):
+        return True
+    head = data[:2048].lower()
+    return any(marker in head for marker in _FEED_MARKERS)
+
+
+def _items_of_fetched(
+    fetched: Fetched, fetcher: Fetcher, settings: SourceSettings, report: SyncReport
+) -> list[tuple[str, ParsedItem | Rejected]] | Iterator[tuple[str, ParsedItem | Rejected]]:
+    if _looks_like_feed(fetched.body, fetched.content_type):
+        feed = parse_feed(fetched.body, settings.max_entries)
+        report.note = feed.note
+        return _counted(feed, fetcher)
+    if "html" in fetched.content_type.lower() or fetched.body.lstrip()[:1] == b"<":
+        item = article_from_html(fetched.body.decode("utf-8", "replace"), url=fetched.url)
+        return [(fetched.url, item)]
+    raise InvalidInput(f"{fetched.url}: neither an RSS/Atom feed nor an HTML page")
+
+
+@dataclass
+class _Counted:
+    feed: Feed
+    fetcher: Fetcher
+
+    def __len__(self) -> int:
+        return len(self.feed.entries)
+
+    def __iter__(self) -> Iterator[tuple[str, ParsedItem | Rejected]]:
+        return feed_items(self.feed, lambda link: self.fetcher.fetch(link).body)
+
+
+def _counted(feed: Feed, fetcher: Fetcher) -> _Counted:
+    return _Counted(feed, fetcher)
+
+
+def _sync_path(path: Path, context: SyncContext, report: SyncReport) -> None:
+    if not path.exists():
+        raise InvalidInput(f"{path}: no such file or folder, and not a URL")
+    files = (
+        [p for p in sorted(path.rglob("*")) if p.is_file() and not p.name.startswith(".")]
+        if path.is_dir()
+        else [path]
+    )
+    if path.is_file() and len(files) == 1:
+        data = _read(path, context.settings)
+        if _looks_like_feed(data, ""):
+            feed = parse_feed(data, context.settings.max_entries)
+            report.note = feed.note
+            _ingest(_Counted(feed, Fetcher(context.settings)), context, report)
+            return
+    _ingest(_file_items(files, context.settings), context, report, total=len(files))
+
+
+def _read(path: Path, settings: SourceSettings) -> bytes:
+    if path.stat().st_size > settings.max_bytes:
+        raise InvalidInput(f"{path}: file larger than {settings.max_bytes} bytes")
+    return path.read_bytes()
+
+
+def _file_items(
+    files: list[Path], settings: SourceSettings
+) -> Iterator[tuple[str, ParsedItem | Rejected]]:
+    for path in files:
+        try:
+            items = read_item(_read(path, settings), name=str(path))
+        except ARTICLE_ERRORS as exc:
+            yield str(path), Rejected(str(path), reason(exc))
+            continue
+        for number, item in enumerate(items):
+            yield (str(path) if len(items) == 1 else f"{path}[{number}]"), item
+
+
+def _ingest(
+    items: Any,
+    context: SyncContext,
+    report: SyncReport,
+    total: int | None = None,
+) -> None:
+    """Ingest the stories through the batched pipeline; withdrawals after them (a story
+    withdrawn in the same run must be stored first)."""
+    known = total if total is not None else (len(items) if hasattr(items, "__len__") else None)
+    if context.on_total is not None and known is not None:
+        context.on_total(known)
+    withdrawn: list[ParsedItem] = []
+
+    def articles() -> Iterator[tuple[str, Article | Exception]]:
+        for ref, item in items:
+            if isinstance(item, Rejected):
+                yield item.ref, FetchFailed(item.reason)
+            elif item.withdrawn:
+                withdrawn.append(item)
+                if context.on_progress is not None:
+                    context.on_progress(1)
+            else:
+                yield ref, item.article
+
+    ingested = context.ingestor.ingest_many(articles(), on_progress=context.on_progress)
+    for result in ingested.results:
+        report.counts[result.status] += 1
+    for ref, why in ingested.failures:
+        report.reject(ref, why)
+    for ref, outcome in withdraw_items(context.ingestor, withdrawn):
+        if outcome is None:
+            report.counts["withdrawn"] += 1
+        else:
+            report.reject(ref, outcome)
