@@ -93,7 +93,7 @@ class SourceRegistry:
         return _record(got["ids"][0], (got["metadatas"] or [{}])[0], (got["documents"] or [""])[0])
 
     @store_call
-    def list(self) -> list[SourceRecord]:
+    def all(self) -> list[SourceRecord]:
         got = self._collection.get(include=["metadatas", "documents"])
         metadatas = got["metadatas"] or []
         documents = got["documents"] or []
@@ -125,7 +125,7 @@ class SourceRegistry:
         moment = time.time() if now is None else now
         return [
             r
-            for r in self.list()
+            for r in self.all()
             if r.next_due <= moment and (not r.lease_owner or r.lease_until <= moment)
         ]
 

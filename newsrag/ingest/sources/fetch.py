@@ -58,13 +58,14 @@ def _forbidden(address: Address) -> str | None:
     """Why this address may not be fetched, or None when it is a public one."""
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
+    # the narrower kinds first: Python counts loopback and link-local as private too
     for kind, flag in (
         ("loopback", address.is_loopback),
-        ("private", address.is_private),
         ("link-local", address.is_link_local),
         ("multicast", address.is_multicast),
-        ("reserved", address.is_reserved),
         ("unspecified", address.is_unspecified),
+        ("reserved", address.is_reserved),
+        ("private", address.is_private),
     ):
         if flag:
             return kind
@@ -185,11 +186,6 @@ class Fetcher:
         )
         response = self._client.send(request, stream=True)
         try:
-            if response.is_redirect:
-                location = response.headers.get("location")
-                if not location:
-                    raise FetchFailed(f"{target.url}: a redirect without a Location")
-                return location
             if response.status_code == 304:
                 return Fetched(
                     304,
@@ -198,7 +194,12 @@ class Fetcher:
                     response.headers.get("etag") or headers.get("If-None-Match"),
                     response.headers.get("last-modified") or headers.get("If-Modified-Since"),
                 )
-            if response.status_code >= 400:
+            if response.status_code in {301, 302, 303, 307, 308}:
+                location = str(response.headers.get("location") or "")
+                if not location:
+                    raise FetchFailed(f"{target.url}: a redirect without a Location")
+                return location
+            if response.status_code >= 300:
                 raise FetchFailed(f"{target.url}: HTTP {response.status_code}")
             body = self._read(response, target.url, deadline)
         finally:

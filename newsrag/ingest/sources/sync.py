@@ -11,7 +11,7 @@ document is committed whole or not at all (see ``ingest.batches``).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sized
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -19,13 +19,11 @@ from typing import Any, Literal
 from newsrag.config import SourceSettings
 from newsrag.errors import FetchFailed, InvalidInput, NewsragError
 from newsrag.ingest.batches import ARTICLE_ERRORS, reason
-from newsrag.ingest.formats.detect import read_item
 from newsrag.ingest.formats.html import article_from_html
 from newsrag.ingest.formats.item import ParsedItem, Rejected
 from newsrag.ingest.pipeline import Ingestor
 from newsrag.ingest.sources.feeds import Feed, feed_items, parse_feed
 from newsrag.ingest.sources.fetch import Fetched, Fetcher
-from newsrag.ingest.sources.withdraw import withdraw_items
 from newsrag.models import Article
 
 Outcome = Literal["created", "updated", "unchanged", "withdrawn", "rejected"]
@@ -142,13 +140,16 @@ def _looks_like_feed(data: bytes, content_type: str) -> bool:
     return any(marker in head for marker in _FEED_MARKERS)
 
 
+Items = Iterable[tuple[str, ParsedItem | Rejected]]
+
+
 def _items_of_fetched(
     fetched: Fetched, fetcher: Fetcher, settings: SourceSettings, report: SyncReport
-) -> list[tuple[str, ParsedItem | Rejected]] | Iterator[tuple[str, ParsedItem | Rejected]]:
+) -> Items:
     if _looks_like_feed(fetched.body, fetched.content_type):
         feed = parse_feed(fetched.body, settings.max_entries)
         report.note = feed.note
-        return _counted(feed, fetcher)
+        return _Counted(feed, fetcher)
     if "html" in fetched.content_type.lower() or fetched.body.lstrip()[:1] == b"<":
         item = article_from_html(fetched.body.decode("utf-8", "replace"), url=fetched.url)
         return [(fetched.url, item)]
@@ -165,10 +166,6 @@ class _Counted:
 
     def __iter__(self) -> Iterator[tuple[str, ParsedItem | Rejected]]:
         return feed_items(self.feed, lambda link: self.fetcher.fetch(link).body)
-
-
-def _counted(feed: Feed, fetcher: Fetcher) -> _Counted:
-    return _Counted(feed, fetcher)
 
 
 def _sync_path(path: Path, context: SyncContext, report: SyncReport) -> None:
@@ -198,6 +195,8 @@ def _read(path: Path, settings: SourceSettings) -> bytes:
 def _file_items(
     files: list[Path], settings: SourceSettings
 ) -> Iterator[tuple[str, ParsedItem | Rejected]]:
+    from newsrag.ingest.formats.detect import read_item
+
     for path in files:
         try:
             items = read_item(_read(path, settings), name=str(path))
@@ -209,14 +208,11 @@ def _file_items(
 
 
 def _ingest(
-    items: Any,
-    context: SyncContext,
-    report: SyncReport,
-    total: int | None = None,
+    items: Items, context: SyncContext, report: SyncReport, total: int | None = None
 ) -> None:
     """Ingest the stories through the batched pipeline; withdrawals after them (a story
     withdrawn in the same run must be stored first)."""
-    known = total if total is not None else (len(items) if hasattr(items, "__len__") else None)
+    known = total if total is not None else (len(items) if isinstance(items, Sized) else None)
     if context.on_total is not None and known is not None:
         context.on_total(known)
     withdrawn: list[ParsedItem] = []
@@ -237,6 +233,8 @@ def _ingest(
         report.counts[result.status] += 1
     for ref, why in ingested.failures:
         report.reject(ref, why)
+    from newsrag.ingest.sources.withdraw import withdraw_items
+
     for ref, outcome in withdraw_items(context.ingestor, withdrawn):
         if outcome is None:
             report.counts["withdrawn"] += 1
