@@ -383,6 +383,53 @@ class SearchResponse(BaseModel):
     results: list[SearchResult]
 
 
+class SourceIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"url": "https://example.org/feed.xml", "every_minutes": 10}]
+        },
+    )
+
+    url: Annotated[UserStr, StringConstraints(min_length=1, max_length=2000)] = Field(
+        description="An RSS or Atom feed (or one article page), http or https."
+    )
+    every_minutes: int = Field(default=60, ge=1, le=10_080, description="How often it is polled.")
+
+
+class SyncRejection(BaseModel):
+    ref: str = Field(description="The entry's guid, the page's url: what names the item.")
+    reason: str
+
+
+class SyncResult(BaseModel):
+    status: Literal["synced", "not_modified", "failed"]
+    counts: dict[str, int] = Field(
+        default_factory=dict,
+        description="Stories by outcome: created, updated, unchanged, withdrawn, rejected.",
+    )
+    rejected: list[SyncRejection] = Field(
+        default_factory=list, description="The first rejected items and why."
+    )
+    error: str | None = Field(default=None, description="Why the source itself failed.")
+    note: str | None = None
+    seconds: float = 0.0
+
+
+class SourceOut(BaseModel):
+    source_id: str
+    url: str
+    every_minutes: int
+    created_at: str
+    last_synced_at: str | None = None
+    next_sync_at: str | None = None
+    last_result: SyncResult | None = None
+
+
+class SourceList(BaseModel):
+    sources: list[SourceOut]
+
+
 class Info(BaseModel):
     answer_mode: AnswerMode
     reader: ReaderKind = Field(description="The reader that decides when a request names none.")
