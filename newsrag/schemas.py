@@ -30,6 +30,7 @@ from newsrag.text.titles import MAX_TITLE_CHARS
 MAX_QUESTION_CHARS = 2000
 MAX_HISTORY_TURNS = 20
 MAX_TURN_CHARS = 8000
+MAX_PAGE_CHARS = 20_000_000  # an html or newsml body: the page around the article included
 
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
@@ -68,8 +69,8 @@ def _plain_metadata_value(value: object) -> object:
 MetadataValueIn = Annotated[MetadataValue, BeforeValidator(_plain_metadata_value)]
 
 
-def _not_blank(value: str) -> str:
-    if not value.strip():
+def _not_blank(value: str | None) -> str | None:
+    if value is not None and not value.strip():
         raise ValueError("must not be empty or only white space")
     return value
 
@@ -87,12 +88,26 @@ class DocumentIn(BaseModel):
                     "source": "PinkNews",
                     "published_at": "2017-04-14",
                     "metadata": {"section": "world"},
-                }
+                },
+                {"html": "<html>…</html>", "url": "https://example.org/story"},
+                {"ninjs": {"uri": "urn:newsml:example.com:20231001:abc", "headline": "…"}},
+                {"newsml": "<newsItem xmlns='http://iptc.org/std/nar/2006-10-01/' …>"},
             ]
         },
     )
 
-    text: UserStr = Field(description="The article's exact text; stored and cited byte for byte.")
+    # exactly one of text, html, ninjs and newsml (checked by the documents use case, which
+    # names the field); the other fields, when sent, win over what a format says
+    text: UserStr | None = Field(
+        default=None, description="The article's exact text; stored and cited byte for byte."
+    )
+    html: Annotated[UserStr, StringConstraints(max_length=MAX_PAGE_CHARS)] | None = Field(
+        default=None, description="A web page; its article text is extracted (trafilatura)."
+    )
+    ninjs: dict[str, Any] | None = Field(default=None, description="An IPTC ninjs 2.x/3.x item.")
+    newsml: Annotated[UserStr, StringConstraints(max_length=MAX_PAGE_CHARS)] | None = Field(
+        default=None, description="A NewsML-G2 newsItem (or a newsMessage: its first item)."
+    )
     title: (
         Annotated[UserStr, StringConstraints(min_length=1, max_length=MAX_TITLE_CHARS)] | None
     ) = Field(default=None, description="Defaults to the first line of the text.")
@@ -137,6 +152,11 @@ class DocumentSummary(BaseModel):
     published_at: str | None = None
     chunks: int
     ingested_at: str
+    withdrawn_at: str | None = Field(
+        default=None,
+        description="When its source withdrew (killed) the story: it is no longer retrieved or "
+        "cited, its versions are kept. Null while it is live.",
+    )
 
 
 class DocumentDetail(DocumentSummary):

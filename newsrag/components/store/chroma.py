@@ -46,6 +46,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from newsrag.components.store import commit, rows
 from newsrag.components.store.changes import ChangeFeed, Listener, StoreChange
 from newsrag.components.store.commit import DocumentLocks
 from newsrag.components.store.connection import (
@@ -217,6 +218,25 @@ class ChromaStore:
             if record is None:
                 raise NotFound(f"no document with id {document_id!r}", document_id=document_id)
             self._writer.delete(record)
+
+    @store_call
+    def withdraw_document(self, document_id: str, withdrawn_at: str) -> StoredDocument:
+        """Take the document out of answers and keep it: a new write of the same text and
+        version without chunk rows or sentences, its record stamped ``withdrawn_at``. The rows
+        of the write it replaces are collected and this process's listeners hear the document
+        now has no rows (the corpus index drops them), as after a delete; its versions stay.
+        A later ingest of the id restores it. Withdrawing a withdrawn document changes
+        nothing; :class:`NotFound` if there is none."""
+        with self.locked([document_id]):
+            read_at = commit.now()
+            record = self.get_documents([document_id], with_text=True).get(document_id)
+            if record is None:
+                raise NotFound(f"no document with id {document_id!r}", document_id=document_id)
+            if record.withdrawn_at:
+                return record
+            withdrawal = rows.withdrawal(record, commit.new_write_id(), withdrawn_at)
+            self._writer.write([(withdrawal, record)], read_at)
+            return self.get_document(document_id, with_text=False)
 
     # ------------------------------------------------------------------------------- reading
 

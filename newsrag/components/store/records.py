@@ -61,6 +61,8 @@ def record_metadata(prepared: PreparedDocument, replaces: str) -> dict[str, Meta
             record[key] = value
     if article.published_at:
         record["published_ts"] = to_timestamp(article.published_at)
+    # always written: an upsert keeps the keys it does not name, and "" is a live story
+    record["withdrawn_at"] = prepared.withdrawn_at or ""
     return record
 
 
@@ -84,6 +86,7 @@ def document_from(record_id: str, meta: dict[str, Any], text: str | None) -> Sto
         replaces=str(meta.get("replaces", "")),
         previous_write=str(meta.get("previous_write", "")),
         sentences=int(meta.get("sentences", 0)),
+        withdrawn_at=cast(str | None, meta.get("withdrawn_at")) or None,
     )
 
 

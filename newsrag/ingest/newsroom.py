@@ -1,0 +1,53 @@
+"""Items from newsroom sources (pages, ninjs, NewsML-G2, feeds) into the archive.
+
+A live item is ingested like any article (a changed text is a new version whose changed
+sentences are flagged as corrected; a source's correction signal is kept in the version's
+metadata as ``signal: correction``). A withdrawn (killed) item takes its story out of answers,
+keeping its record and versions; a withdrawal of a story never stored stores nothing (there is
+nothing to take out of answers, and an empty record would only clutter the archive) and still
+reports ``withdrawn``. A later live item of the same id restores the story.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+from newsrag.errors import InvalidInput, NotFound
+from newsrag.ingest.formats.item import ParsedItem
+from newsrag.ingest.pipeline import Ingestor
+from newsrag.models import Article, IngestResult
+from newsrag.text.ids import DOCUMENT_ID_RULE, derive_document_id, is_valid_document_id
+
+
+def with_signal(item: ParsedItem) -> Article:
+    """The item's article, marked ``signal: correction`` when its source says it corrects."""
+    if not item.correction or item.article.metadata.get("signal") == "correction":
+        return item.article
+    return replace(item.article, metadata={**item.article.metadata, "signal": "correction"})
+
+
+def ingest_item(ingestor: Ingestor, item: ParsedItem) -> IngestResult:
+    """Store a live item, or withdraw the story a withdrawn one names."""
+    if not item.withdrawn:
+        return ingestor.ingest(with_signal(item))
+    article = item.article
+    document_id = article.document_id or (
+        derive_document_id(article.text) if article.text.strip() else None
+    )
+    if document_id is None:
+        raise InvalidInput("document_id: a withdrawal must name the story", field="document_id")
+    return withdraw(ingestor, document_id, article.title)
+
+
+def withdraw(ingestor: Ingestor, document_id: str, title: str = "") -> IngestResult:
+    """Take a story out of answers (see the module's docstring); ``title`` is reported when
+    there was no such story."""
+    if not is_valid_document_id(document_id):
+        raise InvalidInput(f"document_id: {DOCUMENT_ID_RULE}", field="document_id")
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    try:
+        record = ingestor.store.withdraw_document(document_id, now)
+    except NotFound:
+        return IngestResult(document_id, "withdrawn", 0, title)
+    return IngestResult(document_id, "withdrawn", 0, record.title)
