@@ -221,3 +221,45 @@ def test_a_feed_over_the_entry_bound_keeps_the_first_entries_with_a_note(
 def test_an_unknown_path_fails_with_a_reason(ingestor: Ingestor, tmp_path: Path) -> None:
     report = run(str(tmp_path / "nowhere"), ingestor)
     assert report.failed and "no such file or folder" in (report.error or "")
+
+
+NEWSROOM = Path(__file__).resolve().parents[1] / "data" / "newsroom"
+
+
+def test_a_folder_syncs_and_a_canceled_ninjs_item_withdraws_its_story(
+    ingestor: Ingestor, embedder: CountingEmbedder, tmp_path: Path
+) -> None:
+    folder = tmp_path / "wire"
+    folder.mkdir()
+    for name in ("ninjs-2.json", "ninjs-3.json"):
+        (folder / name).write_bytes((NEWSROOM / name).read_bytes())
+    (folder / "note.txt").write_text("Quay reopens\n\nThe eastern quay reopened on Monday.")
+    (folder / "broken.json").write_text('{"text": ')
+    first = run(str(folder), ingestor)
+    assert first.status == "synced"
+    assert first.counts["created"] == 3
+    assert [ref for ref, _ in first.rejected] == [str(folder / "broken.json")]
+    assert "invalid JSON" in first.rejected[0][1]
+    ferry = "wire.example.com-20231001-ferry-aground"
+    assert ingestor.store.get_document(ferry).withdrawn_at is None
+
+    (folder / "ninjs-canceled.json").write_bytes((NEWSROOM / "ninjs-canceled.json").read_bytes())
+    second = run(str(folder), ingestor)
+    assert second.counts["withdrawn"] == 1 and second.counts["unchanged"] == 2
+    withdrawn = ingestor.store.get_document(ferry)
+    assert withdrawn.withdrawn_at and withdrawn.chunks == 0  # out of answers
+    assert [v.version for v in ingestor.store.versions(ferry)] == [1]  # its text is kept
+
+    calls = len(embedder.calls)
+    third = run(str(folder), ingestor)
+    assert (third.counts["withdrawn"], third.counts["unchanged"]) == (1, 2)
+    assert len(embedder.calls) == calls  # nothing restored and re-embedded
+    assert ingestor.store.get_document(ferry).withdrawn_at == withdrawn.withdrawn_at
+
+
+def test_a_feed_file_syncs_like_a_feed(ingestor: Ingestor, tmp_path: Path) -> None:
+    path = tmp_path / "feed.rss"
+    path.write_bytes(rss_feed(entries(4)))
+    report = run(str(path), ingestor)
+    assert report.counts["created"] == 4
+    assert ingestor.store.get_document("harbour.example-2023-story-3").title == entries(4)[3].title

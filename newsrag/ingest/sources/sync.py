@@ -4,7 +4,8 @@ Per story the report says created, updated (a new version), unchanged, withdrawn
 (with the reason); the source itself either synced, was not modified (a conditional GET answered
 304: nothing read, nothing embedded), or failed with one reason. A story that drops out of a
 feed stays in the archive (feeds are windows); only an explicit withdrawal takes it out of
-answers. One bad story never stops the others, and nothing stored is lost by a failure: each
+answers (in a folder, withdrawals are applied after the live items). One bad story never
+stops the others, and nothing stored is lost by a failure: each
 document is committed whole or not at all (see ``ingest.batches``).
 """
 
@@ -21,6 +22,8 @@ from newsrag.errors import FetchFailed, InvalidInput, NewsragError
 from newsrag.ingest.batches import ARTICLE_ERRORS, reason
 from newsrag.ingest.formats.html import article_from_html
 from newsrag.ingest.formats.item import ParsedItem, Rejected
+from newsrag.ingest.loaders import iter_files, load_items
+from newsrag.ingest.newsroom import ingest_item, with_signal
 from newsrag.ingest.pipeline import Ingestor
 from newsrag.ingest.sources.feeds import Feed, feed_items, parse_feed
 from newsrag.ingest.sources.fetch import Fetched, Fetcher
@@ -171,40 +174,55 @@ class _Counted:
 def _sync_path(path: Path, context: SyncContext, report: SyncReport) -> None:
     if not path.exists():
         raise InvalidInput(f"{path}: no such file or folder, and not a URL")
-    files = (
-        [p for p in sorted(path.rglob("*")) if p.is_file() and not p.name.startswith(".")]
-        if path.is_dir()
-        else [path]
-    )
-    if path.is_file() and len(files) == 1:
+    if path.is_file():
         data = _read(path, context.settings)
         if _looks_like_feed(data, ""):
             feed = parse_feed(data, context.settings.max_entries)
             report.note = feed.note
             _ingest(_Counted(feed, Fetcher(context.settings)), context, report)
             return
-    _ingest(_file_items(files, context.settings), context, report, total=len(files))
+    items = list(_file_items(list(iter_files([path])), context.settings))
+    # a story withdrawn in this folder is not stored again from its live item first (that
+    # would restore and re-embed it on every sync, only to withdraw it again)
+    killed = {
+        item.article.document_id
+        for _, item in items
+        if isinstance(item, ParsedItem) and item.withdrawn and item.article.document_id
+    }
+    kept = [
+        (ref, item)
+        for ref, item in items
+        if isinstance(item, Rejected) or item.withdrawn or item.article.document_id not in killed
+    ]
+    _ingest(kept, context, report)
 
 
 def _read(path: Path, settings: SourceSettings) -> bytes:
     if path.stat().st_size > settings.max_bytes:
-        raise InvalidInput(f"{path}: file larger than {settings.max_bytes} bytes")
+        raise InvalidInput(f"{path}: file larger than {settings.max_bytes:,} bytes")
     return path.read_bytes()
 
 
-def _file_items(
-    files: list[Path], settings: SourceSettings
-) -> Iterator[tuple[str, ParsedItem | Rejected]]:
-    from newsrag.ingest.formats.detect import read_item
-
+def _file_items(files: list[Path], settings: SourceSettings) -> Items:
+    """Each file's items (pages, ninjs, NewsML-G2, text and JSON articles; a feed file's
+    entries), or the reason it cannot be read."""
     for path in files:
         try:
-            items = read_item(_read(path, settings), name=str(path))
+            data = _read(path, settings)
+            if _looks_like_feed(data, ""):
+                items: list[tuple[str, ParsedItem | Rejected]] = list(
+                    feed_items(parse_feed(data, settings.max_entries), None)
+                )
+            else:
+                found = load_items(path)
+                items = [
+                    (str(path) if len(found) == 1 else f"{path}[{n}]", item)
+                    for n, item in enumerate(found)
+                ]
         except ARTICLE_ERRORS as exc:
             yield str(path), Rejected(str(path), reason(exc))
             continue
-        for number, item in enumerate(items):
-            yield (str(path) if len(items) == 1 else f"{path}[{number}]"), item
+        yield from items
 
 
 def _ingest(
@@ -215,28 +233,28 @@ def _ingest(
     known = total if total is not None else (len(items) if isinstance(items, Sized) else None)
     if context.on_total is not None and known is not None:
         context.on_total(known)
-    withdrawn: list[ParsedItem] = []
+    withdrawn: list[tuple[str, ParsedItem]] = []
 
     def articles() -> Iterator[tuple[str, Article | Exception]]:
         for ref, item in items:
             if isinstance(item, Rejected):
                 yield item.ref, FetchFailed(item.reason)
             elif item.withdrawn:
-                withdrawn.append(item)
-                if context.on_progress is not None:
-                    context.on_progress(1)
+                withdrawn.append((ref, item))
             else:
-                yield ref, item.article
+                yield ref, with_signal(item)
 
     ingested = context.ingestor.ingest_many(articles(), on_progress=context.on_progress)
     for result in ingested.results:
         report.counts[result.status] += 1
     for ref, why in ingested.failures:
         report.reject(ref, why)
-    from newsrag.ingest.sources.withdraw import withdraw_items
-
-    for ref, outcome in withdraw_items(context.ingestor, withdrawn):
-        if outcome is None:
-            report.counts["withdrawn"] += 1
+    for ref, item in withdrawn:
+        try:
+            ingest_item(context.ingestor, item)
+        except ARTICLE_ERRORS as exc:
+            report.reject(ref, reason(exc))
         else:
-            report.reject(ref, outcome)
+            report.counts["withdrawn"] += 1
+        if context.on_progress is not None:
+            context.on_progress(1)
