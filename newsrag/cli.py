@@ -1,4 +1,4 @@
-"""The ``newsrag`` command: serve, ingest, ask, docs, eval, llm, models.
+"""The ``newsrag`` command: serve, ingest, sync, ask, docs, eval, llm, models.
 
 Every failure the user can act on prints one line (``newsrag: error: …``) and a non-zero exit
 code; a traceback would only mean a bug.
@@ -109,6 +109,41 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         f"unchanged {report.count('unchanged')}, failed {len(report.failures)}"
     )
     return 1 if report.failures else 0
+
+
+def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from newsrag.api.container import Container
+    from newsrag.ingest.sources.sync import SyncContext, is_url, sync
+
+    container = Container(settings)
+    progress = tqdm(total=None, unit="item", desc="sync", disable=args.quiet)
+
+    def total(count: int) -> None:
+        progress.total = count
+        progress.refresh()
+
+    services = container.services
+    # a registered source: its validators (conditional GET) and last result are used and kept
+    registered = services.sources.source_id_of(args.source) if is_url(args.source) else None
+    if registered is not None:
+        synced = services.sources.sync_source(registered, total, progress.update)
+        if synced is None:
+            progress.close()
+            print(f"newsrag: error: {args.source} is being synced by another process now")
+            return 1
+        report = synced[1]
+    else:
+        context = SyncContext(
+            services.ingestor, settings.sources, on_total=total, on_progress=progress.update
+        )
+        report = sync(args.source, context)
+    progress.close()
+    print(report.line())
+    for ref, reason in report.rejected:
+        print(f"rejected: {ref}: {reason}", file=sys.stderr)
+    return 1 if report.failed else 0
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
@@ -229,6 +264,13 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("paths", nargs="+", help=".txt .md .html .json .jsonl files or folders")
     ingest.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     ingest.set_defaults(handler=cmd_ingest)
+
+    sync = sub.add_parser(
+        "sync", help="ingest a feed URL, a folder or a file; new and changed stories only"
+    )
+    sync.add_argument("source", help="an RSS/Atom feed URL (http/https), a folder or a file")
+    sync.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    sync.set_defaults(handler=cmd_sync)
 
     ask = sub.add_parser("ask", help="ask a question")
     ask.add_argument("question")

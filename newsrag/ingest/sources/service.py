@@ -72,7 +72,8 @@ class SourcesService:
             record = SourceRecord(source_id, url, body.every_minutes, _iso(time.time()))
         self._registry.put(record)
         synced = self.sync_source(source_id)
-        return self._out(synced or self._registry.get(source_id) or record), found is None
+        latest = synced[0] if synced else None
+        return self._out(latest or self._registry.get(source_id) or record), found is None
 
     def list(self) -> SourceList:
         return SourceList(sources=[self._out(r) for r in self._registry.all()])
@@ -94,9 +95,19 @@ class SourcesService:
                 synced += 1
         return synced
 
-    def sync_source(self, source_id: str) -> SourceRecord | None:
-        """Lease the source, sync it and write its new state; None when another replica holds
-        it (or it was removed meanwhile)."""
+    def source_id_of(self, url: str) -> str | None:
+        """The id of the registered source with this url, if there is one."""
+        source_id = id_from_uri(url.strip())
+        return source_id if self._registry.get(source_id) is not None else None
+
+    def sync_source(
+        self,
+        source_id: str,
+        on_total: Callable[[int], object] | None = None,
+        on_progress: Callable[[int], object] | None = None,
+    ) -> tuple[SourceRecord | None, SyncReport] | None:
+        """Lease the source, sync it and write its new state: that state (None if the source
+        was removed meanwhile) and the report; None when another replica holds it."""
         record = self._registry.acquire(source_id, self.owner, self._settings.lease_s)
         if record is None:
             return None
@@ -105,13 +116,15 @@ class SourcesService:
             self._settings,
             etag=record.etag,
             last_modified=record.last_modified,
+            on_total=on_total,
+            on_progress=on_progress,
         )
         report = sync(record.url, context)
         log.info("source %s: %s", source_id, report.line())
         now = time.time()
         if self._metrics is not None:
             self._metrics.record_sync(source_id, report.counts, report.failed, now)
-        return self._registry.release(self._after(record, report, now), self.owner)
+        return self._registry.release(self._after(record, report, now), self.owner), report
 
     def _after(self, record: SourceRecord, report: SyncReport, now: float) -> SourceRecord:
         keep = report.failed  # a failed fetch says nothing new about the feed's validators

@@ -220,7 +220,7 @@ def _file_items(files: list[Path], settings: SourceSettings) -> Items:
                     for n, item in enumerate(found)
                 ]
         except ARTICLE_ERRORS as exc:
-            yield str(path), Rejected(str(path), reason(exc))
+            yield str(path), Rejected(str(path), reason(exc).removeprefix(f"{path}: "))
             continue
         yield from items
 
