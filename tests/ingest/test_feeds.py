@@ -19,7 +19,8 @@ ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
     <updated>2023-10-05T08:30:00+02:00</updated>
     <author><name>Ines Duarte</name></author>
     <content type="html">&lt;p&gt;Dock workers ended their &lt;em&gt;three-day&lt;/em&gt;
-strike on Thursday, the union said.&lt;/p&gt;&lt;p&gt;Ships will sail from Friday.&lt;/p&gt;</content>
+strike on Thursday, the union said.&lt;/p&gt;&lt;p&gt;Ships will sail from Friday.&lt;/p&gt;
+</content>
   </entry>
   <entry>
     <title>No id here</title>
