@@ -46,7 +46,8 @@ def test_read_item_whatever_the_name() -> None:
     assert item.article.document_id == "wire.example.com-20231002-harbour-fire"
     two = read_item((DATA / "newsmessage.xml").read_bytes(), name="m")
     assert len(two) == 2
-    listed = json.dumps([json.loads((DATA / n).read_text()) for n in ("ninjs-2.json", "ninjs-3.json")])
+    names = ("ninjs-2.json", "ninjs-3.json")
+    listed = json.dumps([json.loads((DATA / name).read_text()) for name in names])
     assert len(read_item(listed, name="list.json")) == 2
     with pytest.raises(InvalidInput, match=r"^bomb\.xml: newsml: refused"):
         read_item((DATA / "billion-laughs.xml").read_bytes(), name="bomb.xml")
