@@ -100,3 +100,21 @@ def test_ingest_command_applies_a_kill_after_the_story(
     listed = capsys.readouterr().out
     assert "wire.example.com-20231002-harbour-fire\t0 chunks (withdrawn 20" in listed
     assert "news.example.com-2023-10-council-bridge-vote" in listed
+
+
+def test_files_are_read_by_content_not_by_suffix(tmp_path: Path) -> None:
+    shutil.copy(DATA / "newsitem.xml", tmp_path / "story.html")
+    shutil.copy(DATA / "ninjs-3.json", tmp_path / "bridge.xml")
+    (tmp_path / "page.xml").write_text(
+        "<html><body><article><p>The harbour reopened on Monday after a fire.</p></article>"
+        "</body></html>"
+    )
+    (tmp_path / "fragment.html").write_text("<h2>Harbour</h2><p>The harbour reopened.</p>")
+    [story] = load_path(tmp_path / "story.html")
+    assert story.document_id == "wire.example.com-20231002-harbour-fire"
+    [bridge] = load_path(tmp_path / "bridge.xml")
+    assert bridge.title == "Council approves new bridge"
+    [page] = load_path(tmp_path / "page.xml")
+    assert page.text == "The harbour reopened on Monday after a fire."
+    [fragment] = load_path(tmp_path / "fragment.html")
+    assert fragment.document_id == "fragment" and "The harbour reopened." in fragment.text
