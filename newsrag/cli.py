@@ -72,41 +72,61 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
     from newsrag.api.container import Container
-    from newsrag.ingest.loaders import count_articles, iter_files, load_path
+    from newsrag.ingest.formats.item import ParsedItem
+    from newsrag.ingest.loaders import count_articles, iter_files, load_items
+    from newsrag.ingest.newsroom import ingest_item, with_signal
     from newsrag.models import Article
 
     container = Container(settings)
     files = list(iter_files(Path(p) for p in args.paths))
     if not files:
-        print("newsrag: error: no .txt, .md, .html, .json or .jsonl files found", file=sys.stderr)
+        print(
+            "newsrag: error: no .txt, .md, .html, .xml, .json or .jsonl files found",
+            file=sys.stderr,
+        )
         return 1
     # counts articles, not files: a .jsonl file's lines are counted up front (so that the rate
     # and the ETA hold from the start); a .json array corrects the total when it is read
     expected = {path: count_articles(path) for path in files}
     progress = tqdm(total=sum(expected.values()), unit="article", desc="ingest", disable=args.quiet)
+    # withdrawn (killed) items are applied once every live item is stored, so that a folder
+    # holding a story and its kill ends with the story withdrawn, whatever the file names
+    withdrawals: list[tuple[str, ParsedItem]] = []
 
     def items() -> Iterator[tuple[str, Article | Exception]]:
         for path in files:
             try:
-                articles = load_path(path)
-                found = len(articles)
+                parsed = load_items(path)
+                found = len(parsed)
             except NewsragError as exc:
-                articles, found = [], 1  # the failure counts as one
+                parsed, found = [], 1  # the failure counts as one
                 yield str(path), exc
             if found != expected[path] and progress.total is not None:
                 progress.total += found - expected[path]
                 progress.refresh()
-            for number, article in enumerate(articles):
-                label = str(path) if len(articles) == 1 else f"{path}[{number}]"
-                yield label, article
+            for number, item in enumerate(parsed):
+                label = str(path) if len(parsed) == 1 else f"{path}[{number}]"
+                if item.withdrawn:
+                    withdrawals.append((label, item))
+                else:
+                    yield label, with_signal(item)
 
-    report = container.services.ingestor.ingest_many(items(), on_progress=progress.update)
+    ingestor = container.services.ingestor
+    report = ingestor.ingest_many(items(), on_progress=progress.update)
+    for label, item in withdrawals:
+        try:
+            report.results.append(ingest_item(ingestor, item))
+        except NewsragError as exc:
+            report.failures.append((label, exc.detail))
+        progress.update(1)
     progress.close()
     for label, reason in report.failures:
         print(f"failed: {label}: {reason}", file=sys.stderr)
+    withdrawn = report.count("withdrawn")
     print(
         f"created {report.count('created')}, updated {report.count('updated')}, "
         f"unchanged {report.count('unchanged')}, failed {len(report.failures)}"
+        + (f", withdrawn {withdrawn}" if withdrawn else "")
     )
     return 1 if report.failures else 0
 
@@ -195,7 +215,8 @@ def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
     store = container.services.store
     if args.docs_command == "list":
         for document in sorted(store.list_documents(), key=lambda d: d.document_id):
-            print(f"{document.document_id}\t{document.chunks} chunks\t{document.title}")
+            state = f" (withdrawn {document.withdrawn_at})" if document.withdrawn_at else ""
+            print(f"{document.document_id}\t{document.chunks} chunks{state}\t{document.title}")
     elif args.docs_command == "show":
         document = store.get_document(args.document_id)
         print(json.dumps(dataclasses.asdict(document), ensure_ascii=False, indent=2))

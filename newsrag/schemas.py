@@ -30,7 +30,8 @@ from newsrag.text.titles import MAX_TITLE_CHARS
 MAX_QUESTION_CHARS = 2000
 MAX_HISTORY_TURNS = 20
 MAX_TURN_CHARS = 8000
-MAX_PAGE_CHARS = 20_000_000  # an html or newsml body: the page around the article included
+# an html or newsml body, the page around the article included (ingest.formats.limits matches)
+MAX_PAGE_CHARS = 20_000_000
 
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 

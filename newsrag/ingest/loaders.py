@@ -137,13 +137,18 @@ def load_items(path: Path) -> list[ParsedItem]:
         raise InvalidInput(f"{path}: no such file or folder")
     if suffix in TEXT_SUFFIXES:
         return [ParsedItem(load_text(path))]
-    if suffix in HTML_SUFFIXES:  # a page is a page, whatever it starts with
-        try:
-            return [article_from_html(_read_text(path), document_id=_slug(path))]
-        except InvalidInput as exc:
-            raise InvalidInput(f"{path}: {exc.detail.removeprefix('html: ')}") from None
-    if suffix in XML_SUFFIXES or (suffix == ".json" and kind_of(path.read_bytes()) == "ninjs"):
-        return read_item(path.read_bytes(), name=str(path))
+    if suffix in HTML_SUFFIXES | XML_SUFFIXES | {".json"}:
+        data = path.read_bytes()
+        kind = kind_of(data)
+        if kind in {"ninjs", "newsml"} or (kind == "html" and suffix in XML_SUFFIXES):
+            return read_item(data, name=str(path))
+        if suffix in HTML_SUFFIXES:  # a page, even one that starts with no <html> tag
+            try:
+                return [article_from_html(_read_text(path), document_id=_slug(path))]
+            except InvalidInput as exc:
+                raise InvalidInput(f"{path}: {exc.detail.removeprefix('html: ')}") from None
+        if suffix in XML_SUFFIXES:
+            return read_item(data, name=str(path))
     if suffix in JSON_SUFFIXES:
         return [ParsedItem(article) for article in load_json(path)]
     raise InvalidInput(

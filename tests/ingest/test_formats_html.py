@@ -113,3 +113,10 @@ def test_the_quality_measure_sees_boilerplate_and_broken_sentences() -> None:
     pages = len(make_pages())
     assert extraction_quality([everything] * pages)[1] > 0.05
     assert extraction_quality([broken] * pages)[0] < 0.1
+
+
+def test_an_oversized_page_is_refused_with_its_size() -> None:
+    from newsrag.ingest.formats.limits import MAX_SOURCE_CHARS
+
+    with pytest.raises(InvalidInput, match="over the limit"):
+        article_from_html(PAGE + " " * MAX_SOURCE_CHARS)

@@ -79,3 +79,11 @@ def test_entities_are_refused_before_anything_is_expanded(name: str) -> None:
 def test_bad_documents_get_a_reason(xml: str, reason: str) -> None:
     with pytest.raises(InvalidInput, match=reason):
         item_from_newsml(xml)
+
+
+def test_an_oversized_document_is_refused_before_it_is_parsed() -> None:
+    from newsrag.ingest.formats.limits import MAX_SOURCE_CHARS
+
+    huge = b"<newsItem>" + b" " * MAX_SOURCE_CHARS + b"</newsItem>"
+    with pytest.raises(InvalidInput, match="over the limit"):
+        item_from_newsml(huge)

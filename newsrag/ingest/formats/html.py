@@ -13,6 +13,7 @@ from typing import Any
 
 from newsrag.errors import InvalidInput
 from newsrag.ingest.formats.item import ParsedItem
+from newsrag.ingest.formats.limits import check_size
 from newsrag.models import Article, MetadataValue
 from newsrag.text.dates import parse_published
 from newsrag.text.titles import clip_title, title_from_text
@@ -40,6 +41,7 @@ def article_from_html(
     The caller's ``url`` and ``source`` win over the page's canonical url and site name."""
     import trafilatura
 
+    check_size(html, "html")
     if not html.strip():
         raise InvalidInput("html: the page is empty", field="html")
     tree = trafilatura.load_html(html)

@@ -17,6 +17,7 @@ from defusedxml.ElementTree import fromstring
 from newsrag.errors import InvalidInput
 from newsrag.ingest.formats.ids import id_from_uri
 from newsrag.ingest.formats.item import ParsedItem
+from newsrag.ingest.formats.limits import check_size
 from newsrag.models import Article, MetadataValue
 from newsrag.text.dates import parse_published
 from newsrag.text.titles import clip_title, title_from_text
@@ -33,6 +34,7 @@ _SKIPPED = frozenset({"script", "style", "head", "title"})
 
 def parse_xml(xml: str | bytes, field: str = FIELD) -> Element:
     """The root element; :class:`InvalidInput` for malformed XML, entities or external refs."""
+    check_size(xml, field)
     try:
         root: Element = fromstring(
             xml, forbid_dtd=False, forbid_entities=True, forbid_external=True
