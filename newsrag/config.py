@@ -312,7 +312,7 @@ class SourceSettings(BaseSettings):
         default=600.0,
         ge=10,
         le=86_400,
-        description="How long a replica holds a source it polls (renewed while it syncs).",
+        description="How long a replica holds a source it polls (a longer sync can be joined).",
     )
 
     @property
