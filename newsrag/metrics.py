@@ -10,6 +10,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from newsrag.errors import NewsragError
 
+SOURCE_OUTCOMES = ("created", "updated", "unchanged", "withdrawn", "rejected")
+
 
 class Metrics:
     def __init__(self) -> None:
@@ -91,6 +93,9 @@ class Metrics:
         for metric in (self.source_failures, self.source_last_success):
             with contextlib.suppress(KeyError):
                 metric.remove(source)
+        for outcome in SOURCE_OUTCOMES:
+            with contextlib.suppress(KeyError):
+                self.source_items.remove(source, outcome)
 
     def track_store(self, counts: Callable[[], tuple[int, int]]) -> None:
         """Read document and chunk counts from the store at scrape time (shared across replicas)."""

@@ -143,11 +143,13 @@ def test_bad_entries_get_a_reason_and_the_others_go_on(
     server.routes["/quay.html"] = Served(page, content_type="text/html")
     server.routes["/menu.html"] = Served(b"<html><body></body></html>", content_type="text/html")
     server.routes["/huge.html"] = Served(size=200_000)
+    server.routes["/endless.html"] = Served(endless=True)
     links = {
         "page": server.url("/quay.html"),
         "gone": server.url("/missing.html"),
         "empty": server.url("/menu.html"),
         "huge": server.url("/huge.html"),
+        "endless": server.url("/endless.html"),
         "private": "http://10.1.2.3/story",
     }
     summary_only = [
@@ -155,7 +157,7 @@ def test_bad_entries_get_a_reason_and_the_others_go_on(
         for name, link in links.items()
     ]
     server.routes["/feed.xml"] = Served(rss_feed([*entries(3), *summary_only]))
-    small = SourceSettings(allow_hosts="127.0.0.1", timeout_s=5, max_bytes=100_000)
+    small = SourceSettings(allow_hosts="127.0.0.1", timeout_s=2, max_bytes=100_000)
     report = run(server.url("/feed.xml"), ingestor, settings=small)
     assert report.status == "synced"
     assert report.counts["created"] == 4  # three full entries and the fetched page
@@ -164,6 +166,7 @@ def test_bad_entries_get_a_reason_and_the_others_go_on(
     assert "no article text" in reasons["urn:summary:empty"]
     assert "page larger than 100 kB" in reasons["urn:summary:huge"]
     assert "private address" in reasons["urn:summary:private"]
+    assert "timed out after 2 s" in reasons["urn:summary:endless"]
     fetched = ingestor.store.get_document("summary-page")
     assert "three ferries would use it at once" in (fetched.text or "")  # one sentence, whole
     assert "Home | News" not in (fetched.text or "")
@@ -184,7 +187,7 @@ def test_bad_entries_get_a_reason_and_the_others_go_on(
             b"<rss><channel><title>&x;</title></channel></rss>",
             "XML entities",
         ),
-        (b"\x00\x01 not xml at all", "neither an RSS/Atom feed nor an HTML page"),
+        (b"\x00\x01 not xml at all", "neither an RSS/Atom feed nor a page"),
     ],
 )
 def test_a_bad_feed_fails_with_one_reason_and_loses_nothing(
@@ -263,3 +266,55 @@ def test_a_feed_file_syncs_like_a_feed(ingestor: Ingestor, tmp_path: Path) -> No
     report = run(str(path), ingestor)
     assert report.counts["created"] == 4
     assert ingestor.store.get_document("harbour.example-2023-story-3").title == entries(4)[3].title
+
+
+def test_newsml_and_ninjs_items_served_at_a_url_sync_with_corrections_and_kills(
+    server: PageServer, ingestor: Ingestor
+) -> None:
+    story = "wire.example.com-20231002-harbour-fire"
+    url = server.url("/wire/harbour-fire.xml")
+    server.routes["/wire/harbour-fire.xml"] = Served(
+        (NEWSROOM / "newsitem.xml").read_bytes(), content_type="application/xml"
+    )
+    assert run(url, ingestor).counts["created"] == 1
+    server.routes["/wire/harbour-fire.xml"] = Served(
+        (NEWSROOM / "newsitem-correction.xml").read_bytes(), content_type="application/xml"
+    )
+    corrected = run(url, ingestor)
+    assert corrected.counts["updated"] == 1
+    document = ingestor.store.get_document(story)
+    assert document.version == 2 and document.metadata["signal"] == "correction"
+    rows = ingestor.store.record_sentences(document, range(document.sentences))
+    assert [row.text for row in rows if row.correction] == [
+        "Firefighters from three stations fought the blaze for nine hours."
+    ]
+    server.routes["/wire/harbour-fire.xml"] = Served(
+        (NEWSROOM / "newsitem-canceled.xml").read_bytes(), content_type="application/xml"
+    )
+    assert run(url, ingestor).counts["withdrawn"] == 1
+    assert ingestor.store.get_document(story).withdrawn_at
+
+    server.routes["/ninjs"] = Served(
+        (NEWSROOM / "ninjs-3.json").read_bytes(), content_type="application/json"
+    )
+    assert run(server.url("/ninjs"), ingestor).counts["created"] == 1
+    bridge = ingestor.store.get_document("news.example.com-2023-10-council-bridge-vote")
+    assert bridge.title == "Council approves new bridge"
+
+
+def test_an_article_page_at_a_url_is_keyed_by_the_url(
+    server: PageServer, ingestor: Ingestor
+) -> None:
+    def page(extra: str) -> bytes:
+        paragraphs = "".join(f"<p>{p}</p>" for p in feed_story(4, extra).split("\n\n"))
+        return (
+            "<html><head><title>Berths</title></head><body><nav>Home</nav>"
+            f"<article><h1>Berths</h1>{paragraphs}</article></body></html>"
+        ).encode()
+
+    server.routes["/news/berths"] = Served(page(""), content_type="text/html")
+    assert run(server.url("/news/berths"), ingestor).counts["created"] == 1
+    server.routes["/news/berths"] = Served(page(" The vote was close."), content_type="text/html")
+    assert run(server.url("/news/berths"), ingestor).counts["updated"] == 1
+    [document] = ingestor.store.list_documents()
+    assert document.document_id.endswith("news-berths") and document.version == 2

@@ -13,7 +13,9 @@ import dataclasses
 import datetime as dt
 import time
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from xml.etree.ElementTree import ParseError
 
@@ -31,6 +33,9 @@ from newsrag.text.titles import clip_title
 PageFetcher = Callable[[str], bytes]
 # What extracting one entry may raise besides our own errors: a reason for that entry only.
 ENTRY_ERRORS = (NewsragError, ValueError, UnicodeError, LookupError)
+# Linked pages fetched at once, and entries looked ahead, for summary-only feeds.
+PAGE_FETCHERS = 4
+PAGE_BATCH = 16
 HTML_TYPES = {"text/html", "application/xhtml+xml", "html", "xhtml"}
 
 
@@ -174,7 +179,31 @@ def _with_feed_fields(
 def feed_items(
     feed: Feed, fetch_page: PageFetcher | None
 ) -> Iterator[tuple[str, ParsedItem | Rejected]]:
-    """Each entry's ref and its story or rejection, in feed order."""
-    for entry in feed.entries:
-        item = item_from_entry(entry, feed.title, fetch_page)
-        yield (item.ref if isinstance(item, Rejected) else entry_ref(entry)), item
+    """Each entry's ref and its story or rejection, in feed order. The linked pages of
+    summary-only entries are fetched a few at a time, ahead of their extraction."""
+    if fetch_page is None:
+        for entry in feed.entries:
+            yield _labelled(entry, item_from_entry(entry, feed.title, None))
+        return
+    with ThreadPoolExecutor(PAGE_FETCHERS, thread_name_prefix="newsrag-page") as pool:
+        for start in range(0, len(feed.entries), PAGE_BATCH):
+            batch = feed.entries[start : start + PAGE_BATCH]
+            links = {
+                link
+                for entry in batch
+                if _full_content(entry) is None and (link := str(entry.get("link") or "").strip())
+            }
+            pages = {link: pool.submit(fetch_page, link) for link in links}
+            prefetched = partial(_prefetched, pages, fetch_page)
+            for entry in batch:
+                yield _labelled(entry, item_from_entry(entry, feed.title, prefetched))
+
+
+def _prefetched(pages: Mapping[str, Future[bytes]], fetch_page: PageFetcher, link: str) -> bytes:
+    return pages[link].result() if link in pages else fetch_page(link)
+
+
+def _labelled(
+    entry: Mapping[str, Any], item: ParsedItem | Rejected
+) -> tuple[str, ParsedItem | Rejected]:
+    return (item.ref if isinstance(item, Rejected) else entry_ref(entry)), item

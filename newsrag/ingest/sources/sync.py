@@ -11,6 +11,7 @@ document is committed whole or not at all (see ``ingest.batches``).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterable, Iterator, Sized
 from dataclasses import dataclass, field
@@ -20,7 +21,8 @@ from typing import Any, Literal
 from newsrag.config import SourceSettings
 from newsrag.errors import FetchFailed, InvalidInput, NewsragError
 from newsrag.ingest.batches import ARTICLE_ERRORS, reason
-from newsrag.ingest.formats.html import article_from_html
+from newsrag.ingest.formats.detect import read_item
+from newsrag.ingest.formats.ids import id_from_uri
 from newsrag.ingest.formats.item import ParsedItem, Rejected
 from newsrag.ingest.loaders import iter_files, load_items
 from newsrag.ingest.newsroom import ingest_item, with_signal
@@ -149,14 +151,30 @@ Items = Iterable[tuple[str, ParsedItem | Rejected]]
 def _items_of_fetched(
     fetched: Fetched, fetcher: Fetcher, settings: SourceSettings, report: SyncReport
 ) -> Items:
+    """A feed's entries, or the items of one document (a page, ninjs, NewsML-G2) at the url;
+    a page without an id of its own is keyed by its url, so a changed page is a new version."""
     if _looks_like_feed(fetched.body, fetched.content_type):
         feed = parse_feed(fetched.body, settings.max_entries)
         report.note = feed.note
         return _Counted(feed, fetcher)
-    if "html" in fetched.content_type.lower() or fetched.body.lstrip()[:1] == b"<":
-        item = article_from_html(fetched.body.decode("utf-8", "replace"), url=fetched.url)
-        return [(fetched.url, item)]
-    raise InvalidInput(f"{fetched.url}: neither an RSS/Atom feed nor an HTML page")
+    try:
+        found = read_item(fetched.body, name=fetched.url)
+    except InvalidInput as exc:
+        raise InvalidInput(
+            f"{exc.detail} (neither an RSS/Atom feed nor a page, ninjs or NewsML-G2 item)"
+        ) from None
+    url_id = id_from_uri(fetched.url)
+    return [
+        (
+            fetched.url if len(found) == 1 else f"{fetched.url}[{number}]",
+            item
+            if item.article.document_id
+            else dataclasses.replace(
+                item, article=dataclasses.replace(item.article, document_id=url_id)
+            ),
+        )
+        for number, item in enumerate(found)
+    ]
 
 
 @dataclass
