@@ -14,6 +14,8 @@ from newsrag.ingest.pipeline import Ingestor
 from newsrag.models import Article
 from newsrag.retrieval.filters import Filters
 from newsrag.retrieval.hybrid import HybridRetriever
+from newsrag.text import near_duplicates
+from tests.helpers import STORY, wire_copy
 
 OLD = "The mayor said the bridge will open in May. Residents welcomed the news."
 NEW = "The mayor said the bridge is delayed until October. Residents were angry."
@@ -85,3 +87,27 @@ def test_a_later_ingest_restores_the_story(
     assert document.withdrawn_at is None and document.text == text
     assert len(store.versions("bridge")) == versions
     assert "bridge" in found(HybridRetriever(store, RetrievalSettings()), "bridge mayor")
+
+
+def test_a_withdrawn_copy_is_left_out_of_its_wire_group_and_of_later_copies(
+    ingestor: Ingestor, store: ChromaStore
+) -> None:
+    gazette = wire_copy("Inchmore ferry grounds", "By Harbour Gazette staff", "From MPA.")
+    herald = wire_copy("Ferry aground off Inchmore", "By Herald reporters", "MPA statement.")
+    ingestor.ingest(Article(STORY, "Ferry grounds", "mpa"))
+    ingestor.ingest(Article(gazette, "Inchmore ferry grounds", "gazette"))
+    assert {d.document_id for d in store.wire_groups(["mpa"])["mpa"]} == {"mpa", "gazette"}
+
+    store.withdraw_document("mpa", WHEN)
+
+    assert [d.document_id for d in store.wire_groups(["mpa"])["mpa"]] == ["gazette"]
+    ingestor.ingest(Article(herald, "Ferry aground", "herald"))
+    assert store.get_document("herald").group in {"gazette", "mpa"}
+    copies = store.find_copies({"x": _signature(herald)}, 0.5)["x"]
+    assert "mpa" not in {d.document_id for d in copies}
+
+
+def _signature(text: str) -> near_duplicates.Signature:
+    signature = near_duplicates.signature(text)
+    assert signature is not None
+    return signature

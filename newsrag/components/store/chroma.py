@@ -172,7 +172,8 @@ class ChromaStore:
 
     @store_call
     def wire_groups(self, groups: Sequence[str]) -> dict[str, list[StoredDocument]]:
-        """The members of each wire group (documents sharing a group id, plus its founder)."""
+        """The members of each wire group (documents sharing a group id, plus its founder),
+        withdrawn ones left out."""
         return self._records.wire_groups(groups)
 
     # -------------------------------------------------------------------------------- writes
