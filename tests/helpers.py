@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -374,12 +375,21 @@ def _handler(server: PageServer) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def page_server(routes: dict[str, Served] | None = None) -> Iterator[PageServer]:
-    """Serve ``routes`` (path → :class:`Served`, changeable while it runs) on a free port."""
+def page_server(
+    routes: dict[str, Served] | None = None, tls: tuple[Path, Path] | None = None
+) -> Iterator[PageServer]:
+    """Serve ``routes`` (path → :class:`Served`, changeable while it runs) on a free port;
+    over HTTPS with ``tls`` (certificate and key files)."""
     state = PageServer(routes=dict(routes or {}))
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
     httpd.daemon_threads = True
-    state.base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    scheme = "http"
+    if tls is not None:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(*tls)
+        httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+        scheme = "https"
+    state.base = f"{scheme}://127.0.0.1:{httpd.server_address[1]}"
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
@@ -388,6 +398,19 @@ def page_server(routes: dict[str, Served] | None = None) -> Iterator[PageServer]
         httpd.shutdown()
         httpd.server_close()
         thread.join(timeout=5)
+
+
+def self_signed(folder: Path, host: str) -> tuple[Path, Path]:
+    """A certificate for ``host`` (and its key), made by the openssl command."""
+    cert, key = folder / f"{host}.pem", folder / f"{host}.key"
+    command = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+    command += ["-keyout", str(key), "-out", str(cert), "-subj", f"/CN={host}"]
+    subprocess.run(
+        [*command, "-addext", f"subjectAltName=DNS:{host}"],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
 
 
 @dataclass(frozen=True)

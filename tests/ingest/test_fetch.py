@@ -3,15 +3,18 @@ redirects checked one by one, conditional GET."""
 
 from __future__ import annotations
 
+import shutil
+import ssl
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from newsrag.config import SourceSettings
 from newsrag.errors import FetchFailed
 from newsrag.ingest.sources.fetch import Fetcher
-from tests.helpers import PageServer, Served, page_server
+from tests.helpers import PageServer, Served, page_server, self_signed
 
 ALLOWED = SourceSettings(allow_hosts="127.0.0.1", timeout_s=5)
 
@@ -132,3 +135,20 @@ def test_an_http_error_and_an_unreachable_host_give_a_reason(server: PageServer)
     assert "HTTP 404" in failure(lambda: fetcher().fetch(server.url("/missing")))
     closed = server.url("/").replace(server.base.rsplit(":", 1)[1], "1")
     assert "ConnectError" in failure(lambda: fetcher().fetch(closed))
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_https_connects_to_the_checked_address_and_verifies_the_hosts_certificate(
+    tmp_path: Path,
+) -> None:
+    cert, key = self_signed(tmp_path, "feeds.test")
+    trusted = ssl.create_default_context(cafile=str(cert))
+    settings = SourceSettings(allow_hosts="feeds.test,127.0.0.1", timeout_s=5)
+    with page_server({"/feed": Served(b"<rss/>")}, tls=(cert, key)) as server:
+        port = server.base.rsplit(":", 1)[1]
+        # the name resolves to the checked address; TLS is verified for the name, not the address
+        named = Fetcher(settings, resolver=lambda host, _: ["127.0.0.1"], verify=trusted)
+        assert named.fetch(f"https://feeds.test:{port}/feed").body == b"<rss/>"
+        by_address = Fetcher(settings, verify=trusted)
+        assert "ConnectError" in failure(lambda: by_address.fetch(server.url("/feed")))
+    assert server.statuses("/feed") == [200]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -89,7 +90,7 @@ class Fetcher:
         settings: SourceSettings,
         *,
         resolver: Resolver = resolve,
-        transport: httpx.BaseTransport | None = None,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
         self._settings = settings
         self._allowed = settings.allowed_hosts
@@ -97,7 +98,7 @@ class Fetcher:
         self._client = httpx.Client(
             follow_redirects=False,
             headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
-            transport=transport,
+            verify=verify,
             trust_env=False,  # a proxy would connect to what we just refused
         )
 
