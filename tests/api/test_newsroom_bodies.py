@@ -37,6 +37,15 @@ def search(client: TestClient, query: str) -> list[str]:
     return [result["document_id"] for result in response.json()["results"]]
 
 
+QUESTION = "How many passengers were on the ferry that ran aground in the Tarrow Estuary?"
+
+
+def cited(client: TestClient, question: str) -> list[str]:
+    response = client.post("/v1/ask", json={"question": question})
+    assert response.status_code == 200, response.text
+    return [citation["document_id"] for citation in response.json()["citations"]]
+
+
 def test_html_body_is_extracted_and_the_callers_fields_win(client: TestClient) -> None:
     response = client.post("/v1/documents", json={"html": PAGE, "document_id": "budget"})
     assert response.status_code == 201, response.text
@@ -72,6 +81,7 @@ def test_canceled_ninjs_withdraws_the_story(client: TestClient) -> None:
     assert client.post("/v1/documents", json={"ninjs": ninjs("ninjs-2.json")}).status_code == 201
     story = "wire.example.com-20231001-ferry-aground"
     assert story in search(client, "ferry aground sandbank Tarrow Estuary")
+    assert cited(client, QUESTION) == [story]
 
     response = client.post("/v1/documents", json={"ninjs": ninjs("ninjs-canceled.json")})
 
@@ -83,6 +93,7 @@ def test_canceled_ninjs_withdraws_the_story(client: TestClient) -> None:
         "title": "Ferry runs aground off Port Brannick",
     }
     assert story not in search(client, "ferry aground sandbank Tarrow Estuary")
+    assert cited(client, QUESTION) == []
     document = client.get(f"/v1/documents/{story}").json()
     assert document["withdrawn_at"] and document["chunks"] == 0
     assert document["text"].startswith("Ferry runs aground")
