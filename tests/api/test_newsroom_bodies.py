@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.helpers import assert_names_field, assert_problem
+from tests.helpers import assert_names_field, assert_problem, post_raw
 
 DATA = Path(__file__).parents[1] / "data" / "newsroom"
 PAGE = (
@@ -149,3 +149,15 @@ def test_the_text_body_is_unchanged(client: TestClient) -> None:
         "Headline\n\nBody text here.",
         {"k": 1},
     )
+
+
+def test_lone_surrogates_in_any_format_are_422_not_500(client: TestClient) -> None:
+    bodies: list[dict[str, Any]] = [
+        {"ninjs": {"uri": "urn:x:1", "headline": "\ud800", "body_text": "Text."}},
+        {"newsml": "<newsItem>\ud800</newsItem>"},
+        {"html": "<p>The mayor said \ud800 it was late.</p>"},
+    ]
+    for body in bodies:
+        response = post_raw(client, "/v1/documents", body)
+        problem = assert_problem(response, 422, "surrogate")
+        assert next(iter(body)) in problem["detail"]
