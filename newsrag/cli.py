@@ -74,8 +74,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from newsrag.api.container import Container
     from newsrag.ingest.formats.item import ParsedItem
     from newsrag.ingest.loaders import count_articles, iter_files, load_items
-    from newsrag.ingest.newsroom import ingest_item, with_signal
-    from newsrag.models import Article
+    from newsrag.ingest.newsroom import ingest_items
 
     container = Container(settings)
     files = list(iter_files(Path(p) for p in args.paths))
@@ -89,11 +88,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     # and the ETA hold from the start); a .json array corrects the total when it is read
     expected = {path: count_articles(path) for path in files}
     progress = tqdm(total=sum(expected.values()), unit="article", desc="ingest", disable=args.quiet)
-    # withdrawn (killed) items are applied once every live item is stored, so that a folder
-    # holding a story and its kill ends with the story withdrawn, whatever the file names
-    withdrawals: list[tuple[str, ParsedItem]] = []
 
-    def items() -> Iterator[tuple[str, Article | Exception]]:
+    def items() -> Iterator[tuple[str, ParsedItem | Exception]]:
         for path in files:
             try:
                 parsed = load_items(path)
@@ -105,20 +101,10 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
                 progress.total += found - expected[path]
                 progress.refresh()
             for number, item in enumerate(parsed):
-                label = str(path) if len(parsed) == 1 else f"{path}[{number}]"
-                if item.withdrawn:
-                    withdrawals.append((label, item))
-                else:
-                    yield label, with_signal(item)
+                yield (str(path) if len(parsed) == 1 else f"{path}[{number}]"), item
 
-    ingestor = container.services.ingestor
-    report = ingestor.ingest_many(items(), on_progress=progress.update)
-    for label, item in withdrawals:
-        try:
-            report.results.append(ingest_item(ingestor, item))
-        except NewsragError as exc:
-            report.failures.append((label, exc.detail))
-        progress.update(1)
+    # a folder's kills are applied after its stories, whatever the file names
+    report = ingest_items(container.services.ingestor, items(), on_progress=progress.update)
     progress.close()
     for label, reason in report.failures:
         print(f"failed: {label}: {reason}", file=sys.stderr)

@@ -139,7 +139,10 @@ def load_items(path: Path) -> list[ParsedItem]:
         return [ParsedItem(load_text(path))]
     if suffix in HTML_SUFFIXES | XML_SUFFIXES | {".json"}:
         data = path.read_bytes()
-        kind = kind_of(data)
+        # a file of article records is parsed once, by load_json: only one naming a uri early
+        # may be ninjs
+        maybe_ninjs = suffix != ".json" or b'"uri"' in data[:8192]
+        kind = kind_of(data) if maybe_ninjs else "json"
         if kind in {"ninjs", "newsml"} or (kind == "html" and suffix in XML_SUFFIXES):
             return read_item(data, name=str(path))
         if suffix in HTML_SUFFIXES:  # a page, even one that starts with no <html> tag

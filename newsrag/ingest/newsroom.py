@@ -11,9 +11,11 @@ reports ``withdrawn``. A later live item of the same id restores the story.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 
 from newsrag.errors import InvalidInput, NotFound
+from newsrag.ingest.batches import ARTICLE_ERRORS, IngestReport, reason
 from newsrag.ingest.formats.item import ParsedItem
 from newsrag.ingest.pipeline import Ingestor
 from newsrag.models import Article, IngestResult
@@ -38,6 +40,36 @@ def ingest_item(ingestor: Ingestor, item: ParsedItem) -> IngestResult:
     if document_id is None:
         raise InvalidInput("document_id: a withdrawal must name the story", field="document_id")
     return withdraw(ingestor, document_id, article.title)
+
+
+def ingest_items(
+    ingestor: Ingestor,
+    items: Iterable[tuple[str, ParsedItem | Exception]],
+    on_progress: Callable[[int], object] | None = None,
+    batch_size: int = 32,
+) -> IngestReport:
+    """Ingest many labelled items (an exception: one that could not be read) in batches, as
+    ``Ingestor.ingest_many`` does; withdrawals are applied once every live item is stored, so
+    that a story and its kill in one run end withdrawn whatever their order. A bad item is
+    recorded with its reason and the rest go on."""
+    withdrawals: list[tuple[str, ParsedItem]] = []
+
+    def live() -> Iterator[tuple[str, Article | Exception]]:
+        for label, item in items:
+            if isinstance(item, ParsedItem) and item.withdrawn:
+                withdrawals.append((label, item))
+            else:
+                yield label, with_signal(item) if isinstance(item, ParsedItem) else item
+
+    report = ingestor.ingest_many(live(), on_progress, batch_size)
+    for label, item in withdrawals:
+        try:
+            report.results.append(ingest_item(ingestor, item))
+        except ARTICLE_ERRORS as exc:
+            report.failures.append((label, reason(exc)))
+        if on_progress is not None:
+            on_progress(1)
+    return report
 
 
 def withdraw(ingestor: Ingestor, document_id: str, title: str = "") -> IngestResult:

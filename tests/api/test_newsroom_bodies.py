@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.helpers import assert_names_field, assert_problem
+from tests.helpers import assert_names_field, assert_problem, post_raw
 
 DATA = Path(__file__).parents[1] / "data" / "newsroom"
 PAGE = (
@@ -35,6 +35,15 @@ def search(client: TestClient, query: str) -> list[str]:
     response = client.post("/v1/search", json={"query": query, "top_k": 5})
     assert response.status_code == 200, response.text
     return [result["document_id"] for result in response.json()["results"]]
+
+
+QUESTION = "How many passengers were on the ferry that ran aground in the Tarrow Estuary?"
+
+
+def cited(client: TestClient, question: str) -> list[str]:
+    response = client.post("/v1/ask", json={"question": question})
+    assert response.status_code == 200, response.text
+    return [citation["document_id"] for citation in response.json()["citations"]]
 
 
 def test_html_body_is_extracted_and_the_callers_fields_win(client: TestClient) -> None:
@@ -72,6 +81,7 @@ def test_canceled_ninjs_withdraws_the_story(client: TestClient) -> None:
     assert client.post("/v1/documents", json={"ninjs": ninjs("ninjs-2.json")}).status_code == 201
     story = "wire.example.com-20231001-ferry-aground"
     assert story in search(client, "ferry aground sandbank Tarrow Estuary")
+    assert cited(client, QUESTION) == [story]
 
     response = client.post("/v1/documents", json={"ninjs": ninjs("ninjs-canceled.json")})
 
@@ -83,6 +93,7 @@ def test_canceled_ninjs_withdraws_the_story(client: TestClient) -> None:
         "title": "Ferry runs aground off Port Brannick",
     }
     assert story not in search(client, "ferry aground sandbank Tarrow Estuary")
+    assert cited(client, QUESTION) == []
     document = client.get(f"/v1/documents/{story}").json()
     assert document["withdrawn_at"] and document["chunks"] == 0
     assert document["text"].startswith("Ferry runs aground")
@@ -138,3 +149,15 @@ def test_the_text_body_is_unchanged(client: TestClient) -> None:
         "Headline\n\nBody text here.",
         {"k": 1},
     )
+
+
+def test_lone_surrogates_in_any_format_are_422_not_500(client: TestClient) -> None:
+    bodies: list[dict[str, Any]] = [
+        {"ninjs": {"uri": "urn:x:1", "headline": "\ud800", "body_text": "Text."}},
+        {"newsml": "<newsItem>\ud800</newsItem>"},
+        {"html": "<p>The mayor said \ud800 it was late.</p>"},
+    ]
+    for body in bodies:
+        response = post_raw(client, "/v1/documents", body)
+        problem = assert_problem(response, 422, "surrogate")
+        assert next(iter(body)) in problem["detail"]

@@ -120,3 +120,14 @@ def test_an_oversized_page_is_refused_with_its_size() -> None:
 
     with pytest.raises(InvalidInput, match="over the limit"):
         article_from_html(PAGE + " " * MAX_SOURCE_CHARS)
+
+
+def test_teasers_inside_the_story_are_dropped_but_sentences_with_those_words_stay() -> None:
+    page = PAGE.replace(
+        "</p><p>It is",
+        '</p><p><strong>Read more:</strong> <a href="/x">Council row over parking</a></p>'
+        "<p>Related stories were published by the council on Monday, officials said.</p><p>It is",
+    )
+    text = article_from_html(page).article.text
+    assert "Read more" not in text and "Council row over parking" not in text
+    assert "Related stories were published by the council on Monday, officials said." in text

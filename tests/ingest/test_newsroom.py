@@ -12,7 +12,7 @@ from newsrag.config import ChromaSettings, ChunkSettings
 from newsrag.errors import InvalidInput
 from newsrag.ingest.formats.item import ParsedItem
 from newsrag.ingest.formats.newsml import item_from_newsml
-from newsrag.ingest.newsroom import ingest_item
+from newsrag.ingest.newsroom import ingest_item, ingest_items
 from newsrag.ingest.pipeline import Ingestor
 from newsrag.models import Article
 from newsrag.text.chunking import sentences_of
@@ -75,3 +75,24 @@ def test_a_withdrawal_must_name_its_story(ingestor: Ingestor) -> None:
         ingest_item(ingestor, ParsedItem(Article("", "Killed"), withdrawn=True))
     with pytest.raises(InvalidInput, match="document_id"):
         ingest_item(ingestor, ParsedItem(Article("", "Killed", "../bad id"), withdrawn=True))
+
+
+def test_ingest_items_applies_kills_after_the_stories_and_goes_on_after_bad_ones(
+    ingestor: Ingestor,
+) -> None:
+    done: list[int] = []
+    items: list[tuple[str, ParsedItem | Exception]] = [
+        ("kill", item("newsitem-canceled.xml")),
+        ("story", item("newsitem.xml")),
+        ("bad", InvalidInput("bomb.xml: newsml: refused")),
+        ("fire", ParsedItem(Article("The fire was out by noon.", "Fire", "fire"), correction=True)),
+        ("unnamed kill", ParsedItem(Article("", "Killed"), withdrawn=True)),
+    ]
+
+    report = ingest_items(ingestor, items, on_progress=done.append, batch_size=2)
+
+    assert [r.status for r in report.results] == ["created", "created", "withdrawn"]
+    assert [label for label, _ in report.failures] == ["bad", "unnamed kill"]
+    assert sum(done) == len(items)
+    assert ingestor.store.get_document(STORY).withdrawn_at is not None
+    assert ingestor.store.get_document("fire").metadata["signal"] == "correction"

@@ -9,6 +9,7 @@ from typing import Any
 from newsrag.errors import InvalidInput
 from newsrag.ingest.formats.html import article_from_html
 from newsrag.ingest.formats.item import ParsedItem
+from newsrag.ingest.formats.limits import check_size
 from newsrag.ingest.formats.newsml import items_from_newsml
 from newsrag.ingest.formats.ninjs import is_ninjs, item_from_ninjs
 
@@ -42,6 +43,10 @@ def kind_of(data: str | bytes) -> str:
 def read_item(data: str | bytes, *, name: str) -> list[ParsedItem]:
     """The items of one file's content: an HTML page, ninjs (an object or a list of them) or a
     NewsML-G2 document. :class:`InvalidInput` names ``name`` and the reason otherwise."""
+    try:
+        check_size(data, "file")
+    except InvalidInput as exc:
+        raise InvalidInput(f"{name}: {exc.detail.removeprefix('file: ')}") from None
     kind = kind_of(data)
     try:
         if kind == "ninjs":

@@ -9,6 +9,7 @@ stored and cited, byte for byte.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from newsrag.errors import InvalidInput
@@ -22,6 +23,14 @@ log = logging.getLogger(__name__)
 # On the pages of tests/data/newsroom/pages.py both settings keep every body sentence and no
 # boilerplate; precision is kept because a teaser kept in the text would be cited as the story.
 FAVOR_PRECISION = True
+# A paragraph that only points to another story: trafilatura keeps it when it sits between two
+# paragraphs of the article. A label and a short title only, so that a sentence starting with
+# these words stays.
+_TEASER = re.compile(
+    r"^(?:read more|read also|also read|related|see also|more on this story|advertisement)"
+    r"(?:\s*[:|»–]\s*.{1,160})?$",
+    re.IGNORECASE,
+)
 _DATE_PARAMS = {
     "outputformat": "%Y-%m-%dT%H:%M:%S%z",
     "original_date": True,  # the publication date, not the last modification
@@ -85,9 +94,10 @@ def article_from_html(
 
 
 def _paragraphs(text: str) -> str:
-    """trafilatura's lines (one per paragraph), white space folded, joined by a blank line."""
+    """trafilatura's lines (one per paragraph), white space folded, joined by a blank line;
+    teasers for other stories set inside the article ("Read more: …") are dropped."""
     lines = (" ".join(line.split()) for line in text.splitlines())
-    return "\n\n".join(line for line in lines if line)
+    return "\n\n".join(line for line in lines if line and not _TEASER.match(line))
 
 
 def _published(value: object) -> str | None:

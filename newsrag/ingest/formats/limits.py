@@ -10,9 +10,18 @@ MAX_SOURCE_CHARS = 20_000_000
 
 
 def check_size(data: str | bytes, field: str) -> None:
-    """:class:`InvalidInput` naming ``field`` when ``data`` is over :data:`MAX_SOURCE_CHARS`."""
+    """:class:`InvalidInput` naming ``field`` when ``data`` is over :data:`MAX_SOURCE_CHARS`
+    or is not valid Unicode."""
     if len(data) > MAX_SOURCE_CHARS:
         raise InvalidInput(
             f"{field}: {len(data):,} characters is over the limit of {MAX_SOURCE_CHARS:,}",
             field=field,
         )
+    if isinstance(data, str) and not data.isascii():
+        try:
+            data.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidInput(
+                f"{field}: contains a lone surrogate (U+D800-U+DFFF), which is not valid Unicode",
+                field=field,
+            ) from None

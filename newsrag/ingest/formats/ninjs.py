@@ -8,6 +8,7 @@ headline, a blank line and the body, so that the headline is retrieved and cited
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,6 +16,7 @@ from newsrag.errors import InvalidInput
 from newsrag.ingest.formats.html import article_from_html
 from newsrag.ingest.formats.ids import id_from_uri
 from newsrag.ingest.formats.item import ParsedItem
+from newsrag.ingest.formats.limits import check_size
 from newsrag.models import Article, MetadataValue
 from newsrag.text.dates import parse_published
 from newsrag.text.titles import clip_title, title_from_text
@@ -44,6 +46,10 @@ def item_from_ninjs(obj: Mapping[str, Any], *, document_id: str | None = None) -
     """One ninjs item; :class:`InvalidInput` naming what is missing or malformed."""
     if not isinstance(obj, Mapping):
         raise InvalidInput(f"{FIELD}: expected a JSON object", field=FIELD)
+    try:
+        check_size(json.dumps(obj, ensure_ascii=False), FIELD)  # also: valid Unicode only
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{FIELD}: not a JSON object", field=FIELD) from None
     uri = _string(obj, "uri")
     withdrawn = str(obj.get("pubstatus", "")).strip().lower() in {"canceled", "cancelled"}
     headline = _headline(obj)
@@ -135,7 +141,8 @@ def _date(obj: Mapping[str, Any], key: str) -> str | None:
 def _url(obj: Mapping[str, Any], uri: str) -> str | None:
     if uri.startswith(("http://", "https://")):
         return uri
-    for link in obj.get("links") or []:
+    links = obj.get("links")
+    for link in links if isinstance(links, list) else []:
         if isinstance(link, Mapping) and link.get("rel") in {"canonical", "self", "alternate"}:
             href = link.get("href")
             if isinstance(href, str) and href.startswith(("http://", "https://")):

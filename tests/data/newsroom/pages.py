@@ -3,7 +3,8 @@ articles bundled with newsrag (``newsrag/eval/data``), for the extraction-qualit
 
 Each page wraps one article's first paragraphs (links, emphasis and bold inside their sentences)
 in the chrome of a news site: a navigation menu, a cookie banner, share buttons, a newsletter
-box, a related-stories list, a "most read" rail and a footer. Three layouts take turns (an
+box, a related-stories list, a "most read" rail and a footer, and, inside the story, an advert
+slot and a "Read more:" teaser. Three layouts take turns (an
 ``<article>``, a ``<div class="story-body">``, and related links inside the article).
 """
 
@@ -86,10 +87,19 @@ def make_pages() -> list[Page]:
         title, paragraphs = articles[number]
         related = [articles[(number + k) % len(articles)][0] for k in (7, 11, 13)]
         most_read = [articles[(number + k) % len(articles)][0] for k in (3, 5)]
-        body_html = "".join(
+        paragraphs_html = [
             "<p>" + " ".join(_marked(s, number + p + i) for i, s in enumerate(sentences)) + "</p>"
             for p, sentences in enumerate(paragraphs)
+        ]
+        # inside the story: an advert slot and a "read more" teaser between two paragraphs
+        teaser = articles[(number + 17) % len(articles)][0]
+        paragraphs_html.insert(2, '<div class="ad-slot"><span>Advertisement</span></div>')
+        paragraphs_html.insert(
+            4,
+            f'<p class="read-more"><strong>Read more:</strong> <a href="/t">{html.escape(teaser)}'
+            "</a></p>",
         )
+        body_html = "".join(paragraphs_html)
         related_html = (
             '<section class="related"><h2>Related stories</h2>'
             + _links(related, "related-links")
@@ -127,7 +137,17 @@ def make_pages() -> list[Page]:
             f'<footer><p>{" ".join(FOOTER[:2])}</p>{_links(FOOTER[2:], "footer-links")}</footer>'
             "</body></html>"
         )
-        boilerplate = [*SECTIONS, *COOKIES, *SHARE, *NEWSLETTER, *FOOTER, *related, *most_read]
+        boilerplate = [
+            *SECTIONS,
+            *COOKIES,
+            *SHARE,
+            *NEWSLETTER,
+            *FOOTER,
+            *related,
+            *most_read,
+            "Advertisement",
+            f"Read more: {teaser}",
+        ]
         body = [sentence for sentences in paragraphs for sentence in sentences]
         pages.append(Page(page, body, boilerplate))
     return pages
