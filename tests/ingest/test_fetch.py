@@ -152,3 +152,13 @@ def test_https_connects_to_the_checked_address_and_verifies_the_hosts_certificat
         by_address = Fetcher(settings, verify=trusted)
         assert "ConnectError" in failure(lambda: by_address.fetch(server.url("/feed")))
     assert server.statuses("/feed") == [200]
+
+
+def test_each_checked_address_is_tried_until_one_connects(server: PageServer) -> None:
+    server.routes["/feed"] = Served(b"<rss/>")
+    port = server.base.rsplit(":", 1)[1]
+    settings = SourceSettings(allow_hosts="feeds.test", timeout_s=5)
+    # nothing listens on 127.0.0.2: the second address answers
+    both = Fetcher(settings, resolver=lambda host, _: ["127.0.0.2", "127.0.0.1"])
+    assert both.fetch(f"http://feeds.test:{port}/feed").body == b"<rss/>"
+    assert server.statuses("/feed") == [200]

@@ -75,11 +75,12 @@ def _forbidden(address: Address) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """A checked URL: where to connect (``address``) and what to ask for."""
+    """A checked URL: where to connect (``addresses``, in the resolver's order) and what to
+    ask for."""
 
     url: str
     host: str
-    address: str
+    addresses: tuple[str, ...]
 
 
 class Fetcher:
@@ -135,7 +136,7 @@ class Fetcher:
                         "list it in NEWSRAG_SOURCE_ALLOW_HOSTS to fetch it",
                         field="url",
                     )
-        return Target(url, host, addresses[0])
+        return Target(url, host, tuple(addresses))
 
     def fetch(
         self, url: str, *, etag: str | None = None, last_modified: str | None = None
@@ -175,17 +176,7 @@ class Fetcher:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise httpx.TimeoutException("deadline")
-        parts = urlsplit(target.url)
-        pinned = f"[{target.address}]" if ":" in target.address else target.address
-        netloc = pinned if parts.port is None else f"{pinned}:{parts.port}"
-        request = self._client.build_request(
-            "GET",
-            parts._replace(netloc=netloc).geturl(),
-            headers={**headers, "Host": parts.netloc.rpartition("@")[2]},
-            extensions={"sni_hostname": target.host},
-            timeout=httpx.Timeout(remaining),
-        )
-        response = self._client.send(request, stream=True)
+        response = self._connect(target, headers, remaining)
         try:
             if response.status_code == 304:
                 return Fetched(
@@ -213,6 +204,26 @@ class Fetcher:
             response.headers.get("last-modified"),
             response.headers.get("content-type", ""),
         )
+
+    def _connect(self, target: Target, headers: dict[str, str], remaining: float) -> httpx.Response:
+        """Send the request to each checked address in turn until one accepts the connection."""
+        parts = urlsplit(target.url)
+        refused: httpx.ConnectError | None = None
+        for address in target.addresses:
+            pinned = f"[{address}]" if ":" in address else address
+            netloc = pinned if parts.port is None else f"{pinned}:{parts.port}"
+            request = self._client.build_request(
+                "GET",
+                parts._replace(netloc=netloc).geturl(),
+                headers={**headers, "Host": parts.netloc.rpartition("@")[2]},
+                extensions={"sni_hostname": target.host},
+                timeout=httpx.Timeout(remaining),
+            )
+            try:
+                return self._client.send(request, stream=True)
+            except httpx.ConnectError as exc:
+                refused = exc
+        raise refused if refused is not None else FetchFailed(f"{target.url}: no address")
 
     def _read(self, response: httpx.Response, url: str, deadline: float) -> bytes:
         limit = self._settings.max_bytes
