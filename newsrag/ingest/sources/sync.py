@@ -156,37 +156,37 @@ def _items_of_fetched(
     if _looks_like_feed(fetched.body, fetched.content_type):
         feed = parse_feed(fetched.body, settings.max_entries)
         report.note = feed.note
-        return _Counted(feed, fetcher)
+        return _FeedEntries(feed, fetcher)
     try:
         found = read_item(fetched.body, name=fetched.url)
     except InvalidInput as exc:
         raise InvalidInput(
             f"{exc.detail} (neither an RSS/Atom feed nor a page, ninjs or NewsML-G2 item)"
         ) from None
-    url_id = id_from_uri(fetched.url)
-    return [
-        (
-            fetched.url if len(found) == 1 else f"{fetched.url}[{number}]",
-            item
-            if item.article.document_id
-            else dataclasses.replace(
-                item, article=dataclasses.replace(item.article, document_id=url_id)
-            ),
-        )
-        for number, item in enumerate(found)
-    ]
+    items: list[tuple[str, ParsedItem | Rejected]] = []
+    for number, item in enumerate(found):
+        ref = fetched.url if len(found) == 1 else f"{fetched.url}[{number}]"
+        if not item.article.document_id:
+            article = dataclasses.replace(item.article, document_id=id_from_uri(ref))
+            item = dataclasses.replace(item, article=article)
+        items.append((ref, item))
+    return items
 
 
 @dataclass
-class _Counted:
+class _FeedEntries:
+    """A feed's stories, counted up front (for a progress bar's total); summary-only entries'
+    pages come through ``fetcher`` (None: local sources fetch nothing)."""
+
     feed: Feed
-    fetcher: Fetcher
+    fetcher: Fetcher | None
 
     def __len__(self) -> int:
         return len(self.feed.entries)
 
     def __iter__(self) -> Iterator[tuple[str, ParsedItem | Rejected]]:
-        return feed_items(self.feed, lambda link: self.fetcher.fetch(link).body)
+        fetcher = self.fetcher
+        return feed_items(self.feed, (lambda link: fetcher.fetch(link).body) if fetcher else None)
 
 
 def _sync_path(path: Path, context: SyncContext, report: SyncReport) -> None:
@@ -197,7 +197,7 @@ def _sync_path(path: Path, context: SyncContext, report: SyncReport) -> None:
         if _looks_like_feed(data, ""):
             feed = parse_feed(data, context.settings.max_entries)
             report.note = feed.note
-            _ingest(_Counted(feed, Fetcher(context.settings)), context, report)
+            _ingest(_FeedEntries(feed, None), context, report)
             return
     items = list(_file_items(list(iter_files([path])), context.settings))
     # a story withdrawn in this folder is not stored again from its live item first (that
