@@ -25,11 +25,10 @@ from newsrag.ingest.formats.detect import read_item
 from newsrag.ingest.formats.ids import id_from_uri
 from newsrag.ingest.formats.item import ParsedItem, Rejected
 from newsrag.ingest.loaders import iter_files, load_items
-from newsrag.ingest.newsroom import ingest_item, with_signal
+from newsrag.ingest.newsroom import ingest_items
 from newsrag.ingest.pipeline import Ingestor
 from newsrag.ingest.sources.feeds import Feed, feed_items, parse_feed
 from newsrag.ingest.sources.fetch import Fetched, Fetcher
-from newsrag.models import Article
 
 Outcome = Literal["created", "updated", "unchanged", "withdrawn", "rejected"]
 OUTCOMES: tuple[Outcome, ...] = ("created", "updated", "unchanged", "withdrawn", "rejected")
@@ -243,36 +242,17 @@ def _file_items(files: list[Path], settings: SourceSettings) -> Items:
         yield from items
 
 
-def _ingest(
-    items: Items, context: SyncContext, report: SyncReport, total: int | None = None
-) -> None:
-    """Ingest the stories through the batched pipeline; withdrawals after them (a story
-    withdrawn in the same run must be stored first)."""
-    known = total if total is not None else (len(items) if isinstance(items, Sized) else None)
-    if context.on_total is not None and known is not None:
-        context.on_total(known)
-    withdrawn: list[tuple[str, ParsedItem]] = []
-
-    def articles() -> Iterator[tuple[str, Article | Exception]]:
-        for ref, item in items:
-            if isinstance(item, Rejected):
-                yield item.ref, FetchFailed(item.reason)
-            elif item.withdrawn:
-                withdrawn.append((ref, item))
-            else:
-                yield ref, with_signal(item)
-
-    ingested = context.ingestor.ingest_many(articles(), on_progress=context.on_progress)
+def _ingest(items: Items, context: SyncContext, report: SyncReport) -> None:
+    """Ingest the stories through the batched pipeline (withdrawals after the live items, see
+    ``newsroom.ingest_items``) and count what became of each."""
+    if context.on_total is not None and isinstance(items, Sized):
+        context.on_total(len(items))
+    labelled = (
+        (ref, FetchFailed(item.reason) if isinstance(item, Rejected) else item)
+        for ref, item in items
+    )
+    ingested = ingest_items(context.ingestor, labelled, context.on_progress)
     for result in ingested.results:
         report.counts[result.status] += 1
     for ref, why in ingested.failures:
         report.reject(ref, why)
-    for ref, item in withdrawn:
-        try:
-            ingest_item(context.ingestor, item)
-        except ARTICLE_ERRORS as exc:
-            report.reject(ref, reason(exc))
-        else:
-            report.counts["withdrawn"] += 1
-        if context.on_progress is not None:
-            context.on_progress(1)
