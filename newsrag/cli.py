@@ -1,4 +1,4 @@
-"""The ``newsrag`` command: serve, ingest, ask, docs, eval, llm, models.
+"""The ``newsrag`` command: serve, ingest, sync, ask, docs, eval, llm, models.
 
 Every failure the user can act on prints one line (``newsrag: error: …``) and a non-zero exit
 code; a traceback would only mean a bug.
@@ -72,43 +72,84 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
     from newsrag.api.container import Container
-    from newsrag.ingest.loaders import count_articles, iter_files, load_path
-    from newsrag.models import Article
+    from newsrag.ingest.formats.item import ParsedItem
+    from newsrag.ingest.loaders import count_articles, iter_files, load_items
+    from newsrag.ingest.newsroom import ingest_items
 
     container = Container(settings)
     files = list(iter_files(Path(p) for p in args.paths))
     if not files:
-        print("newsrag: error: no .txt, .md, .html, .json or .jsonl files found", file=sys.stderr)
+        print(
+            "newsrag: error: no .txt, .md, .html, .xml, .json or .jsonl files found",
+            file=sys.stderr,
+        )
         return 1
     # counts articles, not files: a .jsonl file's lines are counted up front (so that the rate
     # and the ETA hold from the start); a .json array corrects the total when it is read
     expected = {path: count_articles(path) for path in files}
     progress = tqdm(total=sum(expected.values()), unit="article", desc="ingest", disable=args.quiet)
 
-    def items() -> Iterator[tuple[str, Article | Exception]]:
+    def items() -> Iterator[tuple[str, ParsedItem | Exception]]:
         for path in files:
             try:
-                articles = load_path(path)
-                found = len(articles)
+                parsed = load_items(path)
+                found = len(parsed)
             except NewsragError as exc:
-                articles, found = [], 1  # the failure counts as one
+                parsed, found = [], 1  # the failure counts as one
                 yield str(path), exc
             if found != expected[path] and progress.total is not None:
                 progress.total += found - expected[path]
                 progress.refresh()
-            for number, article in enumerate(articles):
-                label = str(path) if len(articles) == 1 else f"{path}[{number}]"
-                yield label, article
+            for number, item in enumerate(parsed):
+                yield (str(path) if len(parsed) == 1 else f"{path}[{number}]"), item
 
-    report = container.services.ingestor.ingest_many(items(), on_progress=progress.update)
+    # a folder's kills are applied after its stories, whatever the file names
+    report = ingest_items(container.services.ingestor, items(), on_progress=progress.update)
     progress.close()
     for label, reason in report.failures:
         print(f"failed: {label}: {reason}", file=sys.stderr)
+    withdrawn = report.count("withdrawn")
     print(
         f"created {report.count('created')}, updated {report.count('updated')}, "
         f"unchanged {report.count('unchanged')}, failed {len(report.failures)}"
+        + (f", withdrawn {withdrawn}" if withdrawn else "")
     )
     return 1 if report.failures else 0
+
+
+def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from newsrag.api.container import Container
+    from newsrag.ingest.sources.sync import SyncContext, is_url, sync
+
+    container = Container(settings)
+    progress = tqdm(total=None, unit="item", desc="sync", disable=args.quiet)
+
+    def total(count: int) -> None:
+        progress.total = count
+        progress.refresh()
+
+    services = container.services
+    # a registered source: its validators (conditional GET) and last result are used and kept
+    registered = services.sources.source_id_of(args.source) if is_url(args.source) else None
+    if registered is not None:
+        synced = services.sources.sync_source(registered, total, progress.update)
+        if synced is None:
+            progress.close()
+            print(f"newsrag: error: {args.source} is being synced by another process now")
+            return 1
+        report = synced[1]
+    else:
+        context = SyncContext(
+            services.ingestor, settings.sources, on_total=total, on_progress=progress.update
+        )
+        report = sync(args.source, context)
+    progress.close()
+    print(report.line())
+    for ref, reason in report.rejected:
+        print(f"rejected: {ref}: {reason}", file=sys.stderr)
+    return 1 if report.failed else 0
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
@@ -160,7 +201,8 @@ def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
     store = container.services.store
     if args.docs_command == "list":
         for document in sorted(store.list_documents(), key=lambda d: d.document_id):
-            print(f"{document.document_id}\t{document.chunks} chunks\t{document.title}")
+            state = f" (withdrawn {document.withdrawn_at})" if document.withdrawn_at else ""
+            print(f"{document.document_id}\t{document.chunks} chunks{state}\t{document.title}")
     elif args.docs_command == "show":
         document = store.get_document(args.document_id)
         print(json.dumps(dataclasses.asdict(document), ensure_ascii=False, indent=2))
@@ -229,6 +271,13 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("paths", nargs="+", help=".txt .md .html .json .jsonl files or folders")
     ingest.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     ingest.set_defaults(handler=cmd_ingest)
+
+    sync = sub.add_parser(
+        "sync", help="ingest a feed URL, a folder or a file; new and changed stories only"
+    )
+    sync.add_argument("source", help="an RSS/Atom feed URL (http/https), a folder or a file")
+    sync.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    sync.set_defaults(handler=cmd_sync)
 
     ask = sub.add_parser("ask", help="ask a question")
     ask.add_argument("question")

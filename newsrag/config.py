@@ -311,6 +311,47 @@ class LLMSettings(BaseSettings):
         return self.api_key or self.openai_api_key
 
 
+class SourceSettings(BaseSettings):
+    """Feeds and pages fetched on request (``newsrag sync``, ``/v1/sources``): the bounds of a
+    fetch and the hosts that may resolve to private addresses."""
+
+    model_config = _config("NEWSRAG_SOURCE_")
+
+    allow_hosts: str = Field(
+        default="",
+        description="Comma-separated hosts fetched even though they resolve to a loopback, "
+        "private or link-local address (e.g. an intranet CMS); every other such host is refused.",
+    )
+    max_bytes: int = Field(
+        default=10_000_000, ge=1024, description="A feed or page larger than this is refused."
+    )
+    timeout_s: float = Field(
+        default=30.0, gt=0, le=600, description="Whole fetch of one feed or page, redirects too."
+    )
+    max_redirects: int = Field(default=5, ge=0, le=20)
+    max_entries: int = Field(
+        default=10_000, ge=1, description="Entries read from one feed; the rest are left out."
+    )
+    poll: bool = Field(
+        default=True, description="The server polls registered sources when they are due."
+    )
+    poll_interval_s: float = Field(
+        default=30.0, gt=0, le=3600, description="How often the server looks for due sources."
+    )
+    lease_s: float = Field(
+        default=600.0,
+        ge=10,
+        le=86_400,
+        description="How long a replica holds a source it polls (a longer sync can be joined).",
+    )
+
+    @property
+    def allowed_hosts(self) -> frozenset[str]:
+        return frozenset(
+            host.strip().lower().strip("[]") for host in self.allow_hosts.split(",") if host.strip()
+        )
+
+
 class Settings(BaseSettings):
     """Top-level settings; every variable is prefixed ``NEWSRAG_``."""
 
@@ -345,6 +386,7 @@ class Settings(BaseSettings):
     newsroom: NewsroomSettings = Field(default_factory=NewsroomSettings)
     reading: ReadingSettings = Field(default_factory=ReadingSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
+    sources: SourceSettings = Field(default_factory=SourceSettings)
 
     @model_validator(mode="after")
     def _cascade_within_refusal(self) -> Settings:
@@ -385,6 +427,7 @@ _SECTION_PREFIX = {
     "newsroom": "NEWSRAG_NEWSROOM_",
     "reading": "NEWSRAG_READING_",
     "llm": "NEWSRAG_LLM_",
+    "sources": "NEWSRAG_SOURCE_",
 }
 
 
@@ -415,6 +458,7 @@ def load_settings() -> Settings:
         "newsroom": NewsroomSettings,
         "reading": ReadingSettings,
         "llm": LLMSettings,
+        "sources": SourceSettings,
     }
     for name, section_type in section_types.items():
         try:

@@ -27,6 +27,13 @@ class InvalidInput(NewsragError):
     status, title, slug = 422, "Invalid input", "invalid-input"
 
 
+class FetchFailed(InvalidInput):
+    """A feed or page could not be fetched (refused address, too large, too slow, a redirect
+    loop, an HTTP error); ``detail`` is the reason in one line."""
+
+    title, slug = "Fetch failed", "fetch-failed"
+
+
 class NotFound(NewsragError):
     status, title, slug = 404, "Not found", "not-found"
 

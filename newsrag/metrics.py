@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from newsrag.errors import NewsragError
+
+SOURCE_OUTCOMES = ("created", "updated", "unchanged", "withdrawn", "rejected")
 
 
 class Metrics:
@@ -52,8 +55,48 @@ class Metrics:
             ["result"],
             registry=self.registry,
         )
+        self.source_items = Counter(
+            "newsrag_source_items",
+            "Stories read from registered sources, by source id and outcome (created, updated, "
+            "unchanged, withdrawn, rejected).",
+            ["source", "outcome"],
+            registry=self.registry,
+        )
+        self.source_failures = Counter(
+            "newsrag_source_failures",
+            "Syncs of a registered source that failed as a whole (fetch or parse).",
+            ["source"],
+            registry=self.registry,
+        )
+        self.source_last_success = Gauge(
+            "newsrag_source_last_success_timestamp_seconds",
+            "When a registered source last synced without failing (Unix time).",
+            ["source"],
+            registry=self.registry,
+        )
         self.documents = Gauge("newsrag_documents", "Documents stored.", registry=self.registry)
         self.chunks = Gauge("newsrag_chunks", "Chunks stored.", registry=self.registry)
+
+    def record_sync(
+        self, source: str, counts: Mapping[str, int], failed: bool, when: float
+    ) -> None:
+        """Count one sync of a registered source."""
+        for outcome, count in counts.items():
+            if count:
+                self.source_items.labels(source, outcome).inc(count)
+        if failed:
+            self.source_failures.labels(source).inc()
+        else:
+            self.source_last_success.labels(source).set(when)
+
+    def forget_source(self, source: str) -> None:
+        """Drop a removed source's series."""
+        for metric in (self.source_failures, self.source_last_success):
+            with contextlib.suppress(KeyError):
+                metric.remove(source)
+        for outcome in SOURCE_OUTCOMES:
+            with contextlib.suppress(KeyError):
+                self.source_items.remove(source, outcome)
 
     def track_store(self, counts: Callable[[], tuple[int, int]]) -> None:
         """Read document and chunk counts from the store at scrape time (shared across replicas)."""

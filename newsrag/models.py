@@ -7,8 +7,9 @@ from typing import Literal
 
 # What a metadata value may be: Chroma stores flat values only.
 MetadataValue = str | int | float | bool
-# What an ingest did with a document: a new id, a new text or metadata, or nothing to do.
-IngestStatus = Literal["created", "updated", "unchanged"]
+# What an ingest did with a document: a new id, a new text or metadata, nothing to do, or (a
+# source cancelled the story) took it out of answers.
+IngestStatus = Literal["created", "updated", "unchanged", "withdrawn"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,9 @@ class StoredDocument:
     replaces: str = ""
     previous_write: str = ""
     sentences: int = 0
+    # when the source withdrew (killed) the story: its record and versions stay, its chunk rows
+    # and sentences are gone, so nothing of it is retrieved or cited (None: it is live)
+    withdrawn_at: str | None = None
 
     @property
     def group(self) -> str:

@@ -30,6 +30,8 @@ from newsrag.text.titles import MAX_TITLE_CHARS
 MAX_QUESTION_CHARS = 2000
 MAX_HISTORY_TURNS = 20
 MAX_TURN_CHARS = 8000
+# an html or newsml body, the page around the article included (ingest.formats.limits matches)
+MAX_PAGE_CHARS = 20_000_000
 
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
@@ -68,8 +70,8 @@ def _plain_metadata_value(value: object) -> object:
 MetadataValueIn = Annotated[MetadataValue, BeforeValidator(_plain_metadata_value)]
 
 
-def _not_blank(value: str) -> str:
-    if not value.strip():
+def _not_blank(value: str | None) -> str | None:
+    if value is not None and not value.strip():
         raise ValueError("must not be empty or only white space")
     return value
 
@@ -87,12 +89,26 @@ class DocumentIn(BaseModel):
                     "source": "PinkNews",
                     "published_at": "2017-04-14",
                     "metadata": {"section": "world"},
-                }
+                },
+                {"html": "<html>…</html>", "url": "https://example.org/story"},
+                {"ninjs": {"uri": "urn:newsml:example.com:20231001:abc", "headline": "…"}},
+                {"newsml": "<newsItem xmlns='http://iptc.org/std/nar/2006-10-01/' …>"},
             ]
         },
     )
 
-    text: UserStr = Field(description="The article's exact text; stored and cited byte for byte.")
+    # exactly one of text, html, ninjs and newsml (checked by the documents use case, which
+    # names the field); the other fields, when sent, win over what a format says
+    text: UserStr | None = Field(
+        default=None, description="The article's exact text; stored and cited byte for byte."
+    )
+    html: Annotated[UserStr, StringConstraints(max_length=MAX_PAGE_CHARS)] | None = Field(
+        default=None, description="A web page; its article text is extracted (trafilatura)."
+    )
+    ninjs: dict[str, Any] | None = Field(default=None, description="An IPTC ninjs 2.x/3.x item.")
+    newsml: Annotated[UserStr, StringConstraints(max_length=MAX_PAGE_CHARS)] | None = Field(
+        default=None, description="A NewsML-G2 newsItem (or a newsMessage: its first item)."
+    )
     title: (
         Annotated[UserStr, StringConstraints(min_length=1, max_length=MAX_TITLE_CHARS)] | None
     ) = Field(default=None, description="Defaults to the first line of the text.")
@@ -137,6 +153,11 @@ class DocumentSummary(BaseModel):
     published_at: str | None = None
     chunks: int
     ingested_at: str
+    withdrawn_at: str | None = Field(
+        default=None,
+        description="When its source withdrew (killed) the story: it is no longer retrieved or "
+        "cited, its versions are kept. Null while it is live.",
+    )
 
 
 class DocumentDetail(DocumentSummary):
@@ -381,6 +402,53 @@ class VersionList(BaseModel):
 
 class SearchResponse(BaseModel):
     results: list[SearchResult]
+
+
+class SourceIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"url": "https://example.org/feed.xml", "every_minutes": 10}]
+        },
+    )
+
+    url: Annotated[UserStr, StringConstraints(min_length=1, max_length=2000)] = Field(
+        description="An RSS or Atom feed (or one article page), http or https."
+    )
+    every_minutes: int = Field(default=60, ge=1, le=10_080, description="How often it is polled.")
+
+
+class SyncRejection(BaseModel):
+    ref: str = Field(description="The entry's guid, the page's url: what names the item.")
+    reason: str
+
+
+class SyncResult(BaseModel):
+    status: Literal["synced", "not_modified", "failed"]
+    counts: dict[str, int] = Field(
+        default_factory=dict,
+        description="Stories by outcome: created, updated, unchanged, withdrawn, rejected.",
+    )
+    rejected: list[SyncRejection] = Field(
+        default_factory=list, description="The first rejected items and why."
+    )
+    error: str | None = Field(default=None, description="Why the source itself failed.")
+    note: str | None = None
+    seconds: float = 0.0
+
+
+class SourceOut(BaseModel):
+    source_id: str
+    url: str
+    every_minutes: int
+    created_at: str
+    last_synced_at: str | None = None
+    next_sync_at: str | None = None
+    last_result: SyncResult | None = None
+
+
+class SourceList(BaseModel):
+    sources: list[SourceOut]
 
 
 class Info(BaseModel):

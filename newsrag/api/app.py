@@ -12,8 +12,9 @@ from starlette.concurrency import run_in_threadpool
 
 from newsrag.api.container import Container
 from newsrag.api.observe import ObserveMiddleware
+from newsrag.api.poller import Poller
 from newsrag.api.problems import install_problem_handlers
-from newsrag.api.routes import ask, documents, openai_compat, ops, ui
+from newsrag.api.routes import ask, documents, openai_compat, ops, sources, ui
 from newsrag.api.security import install_security
 from newsrag.config import Settings
 
@@ -37,7 +38,15 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
         if await run_in_threadpool(built.try_connect):
             await run_in_threadpool(built.bootstrap)
             await run_in_threadpool(built.start_index, INDEX_START_WAIT_S)
-        yield
+        poller = None
+        if settings.sources.poll:  # registered sources, synced when due (see api.poller)
+            poller = Poller(lambda: built.services.sources, settings.sources.poll_interval_s)
+            poller.start()
+        try:
+            yield
+        finally:
+            if poller is not None:
+                await run_in_threadpool(poller.stop)
 
     app = FastAPI(
         title="newsrag",
@@ -52,6 +61,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
 
     app.include_router(ops.router)
     app.include_router(documents.router)
+    app.include_router(sources.router)
     app.include_router(ask.router)
     app.include_router(openai_compat.router)
     app.include_router(ui.router)

@@ -24,6 +24,7 @@ from newsrag.errors import StoreUnavailable
 from newsrag.ingest.bundled import bundled_article
 from newsrag.ingest.documents import DocumentsService
 from newsrag.ingest.pipeline import Ingestor
+from newsrag.ingest.sources.service import SourcesService
 from newsrag.metrics import Metrics
 from newsrag.retrieval.hybrid import HybridRetriever
 from newsrag.retrieval.query_cache import CachedQueryEmbedder
@@ -42,6 +43,7 @@ class Services:
     documents: DocumentsService
     retriever: HybridRetriever
     ask: AskService
+    sources: SourcesService
 
 
 class Container:
@@ -113,7 +115,8 @@ class Container:
         )
         self.metrics.track_store(store.counts)
         documents = DocumentsService(store, ingestor)
-        return Services(store, ingestor, documents, retriever, ask)
+        sources = SourcesService(store.sources, ingestor, settings.sources, self.metrics)
+        return Services(store, ingestor, documents, retriever, ask, sources)
 
     def try_connect(self) -> bool:
         try:

@@ -34,8 +34,10 @@ from newsrag.errors import (
     Unauthorized,
 )
 
-Role = Literal["ro", "rw"]
-ROLES: frozenset[str] = frozenset({"ro", "rw"})
+Role = Literal["ro", "rw", "admin"]
+ROLES: frozenset[str] = frozenset({"ro", "rw", "admin"})
+# Routes that make the server fetch URLs (an SSRF risk) need an admin key to be changed.
+ADMIN_PREFIX = "/v1/sources"
 VARIABLE = "NEWSRAG_API_KEYS"
 PROTECTED_PREFIX = "/v1"
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -66,9 +68,9 @@ def _parse_entry(entry: str, where: str) -> tuple[str, Role]:
     if role not in ROLES:
         # the "role" may be part of a key that contains a colon: never echo it
         raise SettingsError(
-            f"invalid configuration: {VARIABLE}: {where} does not end in ':ro' or ':rw'"
+            f"invalid configuration: {VARIABLE}: {where} does not end in ':ro', ':rw' or ':admin'"
         )
-    return key, "rw" if role == "rw" else "ro"
+    return key, "admin" if role == "admin" else "rw" if role == "rw" else "ro"
 
 
 def _as_file(value: str) -> Path | None:
@@ -153,6 +155,12 @@ def is_write(method: str, path: str) -> bool:
     return not (method == "POST" and (path.rstrip("/") or "/") in READ_POSTS)
 
 
+def needs_admin(method: str, path: str) -> bool:
+    """Registering and removing sources: the server then fetches URLs on its own."""
+    under = path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
+    return under and method not in READ_METHODS
+
+
 def _bearer(scope: Scope) -> bytes | None:
     value = _header(scope, b"authorization")
     if value is None:
@@ -202,7 +210,10 @@ class AccessMiddleware:
         if key is None:
             # a wrong key spends the address's allowance, so keys cannot be guessed at full speed
             return self._limit(_address(scope)) or Unauthorized("the API key is not valid")
-        if key.role == "ro" and is_write(str(scope["method"]).upper(), _route_path(scope)):
+        method, path = str(scope["method"]).upper(), _route_path(scope)
+        if key.role != "admin" and needs_admin(method, path):
+            return Forbidden("registering or removing sources needs an admin key")
+        if key.role == "ro" and is_write(method, path):
             return Forbidden("this API key is read-only; the request needs a read-write key")
         return self._limit(key.label)
 

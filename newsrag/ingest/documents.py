@@ -9,9 +9,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+from dataclasses import replace
 
 from newsrag.components.store.chroma import ChromaStore
 from newsrag.errors import InvalidInput, NotFound
+from newsrag.ingest.formats.html import article_from_html
+from newsrag.ingest.formats.item import ParsedItem
+from newsrag.ingest.formats.newsml import item_from_newsml
+from newsrag.ingest.formats.ninjs import item_from_ninjs
+from newsrag.ingest.newsroom import ingest_item
 from newsrag.ingest.pipeline import Ingestor
 from newsrag.models import Article, StoredDocument, VersionRecord
 from newsrag.schemas import (
@@ -27,6 +33,8 @@ from newsrag.schemas import (
 from newsrag.text.dates import parse_published
 from newsrag.text.titles import title_from_text
 
+BODY_FIELDS = ("text", "html", "ninjs", "newsml")
+
 
 class DocumentsService:
     """Documents as the API shows them, read from the store and written by the ingestor."""
@@ -36,17 +44,9 @@ class DocumentsService:
         self._ingestor = ingestor
 
     def ingest(self, document: DocumentIn) -> IngestOut:
-        """Create or replace one document (a title defaults to the text's first line)."""
-        article = Article(
-            text=document.text,
-            title=document.title or title_from_text(document.text),
-            document_id=document.document_id,
-            url=document.url,
-            source=document.source,
-            published_at=parse_published(document.published_at),
-            metadata=dict(document.metadata),
-        )
-        result = self._ingestor.ingest(article)
+        """Create or replace one document from its text, a page, a ninjs or a NewsML-G2 item
+        (a title defaults to the text's first line); a withdrawn item withdraws its story."""
+        result = ingest_item(self._ingestor, item_of(document))
         return IngestOut(
             document_id=result.document_id,
             status=result.status,
@@ -90,6 +90,38 @@ class DocumentsService:
         )
 
 
+def item_of(document: DocumentIn) -> ParsedItem:
+    """The item a body sends: exactly one of text, html, ninjs and newsml; the body's other
+    fields, when sent, win over what the format says."""
+    sent = [name for name in BODY_FIELDS if getattr(document, name) is not None]
+    if len(sent) != 1:
+        field = sent[1] if sent else "text"
+        got = ", ".join(sent) if sent else "none"
+        raise InvalidInput(
+            f"{field}: send exactly one of {', '.join(BODY_FIELDS)} (got {got})", field=field
+        )
+    if document.text is not None:
+        text = document.text
+        item = ParsedItem(Article(text=text, title=title_from_text(text)))
+    elif document.html is not None:
+        item = article_from_html(document.html, url=document.url, source=document.source)
+    elif document.ninjs is not None:
+        item = item_from_ninjs(document.ninjs)
+    else:
+        item = item_from_newsml(document.newsml or "")
+    article = item.article
+    article = replace(
+        article,
+        title=document.title or article.title,
+        document_id=document.document_id or article.document_id,
+        url=document.url or article.url,
+        source=document.source or article.source,
+        published_at=parse_published(document.published_at) or article.published_at,
+        metadata={**article.metadata, **document.metadata},
+    )
+    return replace(item, article=article)
+
+
 def summary(document: StoredDocument) -> DocumentSummary:
     return DocumentSummary(
         document_id=document.document_id,
@@ -99,6 +131,7 @@ def summary(document: StoredDocument) -> DocumentSummary:
         published_at=document.published_at,
         chunks=document.chunks,
         ingested_at=document.ingested_at,
+        withdrawn_at=document.withdrawn_at,
     )
 
 

@@ -1,4 +1,5 @@
-"""Read articles from files: .txt, .md, .html, .json and .jsonl."""
+"""Read articles from files: .txt, .md, .html, .xml (NewsML-G2), .json (records or ninjs) and
+.jsonl."""
 
 from __future__ import annotations
 
@@ -9,15 +10,19 @@ from pathlib import Path
 from typing import Any
 
 from newsrag.errors import InvalidInput
+from newsrag.ingest.formats.detect import kind_of, read_item
+from newsrag.ingest.formats.html import article_from_html
+from newsrag.ingest.formats.item import ParsedItem
 from newsrag.models import Article, MetadataValue
 from newsrag.text.dates import parse_published
 from newsrag.text.ids import MAX_DOCUMENT_ID_CHARS
-from newsrag.text.titles import clip_title, title_from_text
+from newsrag.text.titles import title_from_text
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
+XML_SUFFIXES = {".xml"}
 JSON_SUFFIXES = {".json", ".jsonl"}
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSON_SUFFIXES
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | XML_SUFFIXES | JSON_SUFFIXES
 _SLUG = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -48,60 +53,6 @@ def load_text(path: Path) -> Article:
     """A plain-text or Markdown article: the title is its first line, the text is kept exactly."""
     text = _read_text(path)
     return Article(text=text, title=title_from_text(text), document_id=_slug(path))
-
-
-# Elements that start a new paragraph; every other element (a, em, strong, span, b, i, …) is
-# inline and its text stays in the sentence around it.
-_BLOCK = {
-    "address", "article", "aside", "blockquote", "br", "caption", "dd", "details", "dialog",
-    "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3",
-    "h4", "h5", "h6", "header", "hgroup", "hr", "legend", "li", "main", "nav", "ol", "option",
-    "p", "pre", "section", "summary", "table", "tbody", "td", "tfoot", "th", "thead", "title",
-    "tr", "ul",
-}  # fmt: skip
-_HIDDEN = ["script", "style", "noscript", "template", "svg", "iframe"]
-# Page chrome: menus, asides, footers and the site's header (an article's own header, with its
-# headline and byline, stays).
-_CHROME = ["nav", "aside", "header", "footer"]
-_BREAK = "\ue000"  # a private-use character: where a block element starts or ends
-
-
-def load_html(path: Path) -> Article:
-    """The visible text of an HTML page, one paragraph per block element (inline elements such
-    as links and emphasis stay inside their sentence); scripts, styles, templates, navigation,
-    asides, footers and the page's header are dropped."""
-    from bs4 import BeautifulSoup, NavigableString, Tag
-
-    soup = BeautifulSoup(_read_text(path), "html.parser")
-    for tag in soup(_HIDDEN):
-        tag.decompose()
-    title_tag = soup.find("title") or soup.find("h1")
-    title = title_tag.get_text(" ", strip=True) if title_tag else ""
-    canonical = soup.find("link", rel="canonical")
-    url = canonical.get("href") if isinstance(canonical, Tag) else None
-    if soup.head:
-        soup.head.decompose()
-    for tag in soup(_CHROME):
-        if tag.name != "header" or not tag.find_parent(["article", "main"]):
-            tag.decompose()
-    body = soup.body or soup
-    for pre in body("pre"):  # preformatted text keeps its lines
-        for string in pre.find_all(string=True):
-            if type(string) is NavigableString:  # not a comment
-                string.replace_with(NavigableString(string.replace("\n", _BREAK)))
-    for tag in body(list(_BLOCK)):
-        tag.insert_before(_BREAK)
-        tag.append(_BREAK)
-    paragraphs = (" ".join(part.split()) for part in body.get_text("").split(_BREAK))
-    text = "\n\n".join(part for part in paragraphs if part)
-    if not title:
-        title = title_from_text(text)
-    return Article(
-        text=text,
-        title=clip_title(title),
-        document_id=_slug(path),
-        url=url if isinstance(url, str) else None,
-    )
 
 
 def article_from_record(record: Any, label: str) -> Article:
@@ -173,14 +124,36 @@ def count_articles(path: Path) -> int:
 
 
 def load_path(path: Path) -> list[Article]:
-    """The articles in one file; raise :class:`InvalidInput` with the reason when unreadable."""
+    """The articles in one file; raise :class:`InvalidInput` with the reason when unreadable.
+    (A withdrawn item's article is among them: :func:`load_items` tells which.)"""
+    return [item.article for item in load_items(path)]
+
+
+def load_items(path: Path) -> list[ParsedItem]:
+    """The items in one file: pages, ninjs and NewsML-G2 are told by their content (a
+    withdrawal or correction is marked on its item); text and JSON records by the suffix."""
     suffix = path.suffix.lower()
     if not path.exists():
         raise InvalidInput(f"{path}: no such file or folder")
     if suffix in TEXT_SUFFIXES:
-        return [load_text(path)]
-    if suffix in HTML_SUFFIXES:
-        return [load_html(path)]
+        return [ParsedItem(load_text(path))]
+    if suffix in HTML_SUFFIXES | XML_SUFFIXES | {".json"}:
+        data = path.read_bytes()
+        # a file of article records is parsed once, by load_json: only one naming a uri early
+        # may be ninjs
+        maybe_ninjs = suffix != ".json" or b'"uri"' in data[:8192]
+        kind = kind_of(data) if maybe_ninjs else "json"
+        if kind in {"ninjs", "newsml"} or (kind == "html" and suffix in XML_SUFFIXES):
+            return read_item(data, name=str(path))
+        if suffix in HTML_SUFFIXES:  # a page, even one that starts with no <html> tag
+            try:
+                return [article_from_html(_read_text(path), document_id=_slug(path))]
+            except InvalidInput as exc:
+                raise InvalidInput(f"{path}: {exc.detail.removeprefix('html: ')}") from None
+        if suffix in XML_SUFFIXES:
+            return read_item(data, name=str(path))
     if suffix in JSON_SUFFIXES:
-        return load_json(path)
-    raise InvalidInput(f"{path}: unsupported file type (use .txt, .md, .html, .json or .jsonl)")
+        return [ParsedItem(article) for article in load_json(path)]
+    raise InvalidInput(
+        f"{path}: unsupported file type (use .txt, .md, .html, .xml, .json or .jsonl)"
+    )

@@ -262,7 +262,12 @@ class Ingestor:
         plan = Plan(len(articles))
         for position, (article, document_id) in enumerate(zip(articles, ids, strict=True)):
             found = existing.get(document_id)
-            if found is None or found.text_hash != text_hash(article.text) or document_id in broken:
+            if (
+                found is None
+                or found.text_hash != text_hash(article.text)
+                or document_id in broken
+                or found.withdrawn_at  # restored: its rows were dropped, so it is embedded again
+            ):
                 plan.to_prepare.append((position, article, document_id))
             elif _same_metadata(found, article):
                 plan.results[position] = IngestResult(

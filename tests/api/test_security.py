@@ -117,7 +117,7 @@ def test_key_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "value", ["rwkey:admin", ":rw", "rwkey", "a:rw,b:xx", ",", "same:rw,same:ro"]
+    "value", ["rwkey:root", ":rw", "rwkey", "a:rw,b:xx", ",", "same:rw,same:ro"]
 )
 def test_malformed_keys_name_the_variable(tmp_path: Path, value: str) -> None:
     settings = make_settings(tmp_path / "data", api_keys=SecretStr(value))
@@ -137,8 +137,8 @@ def test_malformed_key_file_names_the_line(tmp_path: Path) -> None:
 
 
 def test_parse_inline_keys() -> None:
-    keys = parse_api_keys(" a:rw , b:RO ,")
-    assert [(key.secret, key.role) for key in keys] == [(b"a", "rw"), (b"b", "ro")]
+    keys = parse_api_keys(" a:rw , b:RO , c:Admin")
+    assert [(key.secret, key.role) for key in keys] == [(b"a", "rw"), (b"b", "ro"), (b"c", "admin")]
     assert all(key.label.startswith("key:") and len(key.label) == 20 for key in keys)
     assert parse_api_keys("  ") == ()
 

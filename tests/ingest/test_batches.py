@@ -7,29 +7,13 @@ from typing import Any
 
 import pytest
 
-from newsrag.components.embeddings import Matrix
 from newsrag.components.embeddings.hashing import HashingEmbedder
 from newsrag.components.store.chroma import ChromaStore
 from newsrag.config import ChromaSettings, ChunkSettings
 from newsrag.ingest.pipeline import Ingestor
 from newsrag.models import Article
 from newsrag.text.chunking import sentences_of
-from tests.helpers import STORY, assert_no_strays, assert_whole, story, wire_copy
-
-
-class CountingEmbedder(HashingEmbedder):
-    """The hashing embedder, counting its calls; raises on a text containing ``poison``."""
-
-    def __init__(self, poison: str = "") -> None:
-        super().__init__()
-        self.calls: list[int] = []
-        self._poison = poison
-
-    def embed(self, texts: list[str]) -> Matrix:
-        self.calls.append(len(texts))
-        if self._poison and any(self._poison in text for text in texts):
-            raise ValueError("the embedder failed")
-        return super().embed(texts)
+from tests.helpers import STORY, CountingEmbedder, assert_no_strays, assert_whole, story, wire_copy
 
 
 @pytest.fixture

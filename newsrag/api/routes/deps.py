@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 
 from newsrag.api.container import Container, Services
 from newsrag.ingest.documents import DocumentsService
+from newsrag.ingest.sources.service import SourcesService
 
 
 def get_container(request: Request) -> Container:
@@ -30,3 +31,10 @@ def get_documents(services: ServicesDep) -> DocumentsService:
 
 
 DocumentsDep = Annotated[DocumentsService, Depends(get_documents)]
+
+
+def get_sources(services: ServicesDep) -> SourcesService:
+    return services.sources
+
+
+SourcesDep = Annotated[SourcesService, Depends(get_sources)]

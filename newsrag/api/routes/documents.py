@@ -27,7 +27,10 @@ DocumentPath = Annotated[
     "",
     status_code=status.HTTP_201_CREATED,
     responses={
-        200: {"model": IngestOut, "description": "Updated, or unchanged (same text)."},
+        200: {
+            "model": IngestOut,
+            "description": "Updated, unchanged (same text), or withdrawn (a canceled item).",
+        },
         409: {
             "description": "The write could not be committed safely (problem details with "
             "Retry-After); sending it again is safe. Concurrent writes of one id never leave "

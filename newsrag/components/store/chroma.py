@@ -39,12 +39,14 @@ rows and sentence packs are encoded).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from newsrag.components.store import commit, rows
 from newsrag.components.store.changes import ChangeFeed, Listener, StoreChange
 from newsrag.components.store.commit import DocumentLocks
 from newsrag.components.store.connection import (
@@ -57,6 +59,7 @@ from newsrag.components.store.records import DocumentRecords
 from newsrag.components.store.row_reader import RowReader
 from newsrag.components.store.rows import ChunkHit, ChunkRow, PreparedDocument, SentenceRow
 from newsrag.components.store.rows import where_for as where_for
+from newsrag.components.store.sources import SourceRegistry
 from newsrag.components.store.writer import DocumentWriter
 from newsrag.errors import NewsragError, NotFound
 from newsrag.models import IngestResult, StoredDocument, VersionRecord
@@ -98,6 +101,11 @@ class ChromaStore:
         """Hold off this store's other writers and deletes of these documents (see
         ``store.commit``; replicas are kept whole by the protocol, not by this lock)."""
         return self._locks.hold(document_ids)
+
+    @functools.cached_property
+    def sources(self) -> SourceRegistry:
+        """The registered sources (``<prefix>_sources``, see ``store.sources``)."""
+        return SourceRegistry.open(self._client, self._prefix)
 
     # ----------------------------------------------------------------- health & generations
 
@@ -164,7 +172,8 @@ class ChromaStore:
 
     @store_call
     def wire_groups(self, groups: Sequence[str]) -> dict[str, list[StoredDocument]]:
-        """The members of each wire group (documents sharing a group id, plus its founder)."""
+        """The members of each wire group (documents sharing a group id, plus its founder),
+        withdrawn ones left out."""
         return self._records.wire_groups(groups)
 
     # -------------------------------------------------------------------------------- writes
@@ -210,6 +219,25 @@ class ChromaStore:
             if record is None:
                 raise NotFound(f"no document with id {document_id!r}", document_id=document_id)
             self._writer.delete(record)
+
+    @store_call
+    def withdraw_document(self, document_id: str, withdrawn_at: str) -> StoredDocument:
+        """Take the document out of answers and keep it: a new write of the same text and
+        version without chunk rows or sentences, its record stamped ``withdrawn_at``. The rows
+        of the write it replaces are collected and this process's listeners hear the document
+        now has no rows (the corpus index drops them), as after a delete; its versions stay.
+        A later ingest of the id restores it. Withdrawing a withdrawn document changes
+        nothing; :class:`NotFound` if there is none."""
+        with self.locked([document_id]):
+            read_at = commit.now()
+            record = self.get_documents([document_id], with_text=True).get(document_id)
+            if record is None:
+                raise NotFound(f"no document with id {document_id!r}", document_id=document_id)
+            if record.withdrawn_at:
+                return record
+            withdrawal = rows.withdrawal(record, commit.new_write_id(), withdrawn_at)
+            self._writer.write([(withdrawal, record)], read_at)
+            return self.get_document(document_id, with_text=False)
 
     # ------------------------------------------------------------------------------- reading
 

@@ -61,6 +61,8 @@ def record_metadata(prepared: PreparedDocument, replaces: str) -> dict[str, Meta
             record[key] = value
     if article.published_at:
         record["published_ts"] = to_timestamp(article.published_at)
+    # always written: an upsert keeps the keys it does not name, and "" is a live story
+    record["withdrawn_at"] = prepared.withdrawn_at or ""
     return record
 
 
@@ -84,6 +86,7 @@ def document_from(record_id: str, meta: dict[str, Any], text: str | None) -> Sto
         replaces=str(meta.get("replaces", "")),
         previous_write=str(meta.get("previous_write", "")),
         sentences=int(meta.get("sentences", 0)),
+        withdrawn_at=cast(str | None, meta.get("withdrawn_at")) or None,
     )
 
 
@@ -170,8 +173,8 @@ class DocumentRecords:
             got = self._documents.get(where=where, include=["metadatas"])
             for record_id, meta in zip(got["ids"], got.get("metadatas") or [], strict=True):
                 other = near_duplicates.decode(str((meta or {}).get("minhash", "")))
-                if not meta or other is None:
-                    continue
+                if not meta or other is None or meta.get("withdrawn_at"):
+                    continue  # a withdrawn story is nobody's copy any more
                 for document_id, sig in group:
                     bands = keys[document_id]
                     if record_id == document_id or not any(
@@ -188,7 +191,8 @@ class DocumentRecords:
         }
 
     def wire_groups(self, groups: Sequence[str]) -> dict[str, list[StoredDocument]]:
-        """The members of each wire group (documents sharing a group id, plus its founder)."""
+        """The members of each wire group (documents sharing a group id, plus its founder),
+        but none that was withdrawn: an answer never names a withdrawn story."""
         if not groups:
             return {}
         wanted = list(dict.fromkeys(groups))
@@ -197,8 +201,10 @@ class DocumentRecords:
         members: dict[str, dict[str, StoredDocument]] = {group: {} for group in wanted}
         for record_id, meta in zip(got["ids"], got.get("metadatas") or [], strict=True):
             document = document_from(record_id, dict(meta or {}), None)
-            members.setdefault(document.group, {})[record_id] = document
+            if not document.withdrawn_at:
+                members.setdefault(document.group, {})[record_id] = document
         founders = self.get(wanted)
         for group, founder in founders.items():
-            members[group].setdefault(group, founder)
+            if not founder.withdrawn_at:
+                members[group].setdefault(group, founder)
         return {group: list(found.values()) for group, found in members.items()}

@@ -50,6 +50,7 @@ class PreparedDocument:
     has_copies: bool = False
     write: str = ""  # this write's id: the chunk ids and the sentence pack id hold it
     previous_write: str = ""  # the write of the previous text (the history chain)
+    withdrawn_at: str | None = None  # a withdrawal: the text stays, without rows (no chunks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +258,39 @@ def copied(
         has_copies=prepared.has_copies,
         write=prepared.write,
         previous_write=prepared.previous_write,
+    )
+
+
+def withdrawal(found: StoredDocument, write: str, withdrawn_at: str) -> PreparedDocument:
+    """A write of ``found`` (read with its text) that keeps its text, metadata and version but
+    has no chunk rows and no sentences: nothing of it can be retrieved or cited. No MinHash
+    either, so no later document is taken for a copy of a withdrawn story."""
+    empty = np.zeros((0, 0), dtype=np.float32)
+    article = Article(
+        text=found.text or "",
+        title=found.title,
+        document_id=found.document_id,
+        url=found.url,
+        source=found.source,
+        published_at=found.published_at,
+        metadata=dict(found.metadata),
+    )
+    return PreparedDocument(
+        article=article,
+        document_id=found.document_id,
+        text_hash=found.text_hash,
+        chunks=[],
+        chunk_vectors=empty,
+        sentences=[],
+        sentence_vectors=empty,
+        signature=None,
+        ingested_at=found.ingested_at,
+        version=found.version,
+        wire_group=found.group,
+        has_copies=found.has_copies,
+        write=write,
+        previous_write=found.previous_write,
+        withdrawn_at=withdrawn_at,
     )
 
 

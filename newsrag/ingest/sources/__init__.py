@@ -1,0 +1,1 @@
+"""Sources kept in sync: feeds, folders and files fetched, read and ingested again."""

@@ -1,0 +1,248 @@
+"""Fetching feeds and pages on request, bounded and safe against server-side request forgery.
+
+A server that fetches URLs its users name can be turned against the network it runs in (a
+cloud metadata address, an admin port on localhost). So: only ``http``/``https``; the host is
+resolved and refused when any of its addresses is loopback, private, link-local, multicast,
+reserved or unspecified, unless the host is listed in ``NEWSRAG_SOURCE_ALLOW_HOSTS``; the
+connection then goes to the address that was checked (the ``Host`` header and TLS name stay the
+host's), so a DNS answer that changes between the check and the connection cannot slip a
+private address in. Redirects are followed by hand, each target checked again. The body is
+streamed and cut past ``max_bytes``; the whole fetch, redirects included, has one deadline.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from newsrag.config import SourceSettings
+from newsrag.errors import FetchFailed
+
+USER_AGENT = "newsrag-sync/1 (+https://newsrag.dev)"
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Resolver = Callable[[str, int], list[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """What one fetch got: ``status`` 304 (not modified) has an empty ``body``."""
+
+    status: int
+    body: bytes
+    url: str  # after redirects
+    etag: str | None = None
+    last_modified: str | None = None
+    content_type: str = ""
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+def resolve(host: str, port: int) -> list[str]:
+    """Every address ``host`` resolves to (the system resolver)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise FetchFailed(f"cannot resolve host {host!r}: {exc}", field="url") from None
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def _forbidden(address: Address) -> str | None:
+    """Why this address may not be fetched, or None when it is a public one."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    # the narrower kinds first: Python counts loopback and link-local as private too
+    for kind, flag in (
+        ("loopback", address.is_loopback),
+        ("link-local", address.is_link_local),
+        ("multicast", address.is_multicast),
+        ("unspecified", address.is_unspecified),
+        ("reserved", address.is_reserved),
+        ("private", address.is_private),
+    ):
+        if flag:
+            return kind
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A checked URL: where to connect (``addresses``, in the resolver's order) and what to
+    ask for."""
+
+    url: str
+    host: str
+    addresses: tuple[str, ...]
+
+
+class Fetcher:
+    """Fetches one URL at a time within ``settings``' bounds; raises :class:`FetchFailed`."""
+
+    def __init__(
+        self,
+        settings: SourceSettings,
+        *,
+        resolver: Resolver = resolve,
+        verify: ssl.SSLContext | bool = True,
+    ) -> None:
+        self._settings = settings
+        self._allowed = settings.allowed_hosts
+        self._resolve = resolver
+        self._client = httpx.Client(
+            follow_redirects=False,
+            headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
+            verify=verify,
+            trust_env=False,  # a proxy would connect to what we just refused
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def check(self, url: str) -> Target:
+        """The URL's host and the address to connect to; :class:`FetchFailed` (naming ``url``)
+        for another scheme, no host, or a host that resolves to an address not to be fetched."""
+        try:
+            parts = urlsplit(url)
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError as exc:
+            raise FetchFailed(f"url: not a URL ({exc})", field="url") from None
+        if parts.scheme not in {"http", "https"}:
+            raise FetchFailed(
+                f"url: only http and https are fetched, not {parts.scheme or 'no scheme'!r}",
+                field="url",
+            )
+        host = (parts.hostname or "").lower()
+        if not host:
+            raise FetchFailed("url: has no host", field="url")
+        if parts.username or parts.password:
+            raise FetchFailed("url: credentials in a URL are not accepted", field="url")
+        addresses = self._resolve(host, port)
+        if not addresses:
+            raise FetchFailed(f"url: host {host!r} has no address", field="url")
+        if host not in self._allowed:
+            for text in addresses:
+                why = _forbidden(ipaddress.ip_address(text.split("%")[0]))
+                if why:
+                    raise FetchFailed(
+                        f"url: host {host!r} resolves to a {why} address ({text}); "
+                        "list it in NEWSRAG_SOURCE_ALLOW_HOSTS to fetch it",
+                        field="url",
+                    )
+        return Target(url, host, tuple(addresses))
+
+    def fetch(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+    ) -> Fetched:
+        """GET ``url`` (conditionally when ``etag``/``last_modified`` are given), following up
+        to ``max_redirects`` redirects, within the size and time bounds."""
+        limit = self._settings.timeout_s
+        deadline = time.monotonic() + limit
+        seen: list[str] = []
+        current = url
+        while True:
+            target = self.check(current)
+            if current in seen:
+                raise FetchFailed(f"redirect loop: {current} was already visited", url=url)
+            seen.append(current)
+            headers = {}
+            if etag:
+                headers["If-None-Match"] = etag
+            if last_modified:
+                headers["If-Modified-Since"] = last_modified
+            try:
+                fetched = self._get(target, headers, deadline)
+            except httpx.TimeoutException:
+                raise FetchFailed(f"{current}: timed out after {limit:g} s", url=url) from None
+            except httpx.HTTPError as exc:
+                raise FetchFailed(f"{current}: {type(exc).__name__}: {exc}", url=url) from None
+            if isinstance(fetched, Fetched):
+                return fetched
+            if len(seen) > self._settings.max_redirects:
+                raise FetchFailed(
+                    f"{url}: more than {self._settings.max_redirects} redirects", url=url
+                )
+            current = urljoin(current, fetched)
+
+    def _get(self, target: Target, headers: dict[str, str], deadline: float) -> Fetched | str:
+        """The response, or the location it redirects to."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise httpx.TimeoutException("deadline")
+        response = self._connect(target, headers, remaining)
+        try:
+            if response.status_code == 304:
+                return Fetched(
+                    304,
+                    b"",
+                    target.url,
+                    response.headers.get("etag") or headers.get("If-None-Match"),
+                    response.headers.get("last-modified") or headers.get("If-Modified-Since"),
+                )
+            if response.status_code in {301, 302, 303, 307, 308}:
+                location = str(response.headers.get("location") or "")
+                if not location:
+                    raise FetchFailed(f"{target.url}: a redirect without a Location")
+                return location
+            if response.status_code >= 300:
+                raise FetchFailed(f"{target.url}: HTTP {response.status_code}")
+            body = self._read(response, target.url, deadline)
+        finally:
+            response.close()
+        return Fetched(
+            response.status_code,
+            body,
+            target.url,
+            response.headers.get("etag"),
+            response.headers.get("last-modified"),
+            response.headers.get("content-type", ""),
+        )
+
+    def _connect(self, target: Target, headers: dict[str, str], remaining: float) -> httpx.Response:
+        """Send the request to each checked address in turn until one accepts the connection."""
+        parts = urlsplit(target.url)
+        refused: httpx.ConnectError | None = None
+        for address in target.addresses:
+            pinned = f"[{address}]" if ":" in address else address
+            netloc = pinned if parts.port is None else f"{pinned}:{parts.port}"
+            request = self._client.build_request(
+                "GET",
+                parts._replace(netloc=netloc).geturl(),
+                headers={**headers, "Host": parts.netloc.rpartition("@")[2]},
+                extensions={"sni_hostname": target.host},
+                timeout=httpx.Timeout(remaining),
+            )
+            try:
+                return self._client.send(request, stream=True)
+            except httpx.ConnectError as exc:
+                refused = exc
+        raise refused if refused is not None else FetchFailed(f"{target.url}: no address")
+
+    def _read(self, response: httpx.Response, url: str, deadline: float) -> bytes:
+        limit = self._settings.max_bytes
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise FetchFailed(f"{url}: page larger than {_size(limit)}")
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise FetchFailed(f"{url}: page larger than {_size(limit)}")
+            chunks.append(chunk)
+            if time.monotonic() > deadline:
+                raise httpx.ReadTimeout("deadline")
+        return b"".join(chunks)
+
+
+def _size(count: int) -> str:
+    if count >= 1_000_000:
+        return f"{count / 1_000_000:g} MB"
+    return f"{count / 1000:g} kB"
