@@ -189,6 +189,13 @@ class ReadingSettings(BaseSettings):
     score_weight: float = 0.616
     agree_weight: float = 0.704
     threshold: float = Field(default=0.40, ge=0.0, le=1.0)
+    concurrency: int = Field(
+        default=2,
+        ge=0,
+        le=64,
+        description="Model reads at once; a question beyond them is answered by the fast reader "
+        "at once instead of queueing past its deadline (0 = no limit).",
+    )
     deadline_s: float = Field(
         default=10.0,
         ge=0.0,
@@ -298,7 +305,7 @@ class LLMSettings(BaseSettings):
         "and the extractive answer given, with a note; 0 = no deadline.",
     )
     local_parallel: int = Field(
-        default=4, ge=1, le=32, description="llama-server slots: questions read at once."
+        default=2, ge=1, le=32, description="llama-server slots: questions read at once."
     )
 
     @property

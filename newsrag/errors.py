@@ -66,6 +66,13 @@ class LLMUnavailable(ServiceUnavailable):
     title, slug = "LLM endpoint unavailable", "llm-unavailable"
 
 
+class ModelBusy(LLMUnavailable):
+    """Every model read the reader allows at once is taken (``NEWSRAG_READING_CONCURRENCY``): a
+    question that would queue past its deadline is answered by the fast reader at once."""
+
+    title, slug = "The model is busy", "model-busy"
+
+
 class ReadDeadlineExceeded(LLMUnavailable):
     """The model did not answer within the read deadline (``NEWSRAG_READ_DEADLINE_S``)."""
 

@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import json
 import math
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -26,6 +29,7 @@ from newsrag.answering.verification import names_and_numbers_in, parse_claims
 from newsrag.components.llm.client import LLMClient, Messages, Token
 from newsrag.components.store.chroma import SentenceRow
 from newsrag.config import ReadingSettings
+from newsrag.errors import ModelBusy
 from newsrag.prompts import render, text
 from newsrag.retrieval.hybrid import Passage
 from newsrag.text.chunking import ENCODING_NAME
@@ -199,7 +203,24 @@ class LLMReader:
         self.settings = settings
         self._budget = context_tokens
         self._deadline_s = settings.deadline_s or None
+        # four reads at once on 2 cores all missed a 10 s deadline (make bench): more reads at
+        # once than the machine finishes in time are not started
+        limit = settings.concurrency
+        self._reads = threading.BoundedSemaphore(limit) if limit else None
         self._write_deadline_s = llm.settings.write_deadline_s or None
+
+    @contextmanager
+    def _admitted(self) -> Iterator[None]:
+        """A model read, if one is free; :class:`ModelBusy` at once otherwise."""
+        if self._reads is None:
+            yield
+            return
+        if not self._reads.acquire(blocking=False):
+            raise ModelBusy(f"the model is busy with {self.settings.concurrency} other questions")
+        try:
+            yield
+        finally:
+            self._reads.release()
 
     def candidates(
         self, passages: list[Passage], relevance: dict[tuple[str, int], float], limit: int
@@ -259,14 +280,15 @@ class LLMReader:
                 "content": render("answer", sentences=listing(candidates), question=question),
             },
         ]
-        raw = self._llm.chat_json(
-            messages,
-            WRITE_SCHEMA if write else READ_SCHEMA,
-            deadline_s=self._write_deadline_s if write else self._deadline_s,
-            # graded where the server is llama.cpp's (json_schema: the supervised one); a remote
-            # model may refuse logprobs outright
-            top_logprobs=5 if self._llm.settings.json_schema else 0,
-        )
+        with self._admitted():
+            raw = self._llm.chat_json(
+                messages,
+                WRITE_SCHEMA if write else READ_SCHEMA,
+                deadline_s=self._write_deadline_s if write else self._deadline_s,
+                # graded where the server is llama.cpp's (json_schema: the supervised one); a
+                # remote model may refuse logprobs outright
+                top_logprobs=5 if self._llm.settings.json_schema else 0,
+            )
         reply = parse_reply(raw.text)
         numbers = [n for n in reply.sentences if 1 <= n <= len(candidates)]
         if not numbers:  # an endpoint without JSON mode: the answer's [n] markers
@@ -319,7 +341,8 @@ class LLMReader:
                 "content": render("verdict_question", groups=listed, question=question),
             },
         ]
-        raw = self._llm.chat_json(messages, VERDICT_SCHEMA, deadline_s=self._deadline_s).text
+        with self._admitted():
+            raw = self._llm.chat_json(messages, VERDICT_SCHEMA, deadline_s=self._deadline_s).text
         try:
             data = json.loads(raw)
         except ValueError:

@@ -254,3 +254,25 @@ def test_the_verdict_is_graded_by_the_probability_of_true_at_the_answerable_valu
     assert answerable_probability(tokens) == pytest.approx(0.65 / 0.95)
     assert answerable_probability([Token('{"answerable": '), Token("false", {})]) is None
     assert answerable_probability([]) is None
+
+
+def test_a_question_beyond_the_reads_allowed_at_once_gets_the_fast_reader_at_once(
+    tmp_path: Path, script: Script
+) -> None:
+    script.replies = [reply([2], "47")]
+    with fake_llm_server(script) as url:
+        settings = make_settings(
+            tmp_path / "data",
+            llm=LLMSettings(base_url=url, api_key=SecretStr("k"), model="f", max_retries=0),
+            retrieval=RetrievalSettings(refusal_threshold=0.05),
+            reading=ReadingSettings(concurrency=1),
+        )
+        with TestClient(create_app(settings)) as client:
+            client.post("/v1/documents", json={"text": ARTICLE, "document_id": "letter"})
+            reader = client.app.state.container.services.ask.reader  # type: ignore[attr-defined]
+            with reader._admitted():  # another question holds the one read allowed
+                busy = ask(client, "How many Democrats signed the letter?")
+            free = ask(client, "How many Democrats signed the letter?")
+    assert busy["reading"]["model"] is False and "model is busy" in busy["note"]
+    assert busy["citations"]  # answered, by the fast reader
+    assert free["reading"]["model"] is True
