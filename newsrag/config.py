@@ -190,7 +190,7 @@ class ReadingSettings(BaseSettings):
     agree_weight: float = 0.704
     threshold: float = Field(default=0.40, ge=0.0, le=1.0)
     concurrency: int = Field(
-        default=2,
+        default=1,
         ge=0,
         le=64,
         description="Model reads at once; a question beyond them is answered by the fast reader "

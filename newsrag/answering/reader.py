@@ -203,8 +203,8 @@ class LLMReader:
         self.settings = settings
         self._budget = context_tokens
         self._deadline_s = settings.deadline_s or None
-        # four reads at once on 2 cores all missed a 10 s deadline (make bench): more reads at
-        # once than the machine finishes in time are not started
+        # on 2 cores, four reads at once all missed a 10 s deadline and two at once 14 of 15
+        # (make bench): a read the machine cannot finish in time is not started
         limit = settings.concurrency
         self._reads = threading.BoundedSemaphore(limit) if limit else None
         self._write_deadline_s = llm.settings.write_deadline_s or None
