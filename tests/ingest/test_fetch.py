@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import ssl
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -120,6 +121,28 @@ def test_a_page_over_the_size_bound_is_cut_off(server: PageServer) -> None:
     server.routes["/declared"] = Served(b"x" * 20_000)
     small = SourceSettings(allow_hosts="127.0.0.1", max_bytes=10_000)
     assert "larger than 10 kB" in failure(lambda: fetcher(small).fetch(server.url("/declared")))
+
+
+def test_a_compressed_reply_is_decoded_within_the_size_bound(server: PageServer) -> None:
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    bomb = packer.compress(bytes(50_000_000)) + packer.flush()  # 50 MB of zeros in ~50 kB
+    server.routes["/bomb"] = Served(bomb, "text/html", encoding="gzip")
+    started = time.monotonic()
+    assert "page larger than 10 MB" in failure(lambda: fetcher().fetch(server.url("/bomb")))
+    assert time.monotonic() - started < 2
+    page = b"<html><body><p>A normal page.</p></body></html>"
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    server.routes["/page"] = Served(packer.compress(page) + packer.flush(), encoding="gzip")
+    assert fetcher().fetch(server.url("/page")).body == page
+    raw = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    server.routes["/raw"] = Served(raw.compress(page) + raw.flush(), encoding="deflate")
+    server.routes["/zlib"] = Served(zlib.compress(page), encoding="deflate")
+    assert fetcher().fetch(server.url("/raw")).body == page
+    assert fetcher().fetch(server.url("/zlib")).body == page
+    server.routes["/zstd"] = Served(b"(zstd bytes)", encoding="zstd")
+    assert "content encoding 'zstd' is not accepted" in failure(
+        lambda: fetcher().fetch(server.url("/zstd"))
+    )
 
 
 def test_a_page_that_never_ends_times_out(server: PageServer) -> None:

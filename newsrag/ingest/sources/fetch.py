@@ -16,8 +16,10 @@ import ipaddress
 import socket
 import ssl
 import time
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -226,20 +228,91 @@ class Fetcher:
         raise refused if refused is not None else FetchFailed(f"{target.url}: no address")
 
     def _read(self, response: httpx.Response, url: str, deadline: float) -> bytes:
+        """The body, decoded here (gzip, deflate) with the output bounded: httpx would decode
+        any encoding unbounded, so a small compressed reply could expand to gigabytes."""
         limit = self._settings.max_bytes
+        too_large = f"{url}: page larger than {_size(limit)}"
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
-            raise FetchFailed(f"{url}: page larger than {_size(limit)}")
+            raise FetchFailed(too_large)
+        decoder = _Decoder(response.headers.get("content-encoding", ""), url)
         chunks: list[bytes] = []
         size = 0
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > limit:
-                raise FetchFailed(f"{url}: page larger than {_size(limit)}")
-            chunks.append(chunk)
+        for raw in response.iter_raw():
+            for chunk in decoder.feed(raw, limit - size):
+                size += len(chunk)
+                if size > limit:
+                    raise FetchFailed(too_large)
+                chunks.append(chunk)
             if time.monotonic() > deadline:
                 raise httpx.ReadTimeout("deadline")
+        for chunk in decoder.flush(limit - size):
+            size += len(chunk)
+            if size > limit:
+                raise FetchFailed(too_large)
+            chunks.append(chunk)
         return b"".join(chunks)
+
+
+class _Decoder:
+    """A ``Content-Encoding`` decoder whose every call yields at most ``remaining + 1`` bytes
+    (one past the bound is enough to tell the page is too large)."""
+
+    def __init__(self, encoding: str, url: str) -> None:
+        codings = [c.strip().lower() for c in encoding.split(",") if c.strip()]
+        codings = [c for c in codings if c != "identity"]
+        if len(codings) > 1 or (codings and codings[0] not in {"gzip", "x-gzip", "deflate"}):
+            raise FetchFailed(f"{url}: content encoding {encoding.strip()!r} is not accepted")
+        self._url = url
+        self._kind = codings[0] if codings else ""
+        self._zlib: Any = None
+        if self._kind in {"gzip", "x-gzip"}:
+            self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif self._kind == "deflate":
+            self._zlib = zlib.decompressobj()
+        self._started = False
+
+    def feed(self, data: bytes, remaining: int) -> Iterator[bytes]:
+        if self._zlib is None:
+            yield data
+            return
+        if self._kind == "deflate" and not self._started:
+            self._started = True
+            try:
+                out = bytes(self._zlib.decompress(data, max(remaining, 0) + 1))
+            except zlib.error:  # raw deflate (no zlib header), as some servers send
+                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+                out = self._decompress(data, remaining)
+            yield from self._drain(out, remaining)
+            return
+        self._started = True
+        yield from self._drain(self._decompress(data, remaining), remaining)
+
+    def flush(self, remaining: int) -> Iterator[bytes]:
+        if self._zlib is None:
+            return
+        yield from self._drain(b"", remaining)
+        rest = self._zlib.flush()
+        if rest:
+            yield rest[: max(remaining, 0) + 1]
+
+    def _decompress(self, data: bytes, remaining: int) -> bytes:
+        try:
+            return bytes(self._zlib.decompress(data, max(remaining, 0) + 1))
+        except zlib.error as exc:
+            raise FetchFailed(f"{self._url}: a corrupt {self._kind} body ({exc})") from None
+
+    def _drain(self, out: bytes, remaining: int) -> Iterator[bytes]:
+        """``out``, then what the decoder still holds back, while within the bound."""
+        if out:
+            yield out
+            remaining -= len(out)
+        while self._zlib.unconsumed_tail and remaining >= 0:
+            out = self._decompress(self._zlib.unconsumed_tail, remaining)
+            if not out:
+                return
+            yield out
+            remaining -= len(out)
 
 
 def _size(count: int) -> str:
