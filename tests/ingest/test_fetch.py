@@ -3,6 +3,7 @@ redirects checked one by one, conditional GET."""
 
 from __future__ import annotations
 
+import ipaddress
 import shutil
 import ssl
 import time
@@ -14,7 +15,7 @@ import pytest
 
 from newsrag.config import SourceSettings
 from newsrag.errors import FetchFailed
-from newsrag.ingest.sources.fetch import Fetcher
+from newsrag.ingest.sources.fetch import Fetcher, _forbidden
 from tests.helpers import PageServer, Served, page_server, self_signed
 
 ALLOWED = SourceSettings(allow_hosts="127.0.0.1", timeout_s=5)
@@ -67,6 +68,28 @@ def test_other_schemes_and_odd_urls_are_refused(url: str, mentions: str) -> None
 def test_hosts_resolving_to_private_addresses_are_refused(address: str, kind: str) -> None:
     detail = failure(lambda: fetcher(intranet_example=[address]).check("http://intranet.example/"))
     assert kind in detail and "NEWSRAG_SOURCE_ALLOW_HOSTS" in detail
+
+
+@pytest.mark.parametrize(
+    ("address", "kind"),
+    [
+        ("100.64.0.1", "non-global"),  # carrier-grade NAT
+        ("100.100.100.200", "non-global"),  # a cloud metadata service in that range
+        ("fec0::1", "site-local"),  # deprecated, but some networks still route it
+        ("2002:7f00:0001::", "loopback (embedded in 2002:7f00:1::)"),  # 6to4 of 127.0.0.1
+        ("2001:0:4136:e378:8000:63bf:f5ff:fffe", "private (embedded in"),  # Teredo of 10.0.0.1
+    ],
+)
+def test_non_global_addresses_are_refused(address: str, kind: str) -> None:
+    assert _forbidden(ipaddress.ip_address(address)) is not None
+    detail = failure(lambda: fetcher(cgnat_example=[address]).check("http://cgnat.example/"))
+    assert kind in detail
+
+
+def test_a_global_address_is_allowed() -> None:
+    assert _forbidden(ipaddress.ip_address("8.8.8.8")) is None
+    assert _forbidden(ipaddress.ip_address("2606:4700:4700::1111")) is None
+    assert fetcher(dns_example=["8.8.8.8"]).check("http://dns.example/").addresses == ("8.8.8.8",)
 
 
 def test_a_host_with_one_private_address_among_public_ones_is_refused() -> None:

@@ -2,8 +2,9 @@
 
 A server that fetches URLs its users name can be turned against the network it runs in (a
 cloud metadata address, an admin port on localhost). So: only ``http``/``https``; the host is
-resolved and refused when any of its addresses is loopback, private, link-local, multicast,
-reserved or unspecified, unless the host is listed in ``NEWSRAG_SOURCE_ALLOW_HOSTS``; the
+resolved and refused when any of its addresses is not a global one (loopback, private,
+link-local, carrier-grade NAT, multicast, reserved, unspecified; an IPv4 address inside a 6to4
+or Teredo one counts too), unless the host is listed in ``NEWSRAG_SOURCE_ALLOW_HOSTS``; the
 connection then goes to the address that was checked (the ``Host`` header and TLS name stay the
 host's), so a DNS answer that changes between the check and the connection cannot slip a
 private address in. Redirects are followed by hand, each target checked again. The body is
@@ -58,9 +59,16 @@ def resolve(host: str, port: int) -> list[str]:
 
 
 def _forbidden(address: Address) -> str | None:
-    """Why this address may not be fetched, or None when it is a public one."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    """Why this address may not be fetched, or None when it is a global one. An IPv6 address
+    carrying an IPv4 one (mapped, 6to4, Teredo) is judged by that IPv4 address too."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return _forbidden(address.ipv4_mapped)
+        embedded = address.sixtofour or (address.teredo[1] if address.teredo else None)
+        if embedded is not None:
+            why = _forbidden(embedded)
+            if why:
+                return f"{why} (embedded in {address})"
     # the narrower kinds first: Python counts loopback and link-local as private too
     for kind, flag in (
         ("loopback", address.is_loopback),
@@ -69,6 +77,8 @@ def _forbidden(address: Address) -> str | None:
         ("unspecified", address.is_unspecified),
         ("reserved", address.is_reserved),
         ("private", address.is_private),
+        ("site-local", isinstance(address, ipaddress.IPv6Address) and address.is_site_local),
+        ("non-global", not address.is_global),  # carrier-grade NAT, site-local, ...
     ):
         if flag:
             return kind
