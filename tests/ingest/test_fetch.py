@@ -208,3 +208,15 @@ def test_each_checked_address_is_tried_until_one_connects(server: PageServer) ->
     both = Fetcher(settings, resolver=lambda host, _: ["127.0.0.2", "127.0.0.1"])
     assert both.fetch(f"http://feeds.test:{port}/feed").body == b"<rss/>"
     assert server.statuses("/feed") == [200]
+
+
+def test_no_connection_is_kept_alive_across_pinned_requests(server: PageServer) -> None:
+    """Requests go to a pinned address: a pooled TLS connection for one host name must not
+    serve another name at the same address."""
+    one = fetcher()
+    pool = one._client._transport._pool  # type: ignore[attr-defined]
+    assert pool._max_keepalive_connections == 0
+    server.routes["/a"] = Served(b"first")
+    assert one.fetch(server.url("/a")).body == b"first"
+    assert one.fetch(server.url("/a")).body == b"first"
+    assert pool.connections == []  # nothing left in the pool to reuse

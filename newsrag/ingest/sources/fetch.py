@@ -113,6 +113,9 @@ class Fetcher:
             headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
             verify=verify,
             trust_env=False,  # a proxy would connect to what we just refused
+            # requests go to a pinned address, so a pooled connection would be keyed by that
+            # address alone: one TLS connection (one verified name) reused for another host
+            limits=httpx.Limits(max_keepalive_connections=0),
         )
 
     def close(self) -> None:
