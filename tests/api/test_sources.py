@@ -80,6 +80,8 @@ def test_register_list_and_remove_a_feed(client: TestClient, server: PageServer)
         ("http://169.254.169.254/latest/meta-data/", "link-local address"),
         ("http://localhost:1/feed.xml", "loopback address"),
         ("not a url", "only http and https"),
+        ("http://exa\x01mple.com/feed.xml", "control character"),
+        ("http://example.org/fe\x00ed.xml", "control character"),
     ],
 )
 def test_a_bad_url_is_422_naming_url(client: TestClient, url: str, mentions: str) -> None:

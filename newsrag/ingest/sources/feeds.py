@@ -22,6 +22,7 @@ from xml.etree.ElementTree import ParseError
 import feedparser
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as defused_fromstring
+from httpx import InvalidURL
 
 from newsrag.errors import InvalidInput, NewsragError
 from newsrag.ingest.formats.html import article_from_html
@@ -32,7 +33,7 @@ from newsrag.text.titles import clip_title
 
 PageFetcher = Callable[[str], bytes]
 # What extracting one entry may raise besides our own errors: a reason for that entry only.
-ENTRY_ERRORS = (NewsragError, ValueError, UnicodeError, LookupError)
+ENTRY_ERRORS = (NewsragError, ValueError, UnicodeError, LookupError, RecursionError, InvalidURL)
 # Linked pages fetched at once, and entries looked ahead, for summary-only feeds.
 PAGE_FETCHERS = 4
 PAGE_BATCH = 16

@@ -14,6 +14,7 @@ streamed and cut past ``max_bytes``; the whole fetch, redirects included, has on
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 import ssl
 import time
@@ -31,6 +32,7 @@ from newsrag.errors import FetchFailed
 USER_AGENT = "newsrag-sync/1 (+https://newsrag.dev)"
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[str]]
+_HOST = re.compile(r"[a-z0-9._-]+|[0-9a-f:.]+(?:%[\w.-]+)?")  # a name, or an IPv6 literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,21 @@ def _forbidden(address: Address) -> str | None:
     return None
 
 
+def _ascii_host(name: str) -> str:
+    """The host as it goes into DNS, the ``Host`` header and TLS: an international name
+    IDNA-encoded (``bücher.example`` → ``xn--bcher-kva.example``); :class:`FetchFailed` when
+    it cannot be, or when it holds characters no host name has."""
+    try:
+        host = name.encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise FetchFailed(
+            f"url: host {name!r} is not a valid host name ({exc})", field="url"
+        ) from None
+    if not _HOST.fullmatch(host):
+        raise FetchFailed(f"url: host {name!r} is not a valid host name", field="url")
+    return host
+
+
 @dataclass(frozen=True, slots=True)
 class Target:
     """A checked URL: where to connect (``addresses``, in the resolver's order) and what to
@@ -134,15 +151,18 @@ class Fetcher:
                 f"url: only http and https are fetched, not {parts.scheme or 'no scheme'!r}",
                 field="url",
             )
-        host = (parts.hostname or "").lower()
-        if not host:
+        if any(ord(char) < 0x20 or ord(char) == 0x7F for char in url):
+            raise FetchFailed("url: contains a control character", field="url")
+        name = (parts.hostname or "").lower()
+        if not name:
             raise FetchFailed("url: has no host", field="url")
         if parts.username or parts.password:
             raise FetchFailed("url: credentials in a URL are not accepted", field="url")
+        host = _ascii_host(name)
         addresses = self._resolve(host, port)
         if not addresses:
             raise FetchFailed(f"url: host {host!r} has no address", field="url")
-        if host not in self._allowed:
+        if host not in self._allowed and name not in self._allowed:
             for text in addresses:
                 why = _forbidden(ipaddress.ip_address(text.split("%")[0]))
                 if why:
@@ -178,6 +198,8 @@ class Fetcher:
                 raise FetchFailed(f"{current}: timed out after {limit:g} s", url=url) from None
             except httpx.HTTPError as exc:
                 raise FetchFailed(f"{current}: {type(exc).__name__}: {exc}", url=url) from None
+            except (httpx.InvalidURL, UnicodeError) as exc:
+                raise FetchFailed(f"{current}: not a valid URL ({exc})", url=url) from None
             if isinstance(fetched, Fetched):
                 return fetched
             if len(seen) > self._settings.max_redirects:
@@ -230,7 +252,7 @@ class Fetcher:
             request = self._client.build_request(
                 "GET",
                 parts._replace(netloc=netloc).geturl(),
-                headers={**headers, "Host": parts.netloc.rpartition("@")[2]},
+                headers={**headers, "Host": _host_header(target.host, parts.port)},
                 extensions={"sni_hostname": target.host},
                 timeout=httpx.Timeout(remaining),
             )
@@ -326,6 +348,11 @@ class _Decoder:
                 return
             yield out
             remaining -= len(out)
+
+
+def _host_header(host: str, port: int | None) -> str:
+    name = f"[{host}]" if ":" in host else host
+    return name if port is None else f"{name}:{port}"
 
 
 def _size(count: int) -> str:

@@ -12,6 +12,7 @@ document is committed whole or not at all (see ``ingest.batches``).
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sized
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ OUTCOMES: tuple[Outcome, ...] = ("created", "updated", "unchanged", "withdrawn",
 SyncStatus = Literal["synced", "not_modified", "failed"]
 # Rejections kept in a registered source's last result (the CLI prints them all).
 FIRST_REJECTIONS = 5
+log = logging.getLogger(__name__)
 _FEED_MARKERS = (b"<rss", b"<feed", b"<rdf:rdf", b"<channel")
 
 
@@ -117,6 +119,10 @@ def sync(source: str, context: SyncContext) -> SyncReport:
             _sync_path(Path(source), context, report)
     except NewsragError as exc:
         report.status, report.error = "failed", exc.detail
+    except Exception as exc:  # a bug or a case not foreseen: the source fails, the caller goes on
+        log.exception("sync of %s failed unexpectedly", source)
+        text = " ".join(str(exc).split())[:200]
+        report.status, report.error = "failed", f"unexpected {type(exc).__name__}: {text}"
     report.seconds = time.perf_counter() - started
     return report
 
