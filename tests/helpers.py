@@ -273,7 +273,8 @@ class Served:
     """What one path answers. ``etag`` defaults to a hash of ``body`` (a conditional GET that
     matches gets 304); ``redirect`` answers 302 to it; ``endless`` streams a byte every 50 ms
     forever; ``size`` streams that many bytes of filler (a page too large); ``encoding`` is
-    sent as ``Content-Encoding`` (``body`` already encoded)."""
+    sent as ``Content-Encoding`` (``body`` already encoded); ``failures`` answers 500 that many
+    times first."""
 
     body: bytes = b""
     content_type: str = "application/rss+xml; charset=utf-8"
@@ -284,6 +285,7 @@ class Served:
     endless: bool = False
     size: int = 0
     encoding: str | None = None
+    failures: int = 0
 
 
 @dataclass
@@ -322,6 +324,10 @@ def _handler(server: PageServer) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Location", served.redirect)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
+                return
+            if served.failures > 0:
+                served.failures -= 1
+                self._answer(path, condition, 500, b"try again", "text/plain")
                 return
             etag = served.etag or '"' + hashlib.sha256(served.body).hexdigest()[:16] + '"'
             if condition == etag:

@@ -3,6 +3,7 @@ naming ``url``; only admin keys change sources; the poller syncs what is due."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -69,6 +70,31 @@ def test_register_list_and_remove_a_feed(client: TestClient, server: PageServer)
     assert client.get("/v1/sources").json()["sources"] == []
     assert client.get("/v1/documents/gazette-3").status_code == 200  # the stories stay
     assert_problem(client.delete(f"/v1/sources/{source['source_id']}"), 404, "no source")
+
+
+def test_after_a_page_that_failed_the_next_poll_reads_the_feed_again(
+    client: TestClient, server: PageServer
+) -> None:
+    page = f"<html><body><article><p>{feed_story(40)}</p></article></body></html>".encode()
+    server.routes["/flaky.html"] = Served(page, content_type="text/html", failures=1)
+    flaky = FeedEntry("urn:gazette:flaky", "Flaky", "A summary.", link=server.url("/flaky.html"))
+    summary_only = dataclasses.replace(flaky, full=False)
+    server.routes["/mixed.xml"] = Served(
+        rss_feed([FeedEntry("urn:gazette:1", "Story 1", feed_story(1)), summary_only])
+    )
+    url = server.url("/mixed.xml")
+    first = client.post("/v1/sources", json={"url": url}).json()["last_result"]
+    assert first["counts"]["created"] == 1 and "HTTP 500" in first["rejected"][0]["reason"]
+
+    second = client.post("/v1/sources", json={"url": url}).json()["last_result"]
+    assert second["status"] == "synced"  # the old validators were kept: no 304 this time
+    assert second["counts"]["created"] == 1 and second["counts"]["unchanged"] == 1
+    assert client.get("/v1/documents/gazette-flaky").status_code == 200
+
+    third = client.post("/v1/sources", json={"url": url}).json()["last_result"]
+    assert third["status"] == "not_modified"  # nothing failed: the validators were stored
+    assert server.statuses("/mixed.xml") == [200, 200, 304]
+    assert server.statuses("/flaky.html") == [500, 200]
 
 
 @pytest.mark.parametrize(

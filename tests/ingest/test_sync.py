@@ -213,6 +213,7 @@ def test_entries_linking_to_odd_or_international_hosts_get_a_reason(
     assert "cannot resolve host 'xn--mll-hoa.example'" in reasons["urn:summary:gone"]
     assert "not a valid host name" in reasons["urn:summary:bad-idn"]
     assert report.counts["created"] == 1
+    assert report.retry  # pages that could not be fetched may be another time
     assert "session 7" in (ingestor.store.get_document("summary-idn").text or "")
 
 
@@ -230,6 +231,7 @@ def test_a_folder_with_a_deeply_nested_file_stores_the_good_one(
     reasons = dict(report.rejected)
     assert set(reasons) == {str(folder / "deep.json"), str(folder / "deep-ninjs.json")}
     assert all("nested too deeply" in why for why in reasons.values()), reasons
+    assert not report.retry  # rejected for what the files are: no use reading them again
 
 
 def test_an_unforeseen_error_fails_the_source_with_one_line(

@@ -134,7 +134,9 @@ class SourcesService:
         return self._registry.release(after, self.owner), report
 
     def _after(self, record: SourceRecord, report: SyncReport, now: float) -> SourceRecord:
-        keep = report.failed  # a failed fetch says nothing new about the feed's validators
+        # a failed fetch says nothing new about the feed's validators; after a rejection that
+        # may pass another time, the old ones stay so that the next poll reads the feed again
+        keep = report.failed or report.retry
         return dataclasses.replace(
             record,
             etag=record.etag if keep else report.etag,
