@@ -128,6 +128,23 @@ def test_a_source_that_fails_is_registered_with_its_reason_and_no_5xx(
     assert "newsrag_source_failures_total{" in client.get("/metrics").text
 
 
+def test_a_poll_that_breaks_still_gives_its_lease_back(
+    client: TestClient, server: PageServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = client.app.state.container.services  # type: ignore[attr-defined]
+    services.store.sources.put(SourceRecord("gazette", server.url("/feed.xml"), 5, "2026-01-01"))
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("the disk is gone")
+
+    monkeypatch.setattr("newsrag.ingest.sources.service.sync", broken)
+    with pytest.raises(RuntimeError):
+        services.sources.sync_source("gazette")
+    record = services.store.sources.get("gazette")
+    assert (record.lease_owner, record.lease_until) == ("", 0.0)  # another poll may take it
+    assert record.next_due > time.time() + 200  # tried again when next due, not at once
+
+
 def test_only_an_admin_key_changes_sources(tmp_path: Path, server: PageServer) -> None:
     keys = SecretStr("boss:admin,writer:rw,reader:ro")
     settings = make_settings(tmp_path / "data", api_keys=keys)
