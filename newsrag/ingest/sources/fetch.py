@@ -8,7 +8,8 @@ or Teredo one counts too), unless the host is listed in ``NEWSRAG_SOURCE_ALLOW_H
 connection then goes to the address that was checked (the ``Host`` header and TLS name stay the
 host's), so a DNS answer that changes between the check and the connection cannot slip a
 private address in. Redirects are followed by hand, each target checked again. The body is
-streamed and cut past ``max_bytes``; the whole fetch, redirects included, has one deadline.
+streamed, decoded here (gzip, deflate) and cut past ``max_bytes`` decoded bytes; the whole
+fetch, redirects included, has one deadline.
 """
 
 from __future__ import annotations
