@@ -272,7 +272,9 @@ def fake_llm_server(script: Script) -> Iterator[str]:
 class Served:
     """What one path answers. ``etag`` defaults to a hash of ``body`` (a conditional GET that
     matches gets 304); ``redirect`` answers 302 to it; ``endless`` streams a byte every 50 ms
-    forever; ``size`` streams that many bytes of filler (a page too large)."""
+    forever; ``size`` streams that many bytes of filler (a page too large); ``encoding`` is
+    sent as ``Content-Encoding`` (``body`` already encoded); ``failures`` answers 500 that many
+    times first."""
 
     body: bytes = b""
     content_type: str = "application/rss+xml; charset=utf-8"
@@ -282,6 +284,8 @@ class Served:
     redirect: str | None = None
     endless: bool = False
     size: int = 0
+    encoding: str | None = None
+    failures: int = 0
 
 
 @dataclass
@@ -321,6 +325,10 @@ def _handler(server: PageServer) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
+            if served.failures > 0:
+                served.failures -= 1
+                self._answer(path, condition, 500, b"try again", "text/plain")
+                return
             etag = served.etag or '"' + hashlib.sha256(served.body).hexdigest()[:16] + '"'
             if condition == etag:
                 server.requests.append((path, condition, 304))
@@ -335,7 +343,15 @@ def _handler(server: PageServer) -> type[BaseHTTPRequestHandler]:
                 self.end_headers()  # no length: the body ends when the connection does
                 self._stream(served)
                 return
-            self._answer(path, condition, served.status, served.body, served.content_type, etag)
+            self._answer(
+                path,
+                condition,
+                served.status,
+                served.body,
+                served.content_type,
+                etag,
+                served.encoding,
+            )
 
         def _stream(self, served: Served) -> None:
             try:
@@ -360,10 +376,13 @@ def _handler(server: PageServer) -> type[BaseHTTPRequestHandler]:
             body: bytes,
             content_type: str,
             etag: str | None = None,
+            encoding: str | None = None,
         ) -> None:
             server.requests.append((path, condition, status))
             self.send_response(status)
             self.send_header("Content-Type", content_type)
+            if encoding:
+                self.send_header("Content-Encoding", encoding)
             self.send_header("Content-Length", str(len(body)))
             if etag:
                 self.send_header("ETag", etag)

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from newsrag.ingest.pipeline import Ingestor, Plan
 
 # What one article can raise; anything else stops the run.
-ARTICLE_ERRORS = (NewsragError, OSError, ValueError, UnicodeError)
+ARTICLE_ERRORS = (NewsragError, OSError, ValueError, UnicodeError, RecursionError)
 
 
 @dataclass

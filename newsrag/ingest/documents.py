@@ -97,8 +97,11 @@ def item_of(document: DocumentIn) -> ParsedItem:
     if len(sent) != 1:
         field = sent[1] if sent else "text"
         got = ", ".join(sent) if sent else "none"
+        message = f"send exactly one of {', '.join(BODY_FIELDS)} (got {got})"
         raise InvalidInput(
-            f"{field}: send exactly one of {', '.join(BODY_FIELDS)} (got {got})", field=field
+            f"{field}: {message}",
+            field=field,
+            errors=[{"field": field, "message": message}],
         )
     if document.text is not None:
         text = document.text

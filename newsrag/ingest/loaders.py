@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from newsrag.errors import InvalidInput
-from newsrag.ingest.formats.detect import kind_of, read_item
+from newsrag.ingest.formats.detect import TOO_DEEP, kind_of, read_item
 from newsrag.ingest.formats.html import article_from_html
 from newsrag.ingest.formats.item import ParsedItem
 from newsrag.models import Article, MetadataValue
@@ -98,11 +98,15 @@ def load_json(path: Path) -> list[Article]:
                     records.append((f"{path}:{number}", json.loads(line)))
                 except json.JSONDecodeError as exc:
                     raise InvalidInput(f"{path}:{number}: invalid JSON ({exc.msg})") from None
+                except RecursionError:
+                    raise InvalidInput(f"{path}:{number}: {TOO_DEEP}") from None
     else:
         try:
             data = json.loads(raw)
         except json.JSONDecodeError as exc:
             raise InvalidInput(f"{path}: invalid JSON ({exc.msg}, line {exc.lineno})") from None
+        except RecursionError:
+            raise InvalidInput(f"{path}: {TOO_DEEP}") from None
         items = data if isinstance(data, list) else [data]
         records = [
             (f"{path}[{i}]" if isinstance(data, list) else str(path), r)
@@ -142,7 +146,10 @@ def load_items(path: Path) -> list[ParsedItem]:
         # a file of article records is parsed once, by load_json: only one naming a uri early
         # may be ninjs
         maybe_ninjs = suffix != ".json" or b'"uri"' in data[:8192]
-        kind = kind_of(data) if maybe_ninjs else "json"
+        try:
+            kind = kind_of(data) if maybe_ninjs else "json"
+        except InvalidInput as exc:
+            raise InvalidInput(f"{path}: {exc.detail}") from None
         if kind in {"ninjs", "newsml"} or (kind == "html" and suffix in XML_SUFFIXES):
             return read_item(data, name=str(path))
         if suffix in HTML_SUFFIXES:  # a page, even one that starts with no <html> tag

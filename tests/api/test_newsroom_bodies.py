@@ -119,6 +119,10 @@ def test_exactly_one_body_field(client: TestClient) -> None:
 def assert_names_field_detail(response: Any, field: str) -> None:
     body = assert_problem(response, 422, "exactly one of text, html, ninjs, newsml")
     assert body["field"] == field and body["detail"].startswith(f"{field}:")
+    assert body["errors"] == [
+        {"field": field, "message": body["detail"].removeprefix(f"{field}: ")}
+    ]  # the shape of every other 422
+    assert_names_field(response, field)
 
 
 def test_malformed_bodies_are_4xx_naming_the_field(client: TestClient) -> None:

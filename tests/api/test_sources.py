@@ -3,6 +3,7 @@ naming ``url``; only admin keys change sources; the poller syncs what is due."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,6 +72,31 @@ def test_register_list_and_remove_a_feed(client: TestClient, server: PageServer)
     assert_problem(client.delete(f"/v1/sources/{source['source_id']}"), 404, "no source")
 
 
+def test_after_a_page_that_failed_the_next_poll_reads_the_feed_again(
+    client: TestClient, server: PageServer
+) -> None:
+    page = f"<html><body><article><p>{feed_story(40)}</p></article></body></html>".encode()
+    server.routes["/flaky.html"] = Served(page, content_type="text/html", failures=1)
+    flaky = FeedEntry("urn:gazette:flaky", "Flaky", "A summary.", link=server.url("/flaky.html"))
+    summary_only = dataclasses.replace(flaky, full=False)
+    server.routes["/mixed.xml"] = Served(
+        rss_feed([FeedEntry("urn:gazette:1", "Story 1", feed_story(1)), summary_only])
+    )
+    url = server.url("/mixed.xml")
+    first = client.post("/v1/sources", json={"url": url}).json()["last_result"]
+    assert first["counts"]["created"] == 1 and "HTTP 500" in first["rejected"][0]["reason"]
+
+    second = client.post("/v1/sources", json={"url": url}).json()["last_result"]
+    assert second["status"] == "synced"  # the old validators were kept: no 304 this time
+    assert second["counts"]["created"] == 1 and second["counts"]["unchanged"] == 1
+    assert client.get("/v1/documents/gazette-flaky").status_code == 200
+
+    third = client.post("/v1/sources", json={"url": url}).json()["last_result"]
+    assert third["status"] == "not_modified"  # nothing failed: the validators were stored
+    assert server.statuses("/mixed.xml") == [200, 200, 304]
+    assert server.statuses("/flaky.html") == [500, 200]
+
+
 @pytest.mark.parametrize(
     ("url", "mentions"),
     [
@@ -80,6 +106,8 @@ def test_register_list_and_remove_a_feed(client: TestClient, server: PageServer)
         ("http://169.254.169.254/latest/meta-data/", "link-local address"),
         ("http://localhost:1/feed.xml", "loopback address"),
         ("not a url", "only http and https"),
+        ("http://exa\x01mple.com/feed.xml", "control character"),
+        ("http://example.org/fe\x00ed.xml", "control character"),
     ],
 )
 def test_a_bad_url_is_422_naming_url(client: TestClient, url: str, mentions: str) -> None:
@@ -98,6 +126,23 @@ def test_a_source_that_fails_is_registered_with_its_reason_and_no_5xx(
     result = response.json()["last_result"]
     assert result["status"] == "failed" and "not a readable RSS or Atom feed" in result["error"]
     assert "newsrag_source_failures_total{" in client.get("/metrics").text
+
+
+def test_a_poll_that_breaks_still_gives_its_lease_back(
+    client: TestClient, server: PageServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = client.app.state.container.services  # type: ignore[attr-defined]
+    services.store.sources.put(SourceRecord("gazette", server.url("/feed.xml"), 5, "2026-01-01"))
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("the disk is gone")
+
+    monkeypatch.setattr("newsrag.ingest.sources.service.sync", broken)
+    with pytest.raises(RuntimeError):
+        services.sources.sync_source("gazette")
+    record = services.store.sources.get("gazette")
+    assert (record.lease_owner, record.lease_until) == ("", 0.0)  # another poll may take it
+    assert record.next_due > time.time() + 200  # tried again when next due, not at once
 
 
 def test_only_an_admin_key_changes_sources(tmp_path: Path, server: PageServer) -> None:

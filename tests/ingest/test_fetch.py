@@ -3,9 +3,11 @@ redirects checked one by one, conditional GET."""
 
 from __future__ import annotations
 
+import ipaddress
 import shutil
 import ssl
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +15,7 @@ import pytest
 
 from newsrag.config import SourceSettings
 from newsrag.errors import FetchFailed
-from newsrag.ingest.sources.fetch import Fetcher
+from newsrag.ingest.sources.fetch import Fetcher, _forbidden
 from tests.helpers import PageServer, Served, page_server, self_signed
 
 ALLOWED = SourceSettings(allow_hosts="127.0.0.1", timeout_s=5)
@@ -66,6 +68,28 @@ def test_other_schemes_and_odd_urls_are_refused(url: str, mentions: str) -> None
 def test_hosts_resolving_to_private_addresses_are_refused(address: str, kind: str) -> None:
     detail = failure(lambda: fetcher(intranet_example=[address]).check("http://intranet.example/"))
     assert kind in detail and "NEWSRAG_SOURCE_ALLOW_HOSTS" in detail
+
+
+@pytest.mark.parametrize(
+    ("address", "kind"),
+    [
+        ("100.64.0.1", "non-global"),  # carrier-grade NAT
+        ("100.100.100.200", "non-global"),  # a cloud metadata service in that range
+        ("fec0::1", "site-local"),  # deprecated, but some networks still route it
+        ("2002:7f00:0001::", "loopback (embedded in 2002:7f00:1::)"),  # 6to4 of 127.0.0.1
+        ("2001:0:4136:e378:8000:63bf:f5ff:fffe", "private (embedded in"),  # Teredo of 10.0.0.1
+    ],
+)
+def test_non_global_addresses_are_refused(address: str, kind: str) -> None:
+    assert _forbidden(ipaddress.ip_address(address)) is not None
+    detail = failure(lambda: fetcher(cgnat_example=[address]).check("http://cgnat.example/"))
+    assert kind in detail
+
+
+def test_a_global_address_is_allowed() -> None:
+    assert _forbidden(ipaddress.ip_address("8.8.8.8")) is None
+    assert _forbidden(ipaddress.ip_address("2606:4700:4700::1111")) is None
+    assert fetcher(dns_example=["8.8.8.8"]).check("http://dns.example/").addresses == ("8.8.8.8",)
 
 
 def test_a_host_with_one_private_address_among_public_ones_is_refused() -> None:
@@ -122,6 +146,28 @@ def test_a_page_over_the_size_bound_is_cut_off(server: PageServer) -> None:
     assert "larger than 10 kB" in failure(lambda: fetcher(small).fetch(server.url("/declared")))
 
 
+def test_a_compressed_reply_is_decoded_within_the_size_bound(server: PageServer) -> None:
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    bomb = packer.compress(bytes(50_000_000)) + packer.flush()  # 50 MB of zeros in ~50 kB
+    server.routes["/bomb"] = Served(bomb, "text/html", encoding="gzip")
+    started = time.monotonic()
+    assert "page larger than 10 MB" in failure(lambda: fetcher().fetch(server.url("/bomb")))
+    assert time.monotonic() - started < 2
+    page = b"<html><body><p>A normal page.</p></body></html>"
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    server.routes["/page"] = Served(packer.compress(page) + packer.flush(), encoding="gzip")
+    assert fetcher().fetch(server.url("/page")).body == page
+    raw = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    server.routes["/raw"] = Served(raw.compress(page) + raw.flush(), encoding="deflate")
+    server.routes["/zlib"] = Served(zlib.compress(page), encoding="deflate")
+    assert fetcher().fetch(server.url("/raw")).body == page
+    assert fetcher().fetch(server.url("/zlib")).body == page
+    server.routes["/zstd"] = Served(b"(zstd bytes)", encoding="zstd")
+    assert "content encoding 'zstd' is not accepted" in failure(
+        lambda: fetcher().fetch(server.url("/zstd"))
+    )
+
+
 def test_a_page_that_never_ends_times_out(server: PageServer) -> None:
     server.routes["/endless"] = Served(endless=True)
     quick = SourceSettings(allow_hosts="127.0.0.1", timeout_s=1)
@@ -162,3 +208,15 @@ def test_each_checked_address_is_tried_until_one_connects(server: PageServer) ->
     both = Fetcher(settings, resolver=lambda host, _: ["127.0.0.2", "127.0.0.1"])
     assert both.fetch(f"http://feeds.test:{port}/feed").body == b"<rss/>"
     assert server.statuses("/feed") == [200]
+
+
+def test_no_connection_is_kept_alive_across_pinned_requests(server: PageServer) -> None:
+    """Requests go to a pinned address: a pooled TLS connection for one host name must not
+    serve another name at the same address."""
+    one = fetcher()
+    pool = one._client._transport._pool  # type: ignore[attr-defined]
+    assert pool._max_keepalive_connections == 0
+    server.routes["/a"] = Served(b"first")
+    assert one.fetch(server.url("/a")).body == b"first"
+    assert one.fetch(server.url("/a")).body == b"first"
+    assert pool.connections == []  # nothing left in the pool to reuse

@@ -11,7 +11,9 @@ import pytest
 from newsrag.components.embeddings.hashing import HashingEmbedder
 from newsrag.components.store.chroma import ChromaStore
 from newsrag.config import ChromaSettings, ChunkSettings, SourceSettings
+from newsrag.errors import FetchFailed
 from newsrag.ingest.pipeline import Ingestor
+from newsrag.ingest.sources.fetch import Fetcher
 from newsrag.ingest.sources.sync import SyncContext, SyncReport, sync
 from tests.helpers import (
     CountingEmbedder,
@@ -170,6 +172,77 @@ def test_bad_entries_get_a_reason_and_the_others_go_on(
     fetched = ingestor.store.get_document("summary-page")
     assert "three ferries would use it at once" in (fetched.text or "")  # one sentence, whole
     assert "Home | News" not in (fetched.text or "")
+
+
+def test_entries_linking_to_odd_or_international_hosts_get_a_reason(
+    server: PageServer, ingestor: Ingestor
+) -> None:
+    port = server.base.rsplit(":", 1)[1]
+    server.routes["/quay.html"] = Served(
+        f"<html><body><article><p>{feed_story(7)}</p></article></body></html>".encode(),
+        content_type="text/html",
+    )
+    links = {
+        "control": f"http://exa\x01mple.com:{port}/quay.html",
+        "idn": f"http://bücher.example:{port}/quay.html",  # reaches the server as xn--bcher-kva
+        "gone": "http://müll.example/story",  # an international name that resolves nowhere
+        "bad-idn": f"http://{'ü' * 70}.example/story",  # a label too long for IDNA
+    }
+    summary_only = [
+        FeedEntry(f"urn:summary:{name}", name, "A summary.", link=link, full=False)
+        for name, link in links.items()
+    ]
+    server.routes["/feed.xml"] = Served(rss_feed(summary_only))
+    table = {"127.0.0.1": ["127.0.0.1"], "xn--bcher-kva.example": ["127.0.0.1"]}
+
+    def resolver(host: str, port: int) -> list[str]:
+        if host not in table:
+            raise FetchFailed(f"cannot resolve host {host!r}", field="url")
+        return table[host]
+
+    settings = SourceSettings(allow_hosts="127.0.0.1,bücher.example", timeout_s=5)
+    fetcher = Fetcher(settings, resolver=resolver)
+    try:
+        report = run(server.url("/feed.xml"), ingestor, settings=settings, fetcher=fetcher)
+    finally:
+        fetcher.close()
+    assert report.status == "synced", report.error
+    reasons = dict(report.rejected)
+    assert set(reasons) == {"urn:summary:control", "urn:summary:gone", "urn:summary:bad-idn"}
+    assert "control character" in reasons["urn:summary:control"]
+    assert "cannot resolve host 'xn--mll-hoa.example'" in reasons["urn:summary:gone"]
+    assert "not a valid host name" in reasons["urn:summary:bad-idn"]
+    assert report.counts["created"] == 1
+    assert report.retry  # pages that could not be fetched may be another time
+    assert "session 7" in (ingestor.store.get_document("summary-idn").text or "")
+
+
+def test_a_folder_with_a_deeply_nested_file_stores_the_good_one(
+    ingestor: Ingestor, tmp_path: Path
+) -> None:
+    folder = tmp_path / "wire"
+    folder.mkdir()
+    (folder / "note.txt").write_text("Quay reopens\n\nThe eastern quay reopened on Monday.")
+    (folder / "deep.json").write_text("[" * 100_000)
+    (folder / "deep-ninjs.json").write_text('{"uri": "x", "body": ' + "[" * 100_000)
+    report = run(str(folder), ingestor)
+    assert report.status == "synced", report.error
+    assert report.counts["created"] == 1
+    reasons = dict(report.rejected)
+    assert set(reasons) == {str(folder / "deep.json"), str(folder / "deep-ninjs.json")}
+    assert all("nested too deeply" in why for why in reasons.values()), reasons
+    assert not report.retry  # rejected for what the files are: no use reading them again
+
+
+def test_an_unforeseen_error_fails_the_source_with_one_line(
+    ingestor: Ingestor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object) -> None:
+        raise KeyError("surprise")
+
+    monkeypatch.setattr("newsrag.ingest.sources.sync._sync_path", broken)
+    report = run(str(tmp_path), ingestor)
+    assert report.failed and report.error == "unexpected KeyError: 'surprise'"
 
 
 @pytest.mark.parametrize(

@@ -18,11 +18,13 @@ _XML_START = re.compile(_PROLOGUE + rb"<(?!!doctype\s+html|html)", re.I | re.S)
 _HTML_START = re.compile(
     _PROLOGUE + rb"<(?:!doctype\s+html|html|head|body|article|p|div)\b", re.I | re.S
 )
+TOO_DEEP = "JSON nested too deeply to read"
 _NEWSML = re.compile(rb"<(?:[\w.-]+:)?(?:newsItem|newsMessage)\b")
 
 
 def kind_of(data: str | bytes) -> str:
-    """``"ninjs"``, ``"newsml"``, ``"html"``, ``"json"`` (other JSON) or ``"text"``."""
+    """``"ninjs"``, ``"newsml"``, ``"html"``, ``"json"`` (other JSON) or ``"text"``;
+    :class:`InvalidInput` for JSON nested too deeply to parse."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
     head = raw[:4096].lstrip(b"\xef\xbb\xbf")
     stripped = head.lstrip()
@@ -31,6 +33,8 @@ def kind_of(data: str | bytes) -> str:
             parsed = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError):
             return "json"
+        except RecursionError:
+            raise InvalidInput(TOO_DEEP) from None
         items = parsed if isinstance(parsed, list) else [parsed]
         return "ninjs" if items and all(is_ninjs(item) for item in items) else "json"
     if _HTML_START.match(head):
@@ -47,7 +51,10 @@ def read_item(data: str | bytes, *, name: str) -> list[ParsedItem]:
         check_size(data, "file")
     except InvalidInput as exc:
         raise InvalidInput(f"{name}: {exc.detail.removeprefix('file: ')}") from None
-    kind = kind_of(data)
+    try:
+        kind = kind_of(data)
+    except InvalidInput as exc:
+        raise InvalidInput(f"{name}: {exc.detail}") from None
     try:
         if kind == "ninjs":
             parsed: Any = json.loads(data)
@@ -62,4 +69,6 @@ def read_item(data: str | bytes, *, name: str) -> list[ParsedItem]:
         raise InvalidInput(f"{name}: {exc.detail}", **exc.extra) from None
     except UnicodeDecodeError as exc:
         raise InvalidInput(f"{name}: not UTF-8 text ({exc.reason})") from None
+    except RecursionError:
+        raise InvalidInput(f"{name}: {TOO_DEEP}") from None
     raise InvalidInput(f"{name}: not an HTML page, ninjs JSON or NewsML-G2 XML")

@@ -26,3 +26,4 @@ class Rejected:
 
     ref: str  # the entry's guid, the file's path, the page's url: whatever names it
     reason: str
+    retry: bool = False  # it may pass another time (a linked page that could not be fetched)

@@ -22,8 +22,9 @@ from xml.etree.ElementTree import ParseError
 import feedparser
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as defused_fromstring
+from httpx import InvalidURL
 
-from newsrag.errors import InvalidInput, NewsragError
+from newsrag.errors import FetchFailed, InvalidInput, NewsragError
 from newsrag.ingest.formats.html import article_from_html
 from newsrag.ingest.formats.ids import id_from_uri
 from newsrag.ingest.formats.item import ParsedItem, Rejected
@@ -32,7 +33,7 @@ from newsrag.text.titles import clip_title
 
 PageFetcher = Callable[[str], bytes]
 # What extracting one entry may raise besides our own errors: a reason for that entry only.
-ENTRY_ERRORS = (NewsragError, ValueError, UnicodeError, LookupError)
+ENTRY_ERRORS = (NewsragError, ValueError, UnicodeError, LookupError, RecursionError, InvalidURL)
 # Linked pages fetched at once, and entries looked ahead, for summary-only feeds.
 PAGE_FETCHERS = 4
 PAGE_BATCH = 16
@@ -145,7 +146,7 @@ def item_from_entry(
             )
     except ENTRY_ERRORS as exc:
         detail = exc.detail if isinstance(exc, NewsragError) else str(exc)
-        return Rejected(ref, detail)
+        return Rejected(ref, detail, retry=isinstance(exc, FetchFailed))
     return _with_feed_fields(item, entry, feed_title, link, document_id)
 
 

@@ -119,15 +119,24 @@ class SourcesService:
             on_total=on_total,
             on_progress=on_progress,
         )
-        report = sync(record.url, context)
-        log.info("source %s: %s", source_id, report.line())
-        now = time.time()
-        if self._metrics is not None:
-            self._metrics.record_sync(source_id, report.counts, report.failed, now)
-        return self._registry.release(self._after(record, report, now), self.owner), report
+        try:
+            report = sync(record.url, context)
+            log.info("source %s: %s", source_id, report.line())
+            now = time.time()
+            if self._metrics is not None:
+                self._metrics.record_sync(source_id, report.counts, report.failed, now)
+            after = self._after(record, report, now)
+        except BaseException:
+            # the lease is given back whatever happened; the source is tried again when next due
+            due = time.time() + record.every_minutes * 60
+            self._registry.release(dataclasses.replace(record, next_due=due), self.owner)
+            raise
+        return self._registry.release(after, self.owner), report
 
     def _after(self, record: SourceRecord, report: SyncReport, now: float) -> SourceRecord:
-        keep = report.failed  # a failed fetch says nothing new about the feed's validators
+        # a failed fetch says nothing new about the feed's validators; after a rejection that
+        # may pass another time, the old ones stay so that the next poll reads the feed again
+        keep = report.failed or report.retry
         return dataclasses.replace(
             record,
             etag=record.etag if keep else report.etag,

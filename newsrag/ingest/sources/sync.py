@@ -12,6 +12,7 @@ document is committed whole or not at all (see ``ingest.batches``).
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sized
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ OUTCOMES: tuple[Outcome, ...] = ("created", "updated", "unchanged", "withdrawn",
 SyncStatus = Literal["synced", "not_modified", "failed"]
 # Rejections kept in a registered source's last result (the CLI prints them all).
 FIRST_REJECTIONS = 5
+log = logging.getLogger(__name__)
 _FEED_MARKERS = (b"<rss", b"<feed", b"<rdf:rdf", b"<channel")
 
 
@@ -49,6 +51,9 @@ class SyncReport:
     etag: str | None = None
     last_modified: str | None = None
     seconds: float = 0.0
+    # some rejection may pass another time (a page not fetched, a store or embedder error):
+    # the source's validators are then not to be kept, so that the next poll reads it again
+    retry: bool = False
 
     @property
     def failed(self) -> bool:
@@ -117,6 +122,10 @@ def sync(source: str, context: SyncContext) -> SyncReport:
             _sync_path(Path(source), context, report)
     except NewsragError as exc:
         report.status, report.error = "failed", exc.detail
+    except Exception as exc:  # a bug or a case not foreseen: the source fails, the caller goes on
+        log.exception("sync of %s failed unexpectedly", source)
+        text = " ".join(str(exc).split())[:200]
+        report.status, report.error = "failed", f"unexpected {type(exc).__name__}: {text}"
     report.seconds = time.perf_counter() - started
     return report
 
@@ -247,12 +256,21 @@ def _ingest(items: Items, context: SyncContext, report: SyncReport) -> None:
     ``newsroom.ingest_items``) and count what became of each."""
     if context.on_total is not None and isinstance(items, Sized):
         context.on_total(len(items))
-    labelled = (
-        (ref, FetchFailed(item.reason) if isinstance(item, Rejected) else item)
-        for ref, item in items
-    )
-    ingested = ingest_items(context.ingestor, labelled, context.on_progress)
+    permanent: set[str] = set()  # refs rejected for what they are, not for a passing failure
+
+    def labelled() -> Iterator[tuple[str, ParsedItem | Exception]]:
+        for ref, item in items:
+            if isinstance(item, Rejected):
+                if not item.retry:
+                    permanent.add(ref)
+                yield ref, FetchFailed(item.reason)
+            else:
+                yield ref, item
+
+    ingested = ingest_items(context.ingestor, labelled(), context.on_progress)
     for result in ingested.results:
         report.counts[result.status] += 1
     for ref, why in ingested.failures:
         report.reject(ref, why)
+        if ref not in permanent:  # a fetch, store or embedder failure (or one not told apart)
+            report.retry = True
