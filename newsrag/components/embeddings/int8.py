@@ -17,10 +17,16 @@ of time (``make install`` and the Dockerfile do).
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import logging
 import os
+import sys
 import tempfile
+import types
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from unittest import mock
 
 from newsrag.components.embeddings.files import onnx_model_source
 from newsrag.errors import ConfigurationError
@@ -70,6 +76,19 @@ def int8_model_file(source: Path, cache_dir: Path | None = None) -> Path:
     raise ConfigurationError("the int8 embedding model could not be written to any cache directory")
 
 
+@contextmanager
+def _without_torch() -> Iterator[None]:
+    """onnxruntime's optimizer imports torch only to read ``torch.version.hip`` on its GPU path;
+    torch is no dependency of newsrag, so a CPU build gets a stand-in for that import."""
+    if importlib.util.find_spec("torch") is not None:
+        yield
+        return
+    stand_in = types.ModuleType("torch")
+    stand_in.version = types.SimpleNamespace(hip=None, cuda=None)  # type: ignore[attr-defined]
+    with mock.patch.dict(sys.modules, {"torch": stand_in}):
+        yield
+
+
 def _build(source: Path, target: Path) -> None:
     """Optimise and quantise ``source`` into ``target`` (atomically: concurrent builders each
     write their own temporary file and the last rename wins, with identical bytes)."""
@@ -82,9 +101,10 @@ def _build(source: Path, target: Path) -> None:
             "`make install`, or set NEWSRAG_EMBEDDINGS_INT8_COMPUTE=false"
         ) from exc
     log.info("building the int8 embedding model in %s (once, about 6 s)", target.parent)
-    folded = optimizer.optimize_model(
-        str(source), model_type="bert", num_heads=_HEADS, hidden_size=_HIDDEN, opt_level=1
-    )
+    with _without_torch():
+        folded = optimizer.optimize_model(
+            str(source), model_type="bert", num_heads=_HEADS, hidden_size=_HIDDEN, opt_level=1
+        )
     handle, name = tempfile.mkstemp(dir=target.parent, suffix=".onnx.part")
     os.close(handle)
     temporary = Path(name)
