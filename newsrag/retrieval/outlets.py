@@ -8,8 +8,8 @@ without a web domain), compared squashed: lower case, letters and digits only. A
 is one English word ("Fortune", "Wired", "Guardian") must be capitalised where it is asked, so
 "a fortune" or "a legal guardian" name no outlet.
 
-The list of sources is read from the document records (metadata only) once per store
-generation, so an outlet is known from the request after the ingest that brought it.
+The list of sources is read from the document records (metadata only) and kept in step with the
+store's writes, so an outlet is known from the request after the ingest that brought it.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from newsrag.components.store.changes import StoreChange
 from newsrag.components.store.chroma import ChromaStore
 from newsrag.text.sentences import STOPWORDS, is_english_word
 from newsrag.text.words import WORD
@@ -139,24 +140,56 @@ def _capitalised(written: list[str], content: int, last: int) -> bool:
 
 
 class OutletCatalogue:
-    """The sources the store holds, read once per store generation (the query planner
-    refreshes the corpus index first and passes its generation)."""
+    """The sources the store holds, per store generation (the query planner refreshes the corpus
+    index first and passes the generation it read).
+
+    This process's writes are followed as they come (the store tells its listeners which
+    documents changed): only those documents' records are read again, on the next question, so
+    a question after a write does not pay for the whole archive. Another process's write moves
+    the generation without telling: then every record is read again."""
 
     def __init__(self, store: ChromaStore) -> None:
         self._store = store
         self._generation: str | None = None
+        self._source_of: dict[str, str] = {}  # document → its source
+        self._pending: set[str] = set()  # documents this process changed since the last read
         self._outlets = Outlets({})
         self._lock = threading.Lock()
+        store.subscribe(self._on_change)
 
     def outlets(self, generation: str | None) -> Outlets:
-        if generation is not None and generation == self._generation:
+        if generation is not None and generation == self._generation and not self._pending:
             return self._outlets
         with self._lock:
             if generation is None or generation != self._generation:
-                by_source: dict[str, list[str]] = {}
-                for document in self._store.list_documents():
-                    if document.source:
-                        by_source.setdefault(document.source, []).append(document.document_id)
-                self._outlets = Outlets(by_source)
+                self._source_of = {
+                    d.document_id: d.source for d in self._store.list_documents() if d.source
+                }
+                self._pending.clear()
                 self._generation = generation
+            elif self._pending:
+                changed = sorted(self._pending)
+                self._pending.clear()
+                records = self._store.get_documents(changed)
+                for document_id in changed:
+                    self._source_of.pop(document_id, None)
+                    record = records.get(document_id)
+                    if record is not None and record.source:
+                        self._source_of[document_id] = record.source
+            else:
+                return self._outlets
+            by_source: dict[str, list[str]] = {}
+            for document_id, source in self._source_of.items():
+                by_source.setdefault(source, []).append(document_id)
+            self._outlets = Outlets(by_source)
             return self._outlets
+
+    def _on_change(self, change: StoreChange) -> None:
+        """A write of this process: in step with the token it replaced, only its documents are
+        read again; otherwise (a write of another process came in between, or the outcome is
+        unknown) the next question reads every record."""
+        with self._lock:
+            in_step = self._generation is not None and change.generation_before == self._generation
+            if change.known and in_step:
+                self._pending.update(change.document_ids)
+                self._generation = change.generation

@@ -49,7 +49,9 @@ def retrieve_plan(retriever: HybridRetriever, plan: Plan, top_k: int) -> Pool:
                 facet.filters,
                 plan.index,
                 plan.generation,
-            ),
+            )
+            if facet.searchable
+            else [],
         )
         for facet in plan.facets
     )

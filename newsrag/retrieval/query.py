@@ -58,6 +58,7 @@ class FacetQuery:
     facet: Facet
     query: Query
     filters: Filters
+    searchable: bool = True  # False: its outlet holds none of the documents asked about
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +97,8 @@ class QueryPlanner:
     ) -> Plan:
         """``standalone`` is an LLM's rewrite of a follow-up; the history's salient words are
         added to it too, so a poor rewrite cannot lose the context."""
-        index = self._index.refresh()
+        index, generation = self._index.refresh_observed()
         as_of_date = _as_date(as_of)
-        generation = self._index.observed_generation
         outlets = self._outlets.outlets(generation) if self._outlets else Outlets({})
         archive = index.date_span()
         read = read_question(question, outlets, as_of=as_of_date, archive=archive)
@@ -122,26 +122,26 @@ class QueryPlanner:
         as_of: dt.date | None,
         latest: bool,
     ) -> tuple[FacetQuery, ...]:
-        """A query and filters for each facet; a facet whose outlet holds none of the documents
-        the request allows is left out (nothing could answer it)."""
-        kept: list[tuple[Facet, Filters]] = []
+        """A query and filters for each facet. A facet whose outlet holds none of the documents
+        the request allows stays in the plan, unsearchable: nothing can support it, and the
+        answer must say so (a verdict must not rest on the other facets alone)."""
+        kept: list[tuple[Facet, Filters, bool]] = []
         for facet in facets:
             filters = _narrowed(requested, TimeFrame(facet.after, facet.before), as_of)
+            allowed: set[str] | None = None
             if facet.sources:
                 allowed = set(outlets.documents(facet.sources))
                 if requested.document_ids:
                     allowed &= set(requested.document_ids)
-                if not allowed:
-                    continue
                 filters = replace(filters, document_ids=tuple(sorted(allowed)))
-            kept.append((facet, filters))
+            kept.append((facet, filters, allowed is None or bool(allowed)))
         if not kept:
             return ()
-        texts = [index.correct_spelling(facet.text) for facet, _ in kept]
+        texts = [index.correct_spelling(facet.text) for facet, _, _ in kept]
         vectors = self._embedder.embed(texts)
         return tuple(
-            FacetQuery(facet, Query(text, text, vector, vector, latest), filters)
-            for (facet, filters), text, vector in zip(kept, texts, vectors, strict=True)
+            FacetQuery(facet, Query(text, text, vector, vector, latest), filters, searchable)
+            for (facet, filters, searchable), text, vector in zip(kept, texts, vectors, strict=True)
         )
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pytest
 
+from newsrag.components.store.changes import CommittedRows, StoreChange
 from newsrag.models import StoredDocument
 from newsrag.retrieval.outlets import OutletCatalogue, Outlets, aliases
 
@@ -91,10 +92,19 @@ class CountingStore:
     def __init__(self, documents: Sequence[StoredDocument]) -> None:
         self.documents = list(documents)
         self.reads = 0
+        self.fetched: list[list[str]] = []
+        self.listener: Callable[[StoreChange], None] | None = None
 
     def list_documents(self) -> list[StoredDocument]:
         self.reads += 1
         return self.documents
+
+    def get_documents(self, document_ids: Sequence[str]) -> dict[str, StoredDocument]:
+        self.fetched.append(list(document_ids))
+        return {d.document_id: d for d in self.documents if d.document_id in document_ids}
+
+    def subscribe(self, listener: Callable[[StoreChange], None]) -> None:
+        self.listener = listener
 
 
 def record(document_id: str, source: str | None) -> StoredDocument:
@@ -113,3 +123,26 @@ def test_the_catalogue_reads_the_sources_once_per_store_generation() -> None:
     assert catalogue.outlets("g1").sources == ("The Verge",)  # same generation: cached
     assert catalogue.outlets("g2").sources == ("The Verge", "Wired")
     assert store.reads == 2
+
+
+def test_the_catalogue_follows_this_process_writes_by_reading_only_their_records() -> None:
+    store = CountingStore([record("a", "The Verge"), record("b", "Wired")])
+    catalogue = OutletCatalogue(store)  # type: ignore[arg-type]
+    assert catalogue.outlets("g1").sources == ("The Verge", "Wired")
+    assert store.listener is not None
+    store.documents = [record("a", "The Verge"), record("c", "Reuters")]
+    store.listener(
+        StoreChange(
+            committed=(CommittedRows("c", "w1", ()),),
+            deleted=("b",),
+            generation_before="g1",
+            generation="g2",
+        )
+    )
+    assert catalogue.outlets("g2").sources == ("Reuters", "The Verge")
+    assert (store.reads, store.fetched) == (1, [["b", "c"]])
+    # a change not in step with what the catalogue read (another process wrote in between)
+    store.listener(StoreChange(deleted=("a",), generation_before="g7", generation="g8"))
+    store.documents = [record("c", "Reuters")]
+    assert catalogue.outlets("g8").sources == ("Reuters",)
+    assert store.reads == 2  # read again in full

@@ -141,9 +141,11 @@ def test_requested_documents_narrow_the_facets(retriever: SpyRetriever) -> None:
         "Did the Verge report the job cuts before TechCrunch reported the lawsuit?",
         document_ids=["verge-cuts", "fortune-drones"],
     )
-    # TechCrunch holds none of the documents asked for: nothing could answer that facet
-    assert [(f.facet.sources, f.filters.document_ids) for f in plan.facets] == [
-        (("The Verge",), ("verge-cuts",))
+    # TechCrunch holds none of the documents asked for: nothing can answer that facet, and it
+    # stays in the plan so that the answer says so
+    assert [(f.facet.sources, f.filters.document_ids, f.searchable) for f in plan.facets] == [
+        (("The Verge",), ("verge-cuts",), True),
+        (("TechCrunch",), (), False),
     ]
 
 
@@ -152,3 +154,46 @@ def test_a_question_naming_no_outlet_is_planned_as_before(retriever: SpyRetrieve
     assert plan.facets == ()
     pool = retrieve_plan(retriever, plan, 5)
     assert retriever.calls == [Filters()] and pool.passages == list(pool.main)
+
+
+def test_a_facet_whose_outlet_holds_none_of_the_documents_asked_stays_unsupported(
+    retriever: SpyRetriever,
+) -> None:
+    plan = planner(retriever).plan(
+        "Did the Verge report that Acme Robotics cut jobs, while TechCrunch reported that a "
+        "supplier sued Acme Robotics?",
+        document_ids=["verge-cuts", "fortune-drones"],
+    )
+    assert [(f.facet.sources, f.searchable) for f in plan.facets] == [
+        (("The Verge",), True),
+        (("TechCrunch",), False),
+    ]
+    pool = retrieve_plan(retriever, plan, 5)
+    # nothing is retrieved for TechCrunch: it is not asked about, and no filter is dropped
+    assert retriever.calls == [plan.filters, plan.facets[0].filters]
+    verge, techcrunch = pool.facets
+    assert documents(verge.passages) == {"verge-cuts"}
+    assert techcrunch.passages == []
+
+
+def test_outlets_follow_this_process_writes_without_rereading_the_archive(
+    retriever: SpyRetriever, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = retriever._store
+    catalogue = retriever.outlets
+    _, generation = retriever.index.refresh_observed()
+    assert "Reuters" not in catalogue.outlets(generation).sources
+    ingestor = Ingestor(store, HashingEmbedder(), ChunkSettings(size=64, overlap=8), 10_000)
+    ingestor.ingest(Article("Acme Robotics hired a new chief.", "r1", "r1", None, "Reuters"))
+
+    def full_scan() -> list[object]:
+        raise AssertionError("the whole archive was read again after this process's write")
+
+    monkeypatch.setattr(store, "list_documents", full_scan)
+    _, generation = retriever.index.refresh_observed()
+    outlets = catalogue.outlets(generation)
+    assert "Reuters" in outlets.sources
+    assert outlets.documents(["Reuters"]) == ("r1",)
+    store.delete_document("verge-phone")
+    _, generation = retriever.index.refresh_observed()
+    assert catalogue.outlets(generation).documents(["The Verge"]) == ("verge-cuts",)
