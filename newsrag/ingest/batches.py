@@ -81,12 +81,17 @@ class BulkIngest:
             self.drain()
             self._one_by_one(items)
             return
-        self.drain()
-        self._pending = started
+        # the new batch is in flight before the previous one finishes: should finishing fail
+        # unexpectedly, ``abandon`` still releases the new batch's locks
+        previous, self._pending = self._pending, started
+        self._finish(previous)
 
     def drain(self) -> None:
         """Finish the batch in flight, if any."""
         started, self._pending = self._pending, None
+        self._finish(started)
+
+    def _finish(self, started: _Started | None) -> None:
         if started is None:
             return
         try:

@@ -135,3 +135,31 @@ def test_a_sentence_printed_twice_in_a_batch_is_embedded_once(store: ChromaStore
     assert report.count("created") == 2
     assert embedder.calls == [len(sentences_of(shared)) + 1]
     assert_whole(store, "b", [shared + " Extra line for the reprint."])
+
+
+def test_an_unexpected_error_finishing_a_batch_releases_the_next_batchs_locks(
+    store: ChromaStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    ingestor = ingestor_for(store, HashingEmbedder())
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug, not an article's fault")
+
+    monkeypatch.setattr(ingestor, "finish", broken)
+    with pytest.raises(RuntimeError, match="a bug"):
+        ingestor.ingest_many(articles("a", "b", "c", "d"), batch_size=2)
+    # the batch started before the failure ("c", "d") was abandoned: its ids are free again
+    acquired: list[bool] = []
+    worker = threading.Thread(
+        target=lambda: acquired.append(_lock_once(store, ["c", "d"])), daemon=True
+    )
+    worker.start()
+    worker.join(timeout=5)
+    assert acquired == [True]
+
+
+def _lock_once(store: ChromaStore, ids: list[str]) -> bool:
+    with store.locked(ids):
+        return True
