@@ -391,3 +391,51 @@ def test_an_article_page_at_a_url_is_keyed_by_the_url(
     assert run(server.url("/news/berths"), ingestor).counts["updated"] == 1
     [document] = ingestor.store.list_documents()
     assert document.document_id.endswith("news-berths") and document.version == 2
+
+
+def test_a_source_cannot_replace_or_withdraw_a_story_another_source_or_a_caller_holds(
+    server: PageServer, ingestor: Ingestor
+) -> None:
+    from newsrag.models import Article
+
+    harbour = entries(2)
+    server.routes["/harbour.xml"] = Served(rss_feed(harbour))
+    assert run(server.url("/harbour.xml"), ingestor).counts["created"] == 2
+    story = "harbour.example-2023-story-0"
+    kept = ingestor.store.get_document(story)
+    assert kept.metadata["origin"] == server.url("/harbour.xml")
+    # another feed reuses the first one's guid: its entry is rejected, the story stays as it was
+    rogue = [FeedEntry(harbour[0].guid, "Harbour board scraps berths", feed_story(9, " Lies."))]
+    server.routes["/rogue.xml"] = Served(rss_feed(rogue, title="Rogue Post"))
+    report = run(server.url("/rogue.xml"), ingestor)
+    assert report.counts["rejected"] == 1 and report.counts["updated"] == 0
+    [(_, why)] = report.rejected
+    assert f"is held by the source {server.url('/harbour.xml')}" in why
+    after = ingestor.store.get_document(story)
+    assert (after.version, after.text, after.source) == (1, kept.text, "Harbour Gazette")
+    # a story a caller stored is not the feed's either
+    ingestor.ingest(Article(feed_story(3), "Posted by hand", "harbour.example-2023-story-5"))
+    server.routes["/harbour.xml"] = Served(rss_feed(entries(6)))
+    again = run(server.url("/harbour.xml"), ingestor)
+    assert again.counts["created"] == 3 and again.counts["unchanged"] == 2
+    assert [why for _, why in again.rejected] == [
+        "document_id 'harbour.example-2023-story-5' is held by a caller (not a source); "
+        "not replaced"
+    ]
+    assert ingestor.store.get_document("harbour.example-2023-story-5").title == "Posted by hand"
+
+
+def test_a_kill_from_another_source_does_not_withdraw_the_story(
+    server: PageServer, ingestor: Ingestor
+) -> None:
+    story = "wire.example.com-20231002-harbour-fire"
+    server.routes["/wire.xml"] = Served(
+        (NEWSROOM / "newsitem.xml").read_bytes(), content_type="application/xml"
+    )
+    assert run(server.url("/wire.xml"), ingestor).counts["created"] == 1
+    server.routes["/other.xml"] = Served(
+        (NEWSROOM / "newsitem-canceled.xml").read_bytes(), content_type="application/xml"
+    )
+    report = run(server.url("/other.xml"), ingestor)
+    assert report.counts["withdrawn"] == 0 and report.counts["rejected"] == 1
+    assert ingestor.store.get_document(story).withdrawn_at is None

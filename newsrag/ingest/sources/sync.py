@@ -37,6 +37,8 @@ SyncStatus = Literal["synced", "not_modified", "failed"]
 # Rejections kept in a registered source's last result (the CLI prints them all).
 FIRST_REJECTIONS = 5
 log = logging.getLogger(__name__)
+# stories whose ids are looked up in the store at once (whose they are, see ``_own``)
+OWNER_BATCH = 64
 _FEED_MARKERS = (b"<rss", b"<feed", b"<rdf:rdf", b"<channel")
 
 
@@ -139,7 +141,7 @@ def _sync_url(url: str, context: SyncContext, report: SyncReport) -> None:
             report.status = "not_modified"
             return
         items = _items_of_fetched(fetched, fetcher, context.settings, report)
-        _ingest(items, context, report)
+        _ingest(_own(items, url, context.ingestor), context, report)
     finally:
         if context.fetcher is None:
             fetcher.close()
@@ -249,6 +251,75 @@ def _file_items(files: list[Path], settings: SourceSettings) -> Items:
             yield str(path), Rejected(str(path), reason(exc).removeprefix(f"{path}: "))
             continue
         yield from items
+
+
+class _Counted:
+    """Items with a length known up front (for the progress bar) after a transformation."""
+
+    def __init__(self, items: Items, length: int) -> None:
+        self._items, self._length = items, length
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __iter__(self) -> Iterator[tuple[str, ParsedItem | Rejected]]:
+        return iter(self._items)
+
+
+def _own(items: Items, origin: str, ingestor: Ingestor) -> Items:
+    """A URL source's items, each marked with the source it came from (``metadata.origin``); an
+    item naming a story that another source or a caller stored is rejected, not applied: a feed
+    must not replace or withdraw a story it does not hold (its guids are its own to choose)."""
+    owned = _owned(items, origin, ingestor)
+    return _Counted(owned, len(items)) if isinstance(items, Sized) else owned
+
+
+def _owned(
+    items: Items, origin: str, ingestor: Ingestor
+) -> Iterator[tuple[str, ParsedItem | Rejected]]:
+    batch: list[tuple[str, ParsedItem | Rejected]] = []
+    for entry in items:
+        batch.append(entry)
+        if len(batch) >= OWNER_BATCH:
+            yield from _checked(batch, origin, ingestor)
+            batch = []
+    yield from _checked(batch, origin, ingestor)
+
+
+def _checked(
+    batch: list[tuple[str, ParsedItem | Rejected]], origin: str, ingestor: Ingestor
+) -> Iterator[tuple[str, ParsedItem | Rejected]]:
+    ids = [
+        item.article.document_id
+        for _, item in batch
+        if isinstance(item, ParsedItem) and item.article.document_id
+    ]
+    held = ingestor.store.get_documents(ids) if ids else {}
+    for ref, item in batch:
+        if isinstance(item, Rejected):
+            yield ref, item
+            continue
+        record = held.get(item.article.document_id or "")
+        holder = record.metadata.get("origin") if record is not None else origin
+        if holder != origin:
+            by = f"the source {holder}" if holder else "a caller (not a source)"
+            yield (
+                ref,
+                Rejected(
+                    ref, f"document_id {item.article.document_id!r} is held by {by}; not replaced"
+                ),
+            )
+            continue
+        article = item.article
+        yield (
+            ref,
+            dataclasses.replace(
+                item,
+                article=dataclasses.replace(
+                    article, metadata={**article.metadata, "origin": origin}
+                ),
+            ),
+        )
 
 
 def _ingest(items: Items, context: SyncContext, report: SyncReport) -> None:
