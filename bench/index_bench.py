@@ -5,8 +5,11 @@
 it in process (FastAPI's ``TestClient`` over ``create_app``; the heuristic reader, extractive
 mode, no LLM) and prints one JSON object:
 
-* ``ready_s``: from creating the app until ``/readyz`` answers 200;
+* ``ready_s``: from creating the app until ``/readyz`` answers 200 (the corpus index is built
+  from the store);
 * ``first_ask_ms``: the first ``/v1/ask`` after that;
+* ``restart_ready_s``, ``restart_first_ask_ms``: the same after a restart, which loads the
+  index kept at the first run's shutdown (``NEWSRAG_RETRIEVAL_KEEP_INDEX``);
 * ``ask_ms``: ``/v1/ask`` over the next questions (MultiHop-RAG's, whose sentences the archive
   is made of), p50 / p95 / max;
 * ``write_then_ask_ms``: ``--writes`` times, a ``POST /v1/documents`` of a new synthetic article
@@ -70,6 +73,7 @@ def run(store: Path, questions: int, writes: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="newsrag-index-bench-") as tmp:
         data_dir = Path(tmp) / "data"
         shutil.copytree(store, data_dir)
+        shutil.rmtree(data_dir / "index", ignore_errors=True)  # the first start builds it
         settings = Settings(
             data_dir=data_dir, bootstrap=False, reader="heuristic", answer_mode="extractive"
         )
@@ -99,10 +103,19 @@ def run(store: Path, questions: int, writes: int) -> dict[str, Any]:
                 post_ms.append((time.perf_counter() - began) * 1000)
                 after_write.append(ask(asked[1 + number % questions]))
                 next_ask.append(ask(asked[1 + (number + 1) % questions]))
+        # a restart: the index kept at shutdown is loaded, only what changed since is read
+        started = time.perf_counter()
+        with TestClient(create_app(settings)) as client:
+            while client.get("/readyz").status_code != 200:
+                time.sleep(0.05)
+            restart_ready_s = time.perf_counter() - started
+            restart_first = ask(asked[0])
         return {
             "serving": "in-process TestClient(create_app(settings)), heuristic reader",
             "ready_s": round(ready_s, 2),
             "first_ask_ms": round(first, 1),
+            "restart_ready_s": round(restart_ready_s, 2),
+            "restart_first_ask_ms": round(restart_first, 1),
             "ask_ms": _figures(latencies),
             "post_document_ms": _figures(post_ms),
             "write_then_ask_ms": _figures(after_write),

@@ -127,6 +127,11 @@ class RetrievalSettings(BaseSettings):
         "corpus index to catch up (reading the changed documents only), else it is answered "
         "from the index as it was while the catch-up goes on.",
     )
+    keep_index: bool = Field(
+        default=True,
+        description="Keep the corpus index in the data folder (`index/`) after its first build "
+        "and at shutdown, so a restart reads only the documents changed since.",
+    )
     rrf_k: int = Field(default=60, ge=1)
     max_answer_sentences: int = Field(default=3, ge=1, le=5)
     answer_margin: float = Field(

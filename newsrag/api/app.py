@@ -47,6 +47,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
         finally:
             if poller is not None:
                 await run_in_threadpool(poller.stop)
+            await run_in_threadpool(built.save_index)
 
     app = FastAPI(
         title="newsrag",

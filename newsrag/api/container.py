@@ -87,7 +87,13 @@ class Container:
         ingestor = Ingestor(
             store, self.embedder, settings.chunk, settings.max_document_chars, settings.newsroom
         )
-        retriever = HybridRetriever(store, settings.retrieval, settings.newsroom)
+        kept = settings.data_dir / "index" / f"{settings.chroma.collection_prefix}.pickle"
+        retriever = HybridRetriever(
+            store,
+            settings.retrieval,
+            settings.newsroom,
+            kept if settings.retrieval.keep_index else None,
+        )
         extractive = ExtractiveAnswerer(
             store, retriever.index, settings.retrieval, settings.newsroom.latest_margin
         )
@@ -141,6 +147,15 @@ class Container:
         building = self.services.retriever.index.start()
         with contextlib.suppress(Exception):  # a failure is what /readyz then reports
             building.result(timeout=wait_s)
+
+    def save_index(self) -> None:
+        """Keep the corpus index for the next start (see ``retrieval.persisted``)."""
+        if self._services is None:
+            return
+        try:
+            self._services.retriever.index.save()
+        except Exception as exc:  # the next start builds it from the store
+            log.warning("corpus index not saved at shutdown: %s", exc)
 
     def close(self) -> None:
         """Stop the supervised LLM server, if any."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TypeVar
 
 from newsrag.components.embeddings import Matrix
@@ -72,7 +73,9 @@ class HybridRetriever:
         store: ChromaStore,
         settings: RetrievalSettings,
         newsroom: NewsroomSettings | None = None,
+        index_path: Path | None = None,
     ) -> None:
+        """``index_path``: where the corpus index is kept between runs (None: not kept)."""
         self._store = store
         self._settings = settings
         self._newsroom = newsroom or NewsroomSettings()
@@ -80,6 +83,7 @@ class HybridRetriever:
             store,
             settings.dense_in_process_max_chunks,
             catch_up_wait_s=settings.index_catch_up_wait_s,
+            saved_path=index_path,
         )
         self.outlets = OutletCatalogue(store)  # the sources questions may name
         # document records as of the store generation the request read first; any write

@@ -35,12 +35,13 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from newsrag.components.embeddings import Matrix
 from newsrag.components.store.changes import StoreChange
 from newsrag.components.store.chroma import ChromaStore
 from newsrag.models import StoredDocument
-from newsrag.retrieval import updates
+from newsrag.retrieval import persisted, updates
 from newsrag.retrieval.background import Background
 from newsrag.retrieval.filters import Filters
 from newsrag.retrieval.segments import TokenizedRow, Vocabulary, tokenize
@@ -81,8 +82,12 @@ class CorpusIndex:
         catch_up_wait_s: float = 2.0,
         max_segments: int = updates.MAX_SEGMENTS,
         recheck_s: float = RECHECK_S,
+        saved_path: Path | None = None,
     ) -> None:
+        """``saved_path``: where the index is kept between runs (see ``persisted``)."""
         self._store = store
+        self._saved_path = saved_path
+        self._starting = False  # loaded from disk, still catching up with the store
         self._recheck_s = recheck_s
         self._checked_at = time.monotonic()
         self._dense_max = dense_max_chunks
@@ -110,6 +115,11 @@ class CorpusIndex:
         """The snapshot a query should read: current with the store when that takes at most
         ``catch_up_wait_s``. Builds the index first if it was never built (at start-up that
         is done before the service reports ready)."""
+        return self.refresh_observed()[0]
+
+    def refresh_observed(self) -> tuple[IndexSnapshot, str | None]:
+        """``refresh``, with the store generation this call read (what the request's other
+        caches are keyed by; the snapshot may still reflect an older one)."""
         observed = self._store.generation()
         self._observed = observed
         if self._snapshot is None:
@@ -127,11 +137,12 @@ class CorpusIndex:
         elif time.monotonic() - self._checked_at > self._recheck_s:
             self._checked_at = time.monotonic()
             self._worker.submit("catch-up", self._catch_up)  # see RECHECK_S; nobody waits
-        return snapshot
+        return snapshot, observed
 
     @property
     def observed_generation(self) -> str | None:
-        """The store generation the last ``refresh`` read."""
+        """The store generation the last ``refresh`` of any request read (a request keys its
+        caches by what its own ``refresh_observed`` returned)."""
         return self._observed
 
     @property
@@ -172,17 +183,17 @@ class CorpusIndex:
                 done.set_result(None)
                 return done
             if self._build is None or self._build.done():
-                self._build = self._worker.submit("build", self._rebuild)
+                self._build = self._worker.submit("build", self._load_or_rebuild)
             return self._build
 
     @property
     def ready(self) -> bool:
-        return self._snapshot is not None
+        return self._snapshot is not None and not self._starting
 
     @property
     def status(self) -> str:
         """Why the index is not ready (empty when it is)."""
-        if self._snapshot is not None:
+        if self.ready:
             return ""
         return f"failed: {self._failure}" if self._failure else "building"
 
@@ -193,6 +204,45 @@ class CorpusIndex:
     def compact(self) -> Future[None]:
         """Merge segments now if the policy says so, in the background."""
         return self._worker.submit("compact", self._compact)
+
+    def save(self) -> bool:
+        """Keep the index on disk for the next run (False: nothing to keep, or no place)."""
+        if self._saved_path is None or self._snapshot is None:
+            return False
+        identity = self._store.identity()
+        with self._lock:  # the vocabulary grows under this lock
+            data = persisted.dumps(identity, self._snapshot, dict(self._documents))
+        persisted.write(self._saved_path, data)
+        log.info("corpus index: saved to %s (%.1f MB)", self._saved_path, len(data) / 1e6)
+        return True
+
+    def _load_or_rebuild(self) -> None:
+        """Start from the index kept on disk and catch up with the store; else build."""
+        saved = None
+        if self._saved_path is not None:
+            saved = persisted.load(self._saved_path, self._store.identity())
+        if saved is None:
+            self._rebuild()
+            self._save_quietly()
+            return
+        with self._lock:
+            if self._snapshot is not None:
+                return
+            self._starting = True
+            # generation None: not known to be current until the catch-up says so
+            self._snapshot = replace(saved.snapshot, generation=None, sequence=1)
+            self._documents = dict(saved.documents)
+        log.info("corpus index: loaded %s chunks from %s", saved.snapshot.size, self._saved_path)
+        try:
+            self._catch_up()
+        finally:
+            self._starting = False
+
+    def _save_quietly(self) -> None:
+        try:
+            self.save()
+        except Exception as exc:  # the index serves from memory; the next start builds again
+            log.warning("corpus index: not saved: %s", exc)
 
     def _rebuild(self) -> None:
         with self._lock:

@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from newsrag.api.app import create_app
+from newsrag.components.store.chroma import ChromaStore
 from newsrag.retrieval.index import CorpusIndex
 from tests.helpers import assert_problem, make_settings, post_doc
 
@@ -20,13 +21,13 @@ def test_readyz_waits_for_the_corpus_index(tmp_path: Path, monkeypatch: pytest.M
         assert post_doc(client).status_code == 201
 
     release = threading.Event()
-    original = CorpusIndex._rebuild
+    original = CorpusIndex._load_or_rebuild
 
     def slow_build(index: CorpusIndex) -> None:
         release.wait(30)  # an archive that takes a while to read
         original(index)
 
-    monkeypatch.setattr(CorpusIndex, "_rebuild", slow_build)
+    monkeypatch.setattr(CorpusIndex, "_load_or_rebuild", slow_build)
     monkeypatch.setattr("newsrag.api.app.INDEX_START_WAIT_S", 0.0)
     with TestClient(create_app(settings)) as client:
         assert client.get("/healthz").status_code == 200
@@ -64,3 +65,21 @@ def test_a_write_is_answerable_at_once_without_reading_the_archive(
         assert client.post("/v1/search", json={"query": "Riverside bridge"}).json()["results"] == []
         assert index.size == 0
         assert reads == []  # the index followed the writes from their own rows
+
+
+def test_a_restart_loads_the_kept_index_instead_of_reading_every_chunk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = make_settings(tmp_path / "data")
+    with TestClient(create_app(settings)) as client:
+        assert post_doc(client).status_code == 201
+    assert (tmp_path / "data" / "index" / "newsrag.pickle").is_file()  # kept at shutdown
+
+    def read_all(*args: object, **kwargs: object) -> object:
+        raise AssertionError("the whole archive was read at start-up")
+
+    monkeypatch.setattr(ChromaStore, "iter_chunk_rows", read_all)
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/readyz").status_code == 200
+        found = client.post("/v1/search", json={"query": "Riverside bridge council"}).json()
+        assert [r["document_id"] for r in found["results"]] == ["bridge"]

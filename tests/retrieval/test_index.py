@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -59,7 +60,7 @@ def replica(tmp_path: Path) -> Iterator[tuple[ChromaStore, Ingestor]]:
     yield open_store(tmp_path)
 
 
-def built(store: ChromaStore, dense_max: int = 10_000, **options: int) -> CorpusIndex:
+def built(store: ChromaStore, dense_max: int = 10_000, **options: Any) -> CorpusIndex:
     index = CorpusIndex(store, dense_max, **options)
     index.start().result(timeout=60)
     return index

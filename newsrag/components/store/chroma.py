@@ -109,6 +109,12 @@ class ChromaStore:
 
     # ----------------------------------------------------------------- health & generations
 
+    def identity(self) -> str:
+        """Names this store among all: its collections' ids (a collection deleted and made
+        again gets a new one), for caches of it kept beyond one process (the corpus index)."""
+        collections = self._collections
+        return f"{self._prefix}:{collections.chunks.id}:{collections.documents.id}"
+
     @store_call
     def heartbeat(self) -> None:
         self._client.heartbeat()

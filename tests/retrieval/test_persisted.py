@@ -1,0 +1,68 @@
+"""The corpus index kept on disk: a restart loads it and reads only what changed since."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from newsrag.components.store.chroma import ChromaStore
+from newsrag.models import Article
+from newsrag.retrieval.index import CorpusIndex
+from tests.retrieval.test_index import articles, assert_same_answers, built, open_store
+
+
+def started(store: ChromaStore, saved: Path) -> CorpusIndex:
+    index = CorpusIndex(store, 10_000, saved_path=saved)
+    index.start().result(timeout=60)
+    assert index.ready
+    return index
+
+
+def test_a_restart_loads_the_index_and_reads_only_the_documents_changed_since(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    saved = tmp_path / "index" / "newsrag.pickle"
+    store, ingestor = open_store(tmp_path / "store")
+    for article in articles(6):
+        ingestor.ingest(article)
+    first = started(store, saved)
+    assert saved.is_file()  # kept after its first build
+    # written while no index of the next run listened (as by another process, or before a crash)
+    writer, their_ingestor = open_store(tmp_path / "store")
+    their_ingestor.ingest(articles(1, offset=7)[0])
+    their_ingestor.ingest(Article("Rewritten after the index was kept.", "R", "story-002"))
+    writer.delete_document("story-005")
+    del first
+
+    asked: list[list[str]] = []
+    original = ChromaStore.chunk_rows_of
+
+    def chunk_rows_of(self: ChromaStore, writes: dict[str, str], **kw: bool) -> object:
+        asked.append(sorted(writes))
+        return original(self, writes, **kw)
+
+    monkeypatch.setattr(ChromaStore, "chunk_rows_of", chunk_rows_of)
+    monkeypatch.setattr(ChromaStore, "iter_chunk_rows", lambda *_, **__: pytest.fail("read all"))
+    restarted = started(store, saved)
+    assert asked == [["story-002", "story-007"]]
+    snapshot = restarted.snapshot()
+    assert snapshot.generation == store.generation()  # caught up before it said ready
+    monkeypatch.undo()
+    assert_same_answers(snapshot, built(store).snapshot())
+    assert not any(c.startswith("story-005") for c in snapshot.chunk_ids())
+
+
+def test_a_saved_index_of_another_store_or_a_torn_file_is_not_used(tmp_path: Path) -> None:
+    saved = tmp_path / "kept.pickle"
+    one, one_ingestor = open_store(tmp_path / "one")
+    one_ingestor.ingest(articles(1)[0])
+    started(one, saved).save()
+    other, other_ingestor = open_store(tmp_path / "other")
+    other_ingestor.ingest(articles(1, offset=3)[0])
+    index = started(other, saved)  # built from its own store
+    assert_same_answers(index.snapshot(), built(other).snapshot())
+
+    saved.write_bytes(saved.read_bytes()[:100])  # a crash mid-write cannot do this (rename),
+    index = started(other, saved)  # a disk can
+    assert_same_answers(index.snapshot(), built(other).snapshot())
