@@ -14,7 +14,7 @@ from dataclasses import replace
 from newsrag.components.store.chroma import ChromaStore
 from newsrag.errors import InvalidInput, NotFound
 from newsrag.ingest.formats.html import article_from_html
-from newsrag.ingest.formats.item import ParsedItem
+from newsrag.ingest.formats.item import ORIGIN, ParsedItem
 from newsrag.ingest.formats.newsml import item_from_newsml
 from newsrag.ingest.formats.ninjs import item_from_ninjs
 from newsrag.ingest.newsroom import ingest_item
@@ -102,6 +102,13 @@ def item_of(document: DocumentIn) -> ParsedItem:
             f"{field}: {message}",
             field=field,
             errors=[{"field": field, "message": message}],
+        )
+    if ORIGIN in document.metadata:
+        message = "set by newsrag on the stories of the sources it syncs; use another key"
+        raise InvalidInput(
+            f"metadata.{ORIGIN}: {message}",
+            field=f"metadata.{ORIGIN}",
+            errors=[{"field": f"metadata.{ORIGIN}", "message": message}],
         )
     if document.text is not None:
         text = document.text

@@ -122,7 +122,7 @@ class CorpusIndex:
         caches are keyed by; the snapshot may still reflect an older one)."""
         observed = self._store.generation()
         self._observed = observed
-        if self._snapshot is None:
+        if not self.ready:  # never built, or loaded and still catching up
             self.start().result()
         snapshot = self.snapshot()
         if snapshot.generation != observed:
@@ -178,7 +178,7 @@ class CorpusIndex:
     def start(self) -> Future[None]:
         """Build the index in the background unless it is built or being built."""
         with self._lock:
-            if self._snapshot is not None:
+            if self._snapshot is not None and not self._starting:
                 done: Future[None] = Future()
                 done.set_result(None)
                 return done
@@ -210,10 +210,12 @@ class CorpusIndex:
         if self._saved_path is None or self._snapshot is None:
             return False
         identity = self._store.identity()
-        with self._lock:  # the vocabulary grows under this lock
-            data = persisted.dumps(identity, self._snapshot, dict(self._documents))
-        persisted.write(self._saved_path, data)
-        log.info("corpus index: saved to %s (%.1f MB)", self._saved_path, len(data) / 1e6)
+        with self._lock:  # the vocabulary grows under this lock: a copy is written
+            snapshot = self._snapshot
+            snapshot = replace(snapshot, vocabulary=snapshot.vocabulary.copy())
+            documents = dict(self._documents)
+        size = persisted.save(self._saved_path, identity, snapshot, documents)
+        log.info("corpus index: saved to %s (%.1f MB)", self._saved_path, size / 1e6)
         return True
 
     def _load_or_rebuild(self) -> None:
@@ -235,6 +237,12 @@ class CorpusIndex:
         log.info("corpus index: loaded %s chunks from %s", saved.snapshot.size, self._saved_path)
         try:
             self._catch_up()
+        except Exception as exc:
+            with self._lock:
+                self._snapshot = None  # not ready: the next start reads the store
+            self._failure = str(exc)
+            log.warning("corpus index: catching up after loading failed: %s", exc)
+            raise
         finally:
             self._starting = False
 

@@ -29,6 +29,8 @@ _DOMAIN = re.compile(r"\.(?:com|co\.uk|org|net|news|co|io)$", re.I)
 _THE = re.compile(r"^the\s+", re.I)
 _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
 _MAX_WORDS = 12  # the longest outlet name asked in full, in words
+# generations of this process's writes remembered between questions
+_MAX_CHAIN = 10_000
 
 
 def squash(text: str) -> str:
@@ -144,52 +146,92 @@ class OutletCatalogue:
     index first and passes the generation it read).
 
     This process's writes are followed as they come (the store tells its listeners which
-    documents changed): only those documents' records are read again, on the next question, so
-    a question after a write does not pay for the whole archive. Another process's write moves
-    the generation without telling: then every record is read again."""
+    documents changed and which generation token replaced which): only those documents' records
+    are read again, on the next question, so a question after a write does not pay for the whole
+    archive. A generation this process's writes do not lead to (another process wrote) means
+    every record is read again. The store is read outside the lock a write's listener takes, so
+    a question's reading never holds up the writers."""
 
     def __init__(self, store: ChromaStore) -> None:
         self._store = store
-        self._generation: str | None = None
+        self._generation: str | None = None  # what ``_source_of`` reflects, with ``_pending``
         self._source_of: dict[str, str] = {}  # document → its source
-        self._pending: set[str] = set()  # documents this process changed since the last read
+        self._pending: set[str] = set()  # documents this process changed, not yet read again
+        self._next: dict[str, str] = {}  # generation → the one this process's write made of it
         self._outlets = Outlets({})
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the state above; never held while reading the store
+        self._refreshing = threading.Lock()  # one reader of the store at a time
         store.subscribe(self._on_change)
 
     def outlets(self, generation: str | None) -> Outlets:
         if generation is not None and generation == self._generation and not self._pending:
             return self._outlets
-        with self._lock:
-            if generation is None or generation != self._generation:
-                self._source_of = {
-                    d.document_id: d.source for d in self._store.list_documents() if d.source
-                }
-                self._pending.clear()
-                self._generation = generation
-            elif self._pending:
-                changed = sorted(self._pending)
-                self._pending.clear()
-                records = self._store.get_documents(changed)
-                for document_id in changed:
-                    self._source_of.pop(document_id, None)
-                    record = records.get(document_id)
-                    if record is not None and record.source:
-                        self._source_of[document_id] = record.source
-            else:
+        with self._refreshing:
+            with self._lock:
+                current = self._generation
+                full = (
+                    generation is None
+                    or current is None
+                    or not (self._leads(current, generation) or self._leads(generation, current))
+                )
+                if not full and not self._pending:
+                    if current is not None and generation is not None:
+                        self._generation = self._newer(current, generation)
+                    return self._outlets  # nothing changed that is not read yet
+                changed, self._pending = self._pending, set()
+                if full:
+                    self._next.clear()
+            try:
+                if full:
+                    read = {d.document_id: d.source for d in self._store.list_documents()}
+                else:
+                    records = self._store.get_documents(sorted(changed))
+            except BaseException:
+                with self._lock:
+                    self._pending |= changed
+                raise
+            with self._lock:
+                if full:
+                    self._source_of = {d: source for d, source in read.items() if source}
+                    self._generation = generation
+                else:
+                    for document_id in changed:
+                        record = records.get(document_id)
+                        if record is not None and record.source:
+                            self._source_of[document_id] = record.source
+                        else:
+                            self._source_of.pop(document_id, None)
+                    if current is not None and generation is not None:
+                        self._generation = self._newer(current, generation)
+                by_source: dict[str, list[str]] = {}
+                for document_id, source in self._source_of.items():
+                    by_source.setdefault(source, []).append(document_id)
+                self._outlets = Outlets(by_source)
                 return self._outlets
-            by_source: dict[str, list[str]] = {}
-            for document_id, source in self._source_of.items():
-                by_source.setdefault(source, []).append(document_id)
-            self._outlets = Outlets(by_source)
-            return self._outlets
+
+    def _newer(self, current: str, generation: str) -> str:
+        """Of two generations one of which leads to the other, the later."""
+        return generation if self._leads(current, generation) else current
+
+    def _leads(self, start: str, end: str) -> bool:
+        """Whether this process's writes lead from generation ``start`` to ``end``."""
+        seen = {start}
+        while start != end:
+            found = self._next.get(start)
+            if found is None or found in seen:
+                return False
+            seen.add(start)
+            start = found
+        return True
 
     def _on_change(self, change: StoreChange) -> None:
-        """A write of this process: in step with the token it replaced, only its documents are
-        read again; otherwise (a write of another process came in between, or the outcome is
-        unknown) the next question reads every record."""
+        """A write of this process: its documents are read again on the next question. Its
+        generation follows the one it replaced only when that is known (``generation_before``
+        read just before stamping, and the outcome known); otherwise no chain leads to the new
+        token and the next question reads every record."""
         with self._lock:
-            in_step = self._generation is not None and change.generation_before == self._generation
-            if change.known and in_step:
-                self._pending.update(change.document_ids)
-                self._generation = change.generation
+            self._pending.update(change.document_ids)
+            if change.known and change.generation_before and change.generation:
+                if len(self._next) >= _MAX_CHAIN:
+                    self._next.clear()  # a question reads every record once, and the chain restarts
+                self._next[change.generation_before] = change.generation

@@ -5,69 +5,93 @@ vectors when dense search runs in process) and, for every document, the write it
 start the index loads that and *catches up* from the document records as it does after another
 replica's writes: only the chunk rows of documents written, replaced or deleted since are read.
 
-The file is this process's cache of a store, never a source of truth: it names the store it was
-made from (its collections' ids, which a recreated collection does not keep) and its format; a
-file of another store or format, or one that cannot be read, is ignored and the index is built
-from the store. It lives in the data folder, which holds the embedded store too, and it is
-trusted like it (pickle). Written to a temporary file and renamed, so a crash mid-write leaves
-the previous file.
+The file is this process's cache of a store, never a source of truth. It names the store it was
+made from (its collections' ids, which a recreated collection does not keep) and the code that
+made it (a hash of the modules that tokenize and lay out the index: another version's file is
+not read as this one's). A file of another store or code, or one that cannot be read, is ignored
+and the index is built from the store. It lives in the data folder, which holds the embedded
+store too, and it is trusted like it (pickle). Written to a temporary file and renamed, so a
+crash mid-write leaves the previous file.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import pickle
+import sys
 import tempfile
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
+from newsrag.retrieval.filters import Filters
 from newsrag.retrieval.snapshot import IndexSnapshot
 
 log = logging.getLogger(__name__)
-FORMAT = 1
+# what a saved index depends on: how text becomes terms and words, and how the index lays them out
+_MODULES = (
+    "newsrag.text.sentences",
+    "newsrag.retrieval.segments",
+    "newsrag.retrieval.snapshot",
+    "newsrag.retrieval.updates",
+    __name__,
+)
 
 
 @dataclass(frozen=True, slots=True)
 class SavedIndex:
-    format: int
+    code: str  # ``code_version()`` of the process that wrote it
     store: str  # the store it indexes (``ChromaStore.identity``)
     snapshot: IndexSnapshot
     documents: dict[str, str]  # document → the write indexed
 
 
-def dumps(store: str, snapshot: IndexSnapshot, documents: dict[str, str]) -> bytes:
-    """The index as bytes (under the index's lock: the vocabulary grows with its writes)."""
-    saved = SavedIndex(FORMAT, store, snapshot, documents)
-    return pickle.dumps(saved, protocol=pickle.HIGHEST_PROTOCOL)
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    digest = hashlib.sha256()
+    for name in _MODULES:
+        source = sys.modules[name].__file__
+        digest.update(Path(source).read_bytes() if source else name.encode())
+    return digest.hexdigest()[:16]
 
 
-def write(path: Path, data: bytes) -> None:
-    """Write ``dumps``'s bytes to ``path`` atomically."""
+def save(path: Path, store: str, snapshot: IndexSnapshot, documents: dict[str, str]) -> int:
+    """Write the index to ``path`` atomically; its size in bytes. ``snapshot`` must not change
+    meanwhile (its vocabulary a copy: the index adds to its own under its lock)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    saved = SavedIndex(code_version(), store, snapshot, documents)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as out:
-            out.write(data)
+            pickle.dump(saved, out, protocol=pickle.HIGHEST_PROTOCOL)
             out.flush()
             os.fsync(out.fileno())
+            size = out.tell()
         Path(temporary).replace(path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    return size
 
 
 def load(path: Path, store: str) -> SavedIndex | None:
-    """The index saved at ``path`` for ``store``; None when there is none that fits."""
+    """The index saved at ``path`` for ``store`` by this code; None when there is none."""
     try:
         with path.open("rb") as source:
             saved = pickle.load(source)  # the data folder's own file (see above)
+        if not isinstance(saved, SavedIndex):
+            raise TypeError(f"not a saved index: {type(saved).__name__}")
+        if saved.code != code_version() or saved.store != store:
+            log.info("corpus index: %s is of another store or version; reading the store", path)
+            return None
+        # a file that unpickles but does not work is found here, not in a question
+        saved.snapshot.search(("news",), 1, Filters())
+        saved.snapshot.correct_spelling("newz")
     except FileNotFoundError:
         return None
     except Exception as exc:  # a torn or foreign file: the store is read instead
-        log.warning("corpus index: %s cannot be read (%s); building from the store", path, exc)
-        return None
-    if not isinstance(saved, SavedIndex) or saved.format != FORMAT or saved.store != store:
-        log.info("corpus index: %s is of another store or format; building from the store", path)
+        log.warning("corpus index: %s cannot be used (%s); reading the store", path, exc)
         return None
     return saved

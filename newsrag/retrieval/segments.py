@@ -49,6 +49,17 @@ class Vocabulary:
         # the stem of each word of 3 characters or more → those words' ids
         self.stem_words: dict[str, list[int]] = {}
 
+    def copy(self) -> Vocabulary:
+        """An independent copy (to write to disk while the index goes on adding ids)."""
+        other = Vocabulary()
+        for name, value in vars(self).items():
+            setattr(
+                other,
+                name,
+                {k: list(v) for k, v in value.items()} if name == "stem_words" else value.copy(),
+            )
+        return other
+
     def term(self, term: str) -> int:
         found = self.term_ids.get(term)
         if found is None:

@@ -165,3 +165,11 @@ def test_lone_surrogates_in_any_format_are_422_not_500(client: TestClient) -> No
         response = post_raw(client, "/v1/documents", body)
         problem = assert_problem(response, 422, "surrogate")
         assert next(iter(body)) in problem["detail"]
+
+
+def test_metadata_origin_is_reserved_for_synced_sources(client: TestClient) -> None:
+    body = {"text": "The council met on Monday.", "metadata": {"origin": "feeds.example-news"}}
+    response = client.post("/v1/documents", json=body)
+    problem = assert_problem(response, 422, "metadata.origin")
+    assert problem["errors"][0]["field"] == "metadata.origin"
+    assert client.get("/v1/documents").json()["documents"] == []  # nothing stored

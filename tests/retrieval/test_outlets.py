@@ -141,6 +141,10 @@ def test_the_catalogue_follows_this_process_writes_by_reading_only_their_records
     )
     assert catalogue.outlets("g2").sources == ("Reuters", "The Verge")
     assert (store.reads, store.fetched) == (1, [["b", "c"]])
+    # a question that read the generation before that write is answered from the newer state
+    assert catalogue.outlets("g1").sources == ("Reuters", "The Verge")
+    assert catalogue.outlets("g2").sources == ("Reuters", "The Verge")
+    assert (store.reads, store.fetched) == (1, [["b", "c"]])
     # a change not in step with what the catalogue read (another process wrote in between)
     store.listener(StoreChange(deleted=("a",), generation_before="g7", generation="g8"))
     store.documents = [record("c", "Reuters")]

@@ -66,3 +66,16 @@ def test_a_saved_index_of_another_store_or_a_torn_file_is_not_used(tmp_path: Pat
     saved.write_bytes(saved.read_bytes()[:100])  # a crash mid-write cannot do this (rename),
     index = started(other, saved)  # a disk can
     assert_same_answers(index.snapshot(), built(other).snapshot())
+
+
+def test_the_index_is_saved_from_a_copy_of_its_vocabulary(tmp_path: Path) -> None:
+    store, ingestor = open_store(tmp_path / "store")
+    ingestor.ingest(articles(1)[0])
+    index = started(store, tmp_path / "kept.pickle")
+    vocabulary = index.snapshot().vocabulary
+    copied = vocabulary.copy()
+    vocabulary.term("zeppelin")
+    vocabulary.word("Zeppelin")
+    assert "zeppelin" not in copied.term_ids and "Zeppelin" not in copied.word_ids
+    assert copied.terms == vocabulary.terms[:-1] and copied.words == vocabulary.words[:-1]
+    assert copied.stem_words == {k: v for k, v in vocabulary.stem_words.items() if k != "zeppelin"}

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 from newsrag.models import Article
 
+# the metadata key naming the source that stored a story (see ``ingest.sources.sync``)
+ORIGIN = "origin"
+
 
 @dataclass(frozen=True, slots=True)
 class ParsedItem:

@@ -24,7 +24,7 @@ from newsrag.errors import FetchFailed, InvalidInput, NewsragError
 from newsrag.ingest.batches import ARTICLE_ERRORS, reason
 from newsrag.ingest.formats.detect import read_item
 from newsrag.ingest.formats.ids import id_from_uri
-from newsrag.ingest.formats.item import ParsedItem, Rejected
+from newsrag.ingest.formats.item import ORIGIN, ParsedItem, Rejected
 from newsrag.ingest.loaders import iter_files, load_items
 from newsrag.ingest.newsroom import ingest_items
 from newsrag.ingest.pipeline import Ingestor
@@ -266,10 +266,13 @@ class _Counted:
         return iter(self._items)
 
 
-def _own(items: Items, origin: str, ingestor: Ingestor) -> Items:
-    """A URL source's items, each marked with the source it came from (``metadata.origin``); an
-    item naming a story that another source or a caller stored is rejected, not applied: a feed
-    must not replace or withdraw a story it does not hold (its guids are its own to choose)."""
+def _own(items: Items, url: str, ingestor: Ingestor) -> Items:
+    """A URL source's items, each marked with the source it came from (``metadata.origin``: the
+    source's id, the same for ``http://…/feed`` and ``https://…/feed/``); an item naming a story
+    that another source stored is rejected, not applied: a feed must not replace or withdraw a
+    story it does not hold (its guids are its own to choose). A story without an origin (stored
+    by a caller, or before origins were kept) is taken over by the first source that names it."""
+    origin = id_from_uri(url.strip())
     owned = _owned(items, origin, ingestor)
     return _Counted(owned, len(items)) if isinstance(items, Sized) else owned
 
@@ -300,25 +303,16 @@ def _checked(
             yield ref, item
             continue
         record = held.get(item.article.document_id or "")
-        holder = record.metadata.get("origin") if record is not None else origin
-        if holder != origin:
-            by = f"the source {holder}" if holder else "a caller (not a source)"
-            yield (
-                ref,
-                Rejected(
-                    ref, f"document_id {item.article.document_id!r} is held by {by}; not replaced"
-                ),
-            )
+        holder = record.metadata.get(ORIGIN) if record is not None else None
+        if holder and holder != origin:
+            reason = f"document_id {item.article.document_id!r} is held by the source {holder}"
+            yield ref, Rejected(ref, f"{reason}; not replaced")
             continue
         article = item.article
+        metadata = {**article.metadata, ORIGIN: origin}
         yield (
             ref,
-            dataclasses.replace(
-                item,
-                article=dataclasses.replace(
-                    article, metadata={**article.metadata, "origin": origin}
-                ),
-            ),
+            dataclasses.replace(item, article=dataclasses.replace(article, metadata=metadata)),
         )
 
 
