@@ -54,6 +54,12 @@ class RateLimited(NewsragError):
     status, title, slug = 429, "Too many requests", "rate-limited"
 
 
+class LeaseLost(NewsragError):
+    """A replica syncing a source found that another replica holds its lease now."""
+
+    status, title, slug = 409, "Lease lost", "lease-lost"
+
+
 class ServiceUnavailable(NewsragError):
     status, title, slug = 503, "Service unavailable", "unavailable"
 

@@ -105,3 +105,28 @@ def test_a_source_deleted_during_its_sync_is_not_written_back(tmp_path: Path) ->
     registry.delete("gazette")
     assert registry.release(held, "replica-a") is None
     assert registry.get("gazette") is None
+
+
+def test_a_long_sync_renews_its_lease_and_stops_when_another_replica_took_it(
+    registries: tuple[SourceRegistry, SourceRegistry],
+) -> None:
+    from newsrag.errors import LeaseLost
+    from newsrag.ingest.sources.service import HeldLease
+
+    first, second = registries
+    first.put(SourceRecord("gazette", "https://example.org/feed.xml", 10, ""))
+    assert first.acquire("gazette", "replica-a", lease_s=0.6) is not None
+    done: list[int] = []
+    progress = HeldLease(first, "gazette", "replica-a", lease_s=0.6).watching(done.append)
+    for _ in range(6):  # a sync longer than its lease, storing a story every 0.15 s
+        time.sleep(0.15)
+        progress(1)
+        assert second.acquire("gazette", "replica-b", lease_s=60) is None
+    assert sum(done) == 6
+    # replica-a stalls past its lease; replica-b takes the source over; replica-a's next story
+    # finds the lease gone and its sync stops
+    time.sleep(0.7)
+    assert second.acquire("gazette", "replica-b", lease_s=60) is not None
+    with pytest.raises(LeaseLost, match="another replica holds the lease of gazette"):
+        progress(1)
+    assert not first.renew("gazette", "replica-a", 60)

@@ -144,6 +144,15 @@ class SourceRegistry:
             return None
         return again
 
+    def renew(self, source_id: str, owner: str, lease_s: float) -> bool:
+        """Extend this ``owner``'s lease by ``lease_s`` from now; False when it no longer holds
+        it (another replica took it after it expired, or the source is gone)."""
+        found = self.get(source_id)
+        if found is None or found.lease_owner != owner:
+            return False
+        self.put(replace(found, lease_until=time.time() + lease_s))
+        return True
+
     def release(self, record: SourceRecord, owner: str) -> SourceRecord | None:
         """Write ``record`` (the sync's new state) with the lease given back, unless the
         source was deleted meanwhile (None then) or another replica took over an expired

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from newsrag.components.store.sources import SourceRecord, SourceRegistry
 from newsrag.config import SourceSettings
-from newsrag.errors import FetchFailed, InvalidInput, NotFound
+from newsrag.errors import FetchFailed, InvalidInput, LeaseLost, NotFound
 from newsrag.ingest.formats.ids import id_from_uri
 from newsrag.ingest.pipeline import Ingestor
 from newsrag.ingest.sources.fetch import Fetcher
@@ -32,6 +32,32 @@ def replica_name() -> str:
 
 def _iso(epoch: float) -> str:
     return dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat(timespec="seconds")
+
+
+class HeldLease:
+    """A source's lease while its sync runs: renewed as stories are stored, every third of its
+    length, so that a sync longer than the lease is not joined by another replica; a renewal
+    that finds the lease taken stops the sync (:class:`LeaseLost`)."""
+
+    def __init__(self, registry: SourceRegistry, source_id: str, owner: str, lease_s: float):
+        self._registry, self._source_id, self._owner = registry, source_id, owner
+        self._lease_s = lease_s
+        self._renewed = time.monotonic()
+
+    def keep(self) -> None:
+        if time.monotonic() - self._renewed < self._lease_s / 3:
+            return
+        if not self._registry.renew(self._source_id, self._owner, self._lease_s):
+            raise LeaseLost(f"another replica holds the lease of {self._source_id} now")
+        self._renewed = time.monotonic()
+
+    def watching(self, on_progress: Callable[[int], object] | None) -> Callable[[int], object]:
+        def progressed(done: int) -> None:
+            self.keep()
+            if on_progress is not None:
+                on_progress(done)
+
+        return progressed
 
 
 class SourcesService:
@@ -111,13 +137,14 @@ class SourcesService:
         record = self._registry.acquire(source_id, self.owner, self._settings.lease_s)
         if record is None:
             return None
+        lease = HeldLease(self._registry, source_id, self.owner, self._settings.lease_s)
         context = SyncContext(
             self._ingestor,
             self._settings,
             etag=record.etag,
             last_modified=record.last_modified,
             on_total=on_total,
-            on_progress=on_progress,
+            on_progress=lease.watching(on_progress),
         )
         try:
             report = sync(record.url, context)
