@@ -39,7 +39,9 @@ class HeldLease:
     length, so that a sync longer than the lease is not joined by another replica; a renewal
     that finds the lease taken stops the sync (:class:`LeaseLost`)."""
 
-    def __init__(self, registry: SourceRegistry, source_id: str, owner: str, lease_s: float):
+    def __init__(
+        self, registry: SourceRegistry, source_id: str, owner: str, lease_s: float
+    ) -> None:
         self._registry, self._source_id, self._owner = registry, source_id, owner
         self._lease_s = lease_s
         self._renewed = time.monotonic()
