@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from newsrag.errors import InvalidInput
-from newsrag.ingest.formats.html import article_from_html
+from newsrag.ingest.formats.html import article_from_html, decode_page
 from tests.data.newsroom.pages import make_pages
 
 PAGE = (
@@ -131,3 +131,35 @@ def test_teasers_inside_the_story_are_dropped_but_sentences_with_those_words_sta
     text = article_from_html(page).article.text
     assert "Read more" not in text and "Council row over parking" not in text
     assert "Related stories were published by the council on Monday, officials said." in text
+
+
+WESTERN = (
+    "<html><head><title>Café owners protest</title></head><body><article>"
+    "<h1>Café owners protest</h1>"
+    + "".join(
+        f"<p>The café owners’ association said on Tuesday that the new rules were “unfair” and "
+        f"naïve, according to its spokesman José Müller, in statement {n}.</p>"
+        for n in range(4)
+    )
+    + "</article></body></html>"
+)
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type"),
+    [
+        (WESTERN.encode("utf-8"), ""),
+        (WESTERN.encode("cp1252"), ""),  # undeclared: what browsers assume, not cp1250
+        (WESTERN.encode("cp1252"), "text/html; charset=windows-1252"),
+        (WESTERN.replace("<head>", '<head><meta charset="windows-1252">').encode("cp1252"), ""),
+    ],
+)
+def test_a_page_is_decoded_in_its_encoding(data: bytes, content_type: str) -> None:
+    text = decode_page(data, content_type)
+    assert "café owners’ association" in text and "“unfair” and naïve" in text
+    assert "\ufffd" not in text
+
+
+def test_a_declared_central_european_page_keeps_its_letters() -> None:
+    page = '<html><head><meta charset="windows-1250"></head><body><p>Příliš žluťoučký kůň</p>'
+    assert "Příliš žluťoučký kůň" in decode_page(page.encode("cp1250"))

@@ -3,6 +3,7 @@ rejected with a reason; a second sync is a no-op; nothing stored is lost."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -442,3 +443,24 @@ def test_a_kill_from_another_source_does_not_withdraw_the_story(
     report = run(server.url("/other.xml"), ingestor)
     assert report.counts["withdrawn"] == 0 and report.counts["rejected"] == 1
     assert ingestor.store.get_document(story).withdrawn_at is None
+
+
+def test_a_windows_1252_page_linked_from_a_feed_or_at_a_url_keeps_its_letters(
+    server: PageServer, ingestor: Ingestor
+) -> None:
+    page = (
+        "<html><head><title>Café owners protest</title></head><body><article>"
+        "<h1>Café owners protest</h1><p>The café owners’ association said on Tuesday that the "
+        "new rules were “unfair” and naïve, according to its spokesman José Müller.</p><p>The "
+        "council will vote on the rules in March, after a consultation of six weeks.</p>"
+        "</article></body></html>"
+    ).encode("cp1252")
+    server.routes["/cafe.html"] = Served(page, content_type="text/html")  # no charset said
+    summary = FeedEntry("urn:cafe", "Café owners", "A summary.", link=server.url("/cafe.html"))
+    server.routes["/feed.xml"] = Served(rss_feed([dataclasses.replace(summary, full=False)]))
+    assert run(server.url("/feed.xml"), ingestor).counts["created"] == 1
+    assert run(server.url("/cafe.html"), ingestor).counts["created"] == 1
+    for document in ingestor.store.list_documents():
+        text = document.text or ingestor.store.get_document(document.document_id).text or ""
+        assert "café owners’ association" in text and "“unfair” and naïve" in text
+        assert "\ufffd" not in text

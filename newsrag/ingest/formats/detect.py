@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from newsrag.errors import InvalidInput
-from newsrag.ingest.formats.html import article_from_html
+from newsrag.ingest.formats.html import article_from_html, decode_page
 from newsrag.ingest.formats.item import ParsedItem
 from newsrag.ingest.formats.limits import check_size
 from newsrag.ingest.formats.newsml import items_from_newsml
@@ -63,7 +63,7 @@ def read_item(data: str | bytes, *, name: str) -> list[ParsedItem]:
         if kind == "newsml":
             return items_from_newsml(data)
         if kind == "html":
-            text = data.decode("utf-8") if isinstance(data, bytes) else data
+            text = decode_page(data) if isinstance(data, bytes) else data
             return [article_from_html(text)]
     except InvalidInput as exc:
         raise InvalidInput(f"{name}: {exc.detail}", **exc.extra) from None

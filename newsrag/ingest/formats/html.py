@@ -31,11 +31,41 @@ _TEASER = re.compile(
     r"(?:\s*[:|»–]\s*.{1,160})?$",
     re.IGNORECASE,
 )
+_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.IGNORECASE)
+_META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.IGNORECASE)
 _DATE_PARAMS = {
     "outputformat": "%Y-%m-%dT%H:%M:%S%z",
     "original_date": True,  # the publication date, not the last modification
     "extensive_search": False,  # no guessing from free text or urls
 }
+
+
+def decode_page(data: bytes, content_type: str = "") -> str:
+    """A page's bytes as text: UTF-8 when they are valid UTF-8 (other encodings rarely are, and
+    pages that say otherwise often are wrong), else the charset its ``Content-Type`` or a
+    ``<meta>`` declares, else windows-1252 (what browsers assume of an undeclared Western page;
+    many news sites still serve it without saying so; charset detection takes a short English
+    page in it for central European cp1250), else what charset-normalizer finds.
+    :class:`InvalidInput` when nothing decodes it: a story is never stored with characters
+    replaced."""
+    from trafilatura.utils import detect_encoding
+
+    declared = _declared_charset(data, content_type)
+    tried = ["utf-8", *([declared] if declared else []), "windows-1252"]
+    for encoding in [*tried, *detect_encoding(data)]:
+        try:
+            return data.decode(encoding)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    raise InvalidInput("html: the page is not text in any encoding found", field="html")
+
+
+def _declared_charset(data: bytes, content_type: str) -> str | None:
+    found = _CHARSET.search(content_type)
+    if found:
+        return found.group(1)
+    meta = _META_CHARSET.search(data[:4096])
+    return meta.group(1).decode("ascii") if meta else None
 
 
 def article_from_html(

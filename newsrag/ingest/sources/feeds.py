@@ -25,7 +25,7 @@ from defusedxml.ElementTree import fromstring as defused_fromstring
 from httpx import InvalidURL
 
 from newsrag.errors import FetchFailed, InvalidInput, NewsragError
-from newsrag.ingest.formats.html import article_from_html
+from newsrag.ingest.formats.html import article_from_html, decode_page
 from newsrag.ingest.formats.ids import id_from_uri
 from newsrag.ingest.formats.item import ParsedItem, Rejected
 from newsrag.models import Article
@@ -139,7 +139,7 @@ def item_from_entry(
         else:
             page = fetch_page(link)
             item = article_from_html(
-                page.decode("utf-8", "replace"),
+                decode_page(page),
                 url=link,
                 document_id=document_id,
                 source=feed_title or None,
