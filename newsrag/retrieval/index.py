@@ -220,6 +220,7 @@ class CorpusIndex:
 
     def _load_or_rebuild(self) -> None:
         """Start from the index kept on disk and catch up with the store; else build."""
+        self._failure = None
         saved = None
         if self._saved_path is not None:
             saved = persisted.load(self._saved_path, self._store.identity())

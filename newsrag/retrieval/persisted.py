@@ -22,6 +22,7 @@ import os
 import pickle
 import sys
 import tempfile
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -50,7 +51,12 @@ class SavedIndex:
 
 @lru_cache(maxsize=1)
 def code_version() -> str:
-    digest = hashlib.sha256()
+    """The index code's own, with what else decides the terms: the stemmer, Unicode, Python."""
+    from importlib.metadata import version
+
+    digest = hashlib.sha256(
+        f"{version('PyStemmer')}|{unicodedata.unidata_version}|{sys.version}".encode()
+    )
     for name in _MODULES:
         source = sys.modules[name].__file__
         digest.update(Path(source).read_bytes() if source else name.encode())

@@ -127,6 +127,17 @@ def test_a_long_sync_renews_its_lease_and_stops_when_another_replica_took_it(
     # finds the lease gone and its sync stops
     time.sleep(0.7)
     assert second.acquire("gazette", "replica-b", lease_s=60) is not None
-    with pytest.raises(LeaseLost, match="another replica holds the lease of gazette"):
+    with pytest.raises(LeaseLost, match="the lease of gazette is another replica"):
         progress(1)
     assert not first.renew("gazette", "replica-a", 60)
+
+
+def test_renewing_never_brings_back_a_removed_source(tmp_path: Path) -> None:
+    registry = replica(tmp_path)
+    registry.settle_s = 0
+    registry.put(SourceRecord("gazette", "https://example.org/feed.xml", 10, ""))
+    assert registry.acquire("gazette", "replica-a", lease_s=60) is not None
+    assert registry.renew("gazette", "replica-a", 60)
+    registry.delete("gazette")
+    assert not registry.renew("gazette", "replica-a", 60)
+    assert registry.get("gazette") is None

@@ -7,6 +7,7 @@ import pytest
 from newsrag.errors import InvalidInput
 from newsrag.ingest.formats.item import ParsedItem, Rejected
 from newsrag.ingest.sources.feeds import feed_items, parse_feed
+from newsrag.ingest.sources.fetch import Fetched
 from tests.helpers import FeedEntry, feed_story, rss_feed
 
 ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
@@ -64,10 +65,11 @@ def test_a_summary_only_entry_needs_its_page() -> None:
     [(_, item)] = list(feed_items(parse_feed(rss_feed([entry]), 10), None))
     assert isinstance(item, Rejected) and "no full content" in item.reason
 
-    def page(url: str) -> bytes:
+    def page(url: str) -> Fetched:
         assert url == "https://x.example/1"
         body = "".join(f"<p>{p}</p>" for p in feed_story(1).split("\n\n"))
-        return f"<html><body><article><h1>Teaser</h1>{body}</article></body></html>".encode()
+        html = f"<html><body><article><h1>Teaser</h1>{body}</article></body></html>"
+        return Fetched(200, html.encode(), url, content_type="text/html; charset=utf-8")
 
     [(_, fetched)] = list(feed_items(parse_feed(rss_feed([entry]), 10), page))
     assert isinstance(fetched, ParsedItem)

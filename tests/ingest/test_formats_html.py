@@ -163,3 +163,31 @@ def test_a_page_is_decoded_in_its_encoding(data: bytes, content_type: str) -> No
 def test_a_declared_central_european_page_keeps_its_letters() -> None:
     page = '<html><head><meta charset="windows-1250"></head><body><p>Příliš žluťoučký kůň</p>'
     assert "Příliš žluťoučký kůň" in decode_page(page.encode("cp1250"))
+
+
+def test_a_utf8_page_with_a_stray_byte_stays_utf8() -> None:
+    page = WESTERN.encode("utf-8").replace(b"statement 2", b"statement \xa02")
+    text = decode_page(page)
+    assert "café owners’ association" in text and text.count("\ufffd") == 1
+
+
+@pytest.mark.parametrize(
+    "declared",
+    [
+        '<meta charset="iso-8859-1">',  # the web reads latin-1 as windows-1252
+        '<meta http-equiv="Content-Type" content="text/html; charset=us-ascii">',
+        '<meta charset="utf-16">',  # said in ASCII bytes: not UTF-16
+        '<meta charset="unicode_escape">',  # a Python codec, not a web encoding
+    ],
+)
+def test_declared_charsets_are_read_as_browsers_read_them(declared: str) -> None:
+    page = WESTERN.replace("<head>", f"<head>{declared}").encode("cp1252")
+    text = decode_page(page)
+    assert "café owners’ association" in text and "“unfair” and naïve" in text
+
+
+def test_byte_order_marks_and_a_header_charset_decide() -> None:
+    assert decode_page(b"\xef\xbb\xbf" + WESTERN.encode()) == WESTERN
+    assert decode_page(b"\xff\xfe" + WESTERN.encode("utf-16-le")) == WESTERN
+    russian = "<html><body><p>Городской совет утвердил бюджет.</p></body></html>"
+    assert decode_page(russian.encode("cp1251"), "text/html; charset=windows-1251") == russian

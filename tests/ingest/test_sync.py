@@ -464,3 +464,16 @@ def test_a_windows_1252_page_linked_from_a_feed_or_at_a_url_keeps_its_letters(
         text = document.text or ingestor.store.get_document(document.document_id).text or ""
         assert "café owners’ association" in text and "“unfair” and naïve" in text
         assert "\ufffd" not in text
+
+
+def test_a_lost_lease_stops_the_sync_and_is_not_reported_as_the_sources_failure(
+    server: PageServer, ingestor: Ingestor
+) -> None:
+    from newsrag.errors import LeaseLost
+
+    def lost(done: int) -> None:
+        raise LeaseLost("the lease of gazette is another replica's now")
+
+    server.routes["/feed.xml"] = Served(rss_feed(entries(3)))
+    with pytest.raises(LeaseLost):
+        run(server.url("/feed.xml"), ingestor, on_progress=lost)

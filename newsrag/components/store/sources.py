@@ -144,14 +144,17 @@ class SourceRegistry:
             return None
         return again
 
+    @store_call
     def renew(self, source_id: str, owner: str, lease_s: float) -> bool:
         """Extend this ``owner``'s lease by ``lease_s`` from now; False when it no longer holds
-        it (another replica took it after it expired, or the source is gone)."""
+        it (another replica took it after it expired, or the source was removed). Only the
+        expiry is written, and an update never creates a row: a source removed meanwhile stays
+        removed."""
         found = self.get(source_id)
         if found is None or found.lease_owner != owner:
             return False
-        self.put(replace(found, lease_until=time.time() + lease_s))
-        return True
+        self._collection.update(ids=[source_id], metadatas=[{"lease_until": time.time() + lease_s}])
+        return self.get(source_id) is not None
 
     def release(self, record: SourceRecord, owner: str) -> SourceRecord | None:
         """Write ``record`` (the sync's new state) with the lease given back, unless the

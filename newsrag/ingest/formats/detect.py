@@ -44,9 +44,10 @@ def kind_of(data: str | bytes) -> str:
     return "text"
 
 
-def read_item(data: str | bytes, *, name: str) -> list[ParsedItem]:
+def read_item(data: str | bytes, *, name: str, content_type: str = "") -> list[ParsedItem]:
     """The items of one file's content: an HTML page, ninjs (an object or a list of them) or a
-    NewsML-G2 document. :class:`InvalidInput` names ``name`` and the reason otherwise."""
+    NewsML-G2 document. :class:`InvalidInput` names ``name`` and the reason otherwise.
+    ``content_type``: the HTTP header a fetched page came with (its charset)."""
     try:
         check_size(data, "file")
     except InvalidInput as exc:
@@ -63,7 +64,7 @@ def read_item(data: str | bytes, *, name: str) -> list[ParsedItem]:
         if kind == "newsml":
             return items_from_newsml(data)
         if kind == "html":
-            text = decode_page(data) if isinstance(data, bytes) else data
+            text = decode_page(data, content_type) if isinstance(data, bytes) else data
             return [article_from_html(text)]
     except InvalidInput as exc:
         raise InvalidInput(f"{name}: {exc.detail}", **exc.extra) from None

@@ -8,6 +8,7 @@ stored and cited, byte for byte.
 
 from __future__ import annotations
 
+import codecs
 import logging
 import re
 from typing import Any
@@ -31,6 +32,22 @@ _TEASER = re.compile(
     r"(?:\s*[:|»–]\s*.{1,160})?$",
     re.IGNORECASE,
 )
+_BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+# the encodings of the WHATWG Encoding standard, by their Python codec names
+_WEB_ENCODINGS = frozenset(
+    {"utf-8", "cp866", "koi8-r", "koi8-u", "mac-roman", "mac-cyrillic", "cp874", "gbk"}
+    | {"gb18030", "big5", "euc_jp", "iso2022_jp", "shift_jis", "euc_kr"}
+    | {f"cp125{n}" for n in range(9)}
+    | {f"iso8859-{n}" for n in (2, 3, 4, 5, 6, 7, 8, 10, 13, 14, 15, 16)}
+)
+# labels the web reads as another encoding than Python does
+_AS_WEB = {
+    "latin-1": "cp1252",
+    "iso8859-1": "cp1252",
+    "ascii": "cp1252",
+    "iso8859-9": "cp1254",
+    "gb2312": "gbk",
+}
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.IGNORECASE)
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.IGNORECASE)
 _DATE_PARAMS = {
@@ -41,31 +58,62 @@ _DATE_PARAMS = {
 
 
 def decode_page(data: bytes, content_type: str = "") -> str:
-    """A page's bytes as text: UTF-8 when they are valid UTF-8 (other encodings rarely are, and
-    pages that say otherwise often are wrong), else the charset its ``Content-Type`` or a
-    ``<meta>`` declares, else windows-1252 (what browsers assume of an undeclared Western page;
-    many news sites still serve it without saying so; charset detection takes a short English
-    page in it for central European cp1250), else what charset-normalizer finds.
-    :class:`InvalidInput` when nothing decodes it: a story is never stored with characters
-    replaced."""
-    from trafilatura.utils import detect_encoding
-
+    """A page's bytes as text, as a browser reads them: a byte-order mark first; else UTF-8 when
+    the bytes are UTF-8 (strictly, or but for a few stray bytes, which become U+FFFD as in a
+    browser); else the charset the ``Content-Type`` or a ``<meta>`` declares, read by its web
+    meaning (``iso-8859-1`` and ``ascii`` are windows-1252, a declared UTF-16 is UTF-8, names
+    no browser knows are ignored); else windows-1252 (what browsers assume of an undeclared
+    Western page; many news sites still serve it unsaid, and charset detection takes a short
+    English page in it for cp1250); else what charset-normalizer finds. :class:`InvalidInput`
+    when nothing decodes it."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return data[len(bom) :].decode(encoding, "replace")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
     declared = _declared_charset(data, content_type)
-    tried = ["utf-8", *([declared] if declared else []), "windows-1252"]
-    for encoding in [*tried, *detect_encoding(data)]:
+    lenient = data.decode("utf-8", "replace")
+    stray = lenient.count("\ufffd")
+    decoded = sum(ord(c) > 127 for c in lenient) - stray  # characters of several bytes
+    if decoded >= 3 * stray or (declared == "utf-8" and decoded > 0):
+        return lenient  # UTF-8 but for a few stray bytes
+    for encoding in [*([declared] if declared else []), "cp1252"]:
         try:
             return data.decode(encoding)
-        except (LookupError, UnicodeDecodeError):
+        except UnicodeDecodeError:
+            continue
+    from trafilatura.utils import detect_encoding
+
+    for encoding in detect_encoding(data):
+        if (known := _web_encoding(encoding)) is None:
+            continue
+        try:
+            return data.decode(known)
+        except UnicodeDecodeError:
             continue
     raise InvalidInput("html: the page is not text in any encoding found", field="html")
 
 
 def _declared_charset(data: bytes, content_type: str) -> str | None:
     found = _CHARSET.search(content_type)
-    if found:
-        return found.group(1)
-    meta = _META_CHARSET.search(data[:4096])
-    return meta.group(1).decode("ascii") if meta else None
+    meta = None if found else _META_CHARSET.search(data[:4096])
+    label = found.group(1) if found else meta.group(1).decode("ascii") if meta else None
+    return _web_encoding(label) if label else None
+
+
+def _web_encoding(label: str) -> str | None:
+    """The Python codec of an encoding label as the web reads it (WHATWG Encoding), or None
+    for a label no browser knows (``unicode_escape`` is a Python codec, not a web encoding)."""
+    try:
+        name = codecs.lookup(label.strip()).name
+    except LookupError:
+        return None
+    if name.startswith(("utf-16", "utf-32")):
+        return "utf-8"  # a page that says so in ASCII bytes is not UTF-16
+    name = _AS_WEB.get(name, name)
+    return name if name in _WEB_ENCODINGS else None
 
 
 def article_from_html(

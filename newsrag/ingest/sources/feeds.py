@@ -28,10 +28,11 @@ from newsrag.errors import FetchFailed, InvalidInput, NewsragError
 from newsrag.ingest.formats.html import article_from_html, decode_page
 from newsrag.ingest.formats.ids import id_from_uri
 from newsrag.ingest.formats.item import ParsedItem, Rejected
+from newsrag.ingest.sources.fetch import Fetched
 from newsrag.models import Article
 from newsrag.text.titles import clip_title
 
-PageFetcher = Callable[[str], bytes]
+PageFetcher = Callable[[str], Fetched]  # a linked page, with its Content-Type
 # What extracting one entry may raise besides our own errors: a reason for that entry only.
 ENTRY_ERRORS = (NewsragError, ValueError, UnicodeError, LookupError, RecursionError, InvalidURL)
 # Linked pages fetched at once, and entries looked ahead, for summary-only feeds.
@@ -139,7 +140,7 @@ def item_from_entry(
         else:
             page = fetch_page(link)
             item = article_from_html(
-                decode_page(page),
+                decode_page(page.body, page.content_type),
                 url=link,
                 document_id=document_id,
                 source=feed_title or None,
@@ -200,7 +201,9 @@ def feed_items(
                 yield _labelled(entry, item_from_entry(entry, feed.title, prefetched))
 
 
-def _prefetched(pages: Mapping[str, Future[bytes]], fetch_page: PageFetcher, link: str) -> bytes:
+def _prefetched(
+    pages: Mapping[str, Future[Fetched]], fetch_page: PageFetcher, link: str
+) -> Fetched:
     return pages[link].result() if link in pages else fetch_page(link)
 
 

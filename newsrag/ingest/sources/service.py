@@ -50,7 +50,10 @@ class HeldLease:
         if time.monotonic() - self._renewed < self._lease_s / 3:
             return
         if not self._registry.renew(self._source_id, self._owner, self._lease_s):
-            raise LeaseLost(f"another replica holds the lease of {self._source_id} now")
+            raise LeaseLost(
+                f"the lease of {self._source_id} is another replica's now, or the source was "
+                "removed; the stories stored so far stay"
+            )
         self._renewed = time.monotonic()
 
     def watching(self, on_progress: Callable[[int], object] | None) -> Callable[[int], object]:
@@ -155,6 +158,9 @@ class SourcesService:
             if self._metrics is not None:
                 self._metrics.record_sync(source_id, report.counts, report.failed, now)
             after = self._after(record, report, now)
+        except LeaseLost as exc:  # whoever holds the source now writes its state
+            log.warning("source %s: sync stopped: %s", source_id, exc.detail)
+            return None
         except BaseException:
             # the lease is given back whatever happened; the source is tried again when next due
             due = time.time() + record.every_minutes * 60

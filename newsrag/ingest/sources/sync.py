@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from newsrag.config import SourceSettings
-from newsrag.errors import FetchFailed, InvalidInput, NewsragError
+from newsrag.errors import FetchFailed, InvalidInput, LeaseLost, NewsragError
 from newsrag.ingest.batches import ARTICLE_ERRORS, reason
 from newsrag.ingest.formats.detect import read_item
 from newsrag.ingest.formats.ids import id_from_uri
@@ -122,6 +122,8 @@ def sync(source: str, context: SyncContext) -> SyncReport:
             _sync_url(source, context, report)
         else:
             _sync_path(Path(source), context, report)
+    except LeaseLost:
+        raise  # not the source's failure: the replica that holds it now reports it
     except NewsragError as exc:
         report.status, report.error = "failed", exc.detail
     except Exception as exc:  # a bug or a case not foreseen: the source fails, the caller goes on
@@ -168,7 +170,7 @@ def _items_of_fetched(
         report.note = feed.note
         return _FeedEntries(feed, fetcher)
     try:
-        found = read_item(fetched.body, name=fetched.url)
+        found = read_item(fetched.body, name=fetched.url, content_type=fetched.content_type)
     except InvalidInput as exc:
         raise InvalidInput(
             f"{exc.detail} (neither an RSS/Atom feed nor a page, ninjs or NewsML-G2 item)"
@@ -196,7 +198,7 @@ class _FeedEntries:
 
     def __iter__(self) -> Iterator[tuple[str, ParsedItem | Rejected]]:
         fetcher = self.fetcher
-        return feed_items(self.feed, (lambda link: fetcher.fetch(link).body) if fetcher else None)
+        return feed_items(self.feed, fetcher.fetch if fetcher else None)
 
 
 def _sync_path(path: Path, context: SyncContext, report: SyncReport) -> None:
