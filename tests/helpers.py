@@ -650,3 +650,20 @@ def write_rounds(
         done.wait()
     if failed:
         raise AssertionError("; ".join(failed))  # the process exits with 1
+
+
+def recording_row_reads(monkeypatch: Any) -> list[list[str]]:
+    """The documents each ``ChromaStore.chunk_rows_of`` call reads, in order (a read of every
+    chunk row fails the test): what a catch-up of the corpus index reads."""
+    import pytest
+
+    asked: list[list[str]] = []
+    original = ChromaStore.chunk_rows_of
+
+    def chunk_rows_of(store: ChromaStore, writes: dict[str, str], **kw: bool) -> object:
+        asked.append(sorted(writes))
+        return original(store, writes, **kw)
+
+    monkeypatch.setattr(ChromaStore, "chunk_rows_of", chunk_rows_of)
+    monkeypatch.setattr(ChromaStore, "iter_chunk_rows", lambda *_, **__: pytest.fail("read all"))
+    return asked

@@ -20,6 +20,7 @@ from newsrag.retrieval.index import CorpusIndex
 from newsrag.retrieval.snapshot import IndexSnapshot
 from newsrag.text.dates import to_timestamp
 from newsrag.text.sentences import lexical_tokens, surface_words
+from tests.helpers import recording_row_reads
 
 CORPUS = Path(__file__).resolve().parents[2] / "newsrag/eval/data/multihop-rag-news-subset.json"
 QUERIES = (
@@ -181,18 +182,10 @@ def test_another_process_s_writes_are_caught_up_from_the_changed_rows_only(
     their_ingestor.ingest(Article("Rewritten entirely by the other replica.", "R", "story-002"))
     theirs.delete_document("story-005")
 
-    asked: list[dict[str, str]] = []
-    original = ChromaStore.chunk_rows_of
-
-    def chunk_rows_of(store: ChromaStore, writes: dict[str, str], **kw: bool) -> object:
-        asked.append(dict(writes))
-        return original(store, writes, **kw)
-
-    monkeypatch.setattr(ChromaStore, "chunk_rows_of", chunk_rows_of)
-    monkeypatch.setattr(ChromaStore, "iter_chunk_rows", lambda *_, **__: pytest.fail("read all"))
+    asked = recording_row_reads(monkeypatch)
     after = index.refresh()
     assert after is not before and after.generation == ours.generation()
-    assert [sorted(writes) for writes in asked] == [["story-002", "story-007"]]
+    assert asked == [["story-002", "story-007"]]
     monkeypatch.undo()
     assert_same_answers(after, built(ours).snapshot())
 

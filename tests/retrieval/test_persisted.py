@@ -9,6 +9,7 @@ import pytest
 from newsrag.components.store.chroma import ChromaStore
 from newsrag.models import Article
 from newsrag.retrieval.index import CorpusIndex
+from tests.helpers import recording_row_reads
 from tests.retrieval.test_index import articles, assert_same_answers, built, open_store
 
 
@@ -35,15 +36,7 @@ def test_a_restart_loads_the_index_and_reads_only_the_documents_changed_since(
     writer.delete_document("story-005")
     del first
 
-    asked: list[list[str]] = []
-    original = ChromaStore.chunk_rows_of
-
-    def chunk_rows_of(self: ChromaStore, writes: dict[str, str], **kw: bool) -> object:
-        asked.append(sorted(writes))
-        return original(self, writes, **kw)
-
-    monkeypatch.setattr(ChromaStore, "chunk_rows_of", chunk_rows_of)
-    monkeypatch.setattr(ChromaStore, "iter_chunk_rows", lambda *_, **__: pytest.fail("read all"))
+    asked = recording_row_reads(monkeypatch)
     restarted = started(store, saved)
     assert asked == [["story-002", "story-007"]]
     snapshot = restarted.snapshot()
