@@ -17,11 +17,16 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from newsrag.answering.decision import (
+    ReaderDecision,
+    elapsed_ms,
+    model_question,
+    reading_out,
+    short_answer_for,
+)
 from newsrag.answering.events import replay
 from newsrag.answering.extractive import ExtractiveAnswerer, citation_for, refusal_text
 from newsrag.answering.reader import LLMReader, Reading
-from newsrag.answering.service import elapsed_ms
-from newsrag.answering.short_answer import locate, typed
 from newsrag.answering.verification import (
     Claim,
     Verdict,
@@ -41,7 +46,7 @@ from newsrag.schemas import AskRequest, AskResponse, Citation, ReadingOut, Verif
 from newsrag.text.sentences import STOPWORDS
 
 if TYPE_CHECKING:
-    from newsrag.answering.service import Grounding, Retrieval
+    from newsrag.answering.decision import Grounding, Retrieval
     from newsrag.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -58,12 +63,14 @@ class GenerativeAnswerer:
         settings: Settings,
         metrics: Metrics,
         reader: LLMReader | None = None,
+        decision: ReaderDecision | None = None,
     ) -> None:
         self._llm = llm
         self._extractive = extractive
         self._reader = reader or LLMReader(
             llm, extractive, settings.reading, settings.llm.context_tokens
         )
+        self._decision = decision or ReaderDecision(settings, extractive, metrics)
         self._settings = settings
         self._metrics = metrics
         self._verifier = Verifier(
@@ -104,40 +111,16 @@ class GenerativeAnswerer:
             update={"note": note, "verification": verification}, deep=True
         )
 
-    def _llm_failed(self, exc: LLMUnavailable, grounding: Grounding) -> AskResponse:
-        self._metrics.llm_errors.inc()
-        if self._settings.llm.on_error == "error":
-            raise exc
-        response = self._fallback(
-            grounding,
-            f"The LLM endpoint is unavailable ({exc.detail}); answered in extractive mode.",
-            None,
-        )
-        response.reading = ReadingOut(
-            reader="heuristic",
-            score=round(max(grounding.relevance.values(), default=0.0), 4),
-            threshold=self._settings.retrieval.refusal_threshold,
-            model=False,
-        )
-        return response
-
     def answer(
         self, request: AskRequest, retrieval: Retrieval, grounding: Grounding
     ) -> AskResponse:
         started = time.perf_counter()
-        if self._no_evidence(grounding):  # nothing worth reading: no LLM call
-            best = max(grounding.relevance.values(), default=0.0)
-            skipped = ReadingOut(
-                reader="heuristic",  # the cascade decided: the model never read
-                score=round(self._reader.confidence(False, best), 4),
-                threshold=self._reader.settings.threshold,
-                model=False,
-            )
+        skipped = self._decision.skipped_writing(grounding, self._reader)
+        if skipped is not None:  # nothing worth reading: no LLM call
             return self._refusal(request, retrieval, started, None, skipped)
-        question = retrieval.query.question if not request.history else retrieval.query.text
         try:
             reading = self._reader.read(
-                question,
+                model_question(request, retrieval),
                 retrieval.passages,
                 grounding.relevance,
                 write=True,
@@ -145,13 +128,8 @@ class GenerativeAnswerer:
                 asked=retrieval.query.question,
             )
         except LLMUnavailable as exc:
-            return self._llm_failed(exc, grounding)
-        out = ReadingOut(
-            reader="llm" if reading.model else "heuristic",
-            score=reading.score,
-            threshold=reading.threshold,
-            model=reading.model,
-        )
+            return self._decision.writer_unavailable(exc, grounding)
+        out = reading_out(reading)
         if not reading.answerable or not reading.answer:
             return self._refusal(request, retrieval, started, None, out)
         claims, passages = self._claims(reading)
@@ -159,9 +137,9 @@ class GenerativeAnswerer:
         kept, dropped = self._verify(claims, passages, chosen, grounding.relevance)
         response = self._compose(request, retrieval, started, kept, dropped, grounding)
         if not response.refused and response.mode == "generative":
-            response.short_answer = locate(
+            response.short_answer = short_answer_for(
                 reading.short_answer, request.question, response.citations
-            ) or typed(request.question, response.citations)
+            )
         response.reading = out
         return response
 
@@ -216,10 +194,6 @@ class GenerativeAnswerer:
             markers = to_passages(claim.markers or reading.numbers)
             claims.append(Claim(claim.text, markers))
         return claims, passages
-
-    def _no_evidence(self, grounding: Grounding) -> bool:
-        best = max(grounding.relevance.values(), default=0.0)
-        return best < self._settings.llm.evidence_floor
 
     def _refusal(
         self,

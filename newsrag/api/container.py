@@ -14,6 +14,7 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from newsrag.answering.decision import ReaderDecision
 from newsrag.answering.extractive import ExtractiveAnswerer
 from newsrag.answering.service import AskService, GenerativeBackend
 from newsrag.components.embeddings import Embedder, make_embedder
@@ -97,6 +98,7 @@ class Container:
         extractive = ExtractiveAnswerer(
             store, retriever.index, settings.retrieval, settings.newsroom.latest_margin
         )
+        decision = ReaderDecision(settings, extractive, self.metrics)  # one for both modes
         generative: GenerativeBackend | None = None
         reader: LLMReader | None = None
         if self.llm is not None:
@@ -112,12 +114,13 @@ class Container:
                 settings,
                 self.metrics,
                 reader,
+                decision,
             )
         questions = CachedQueryEmbedder(
             self.embedder, settings.embedding.query_cache_size, self.metrics
         )
         ask = AskService(
-            settings, questions, retriever, extractive, self.metrics, generative, reader
+            settings, questions, retriever, extractive, self.metrics, generative, reader, decision
         )
         self.metrics.track_store(store.counts)
         documents = DocumentsService(store, ingestor)
