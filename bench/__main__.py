@@ -2,7 +2,8 @@
 
 Prints a markdown report to stdout (progress goes to stderr) and writes the figures to
 ``bench/results/latest.json``. ``--quick`` uses a ~50 kB corpus and few requests (a smoke run);
-``--size 10`` repeats the corpus ten times; ``--only`` runs some of the phases.
+``--size 10`` repeats the corpus ten times; ``--only`` runs some of the phases. ``scale``
+(``bench.scale``) ingests and serves a synthetic archive of each ``--articles`` size.
 """
 
 from __future__ import annotations
@@ -34,9 +35,10 @@ from bench.ingest_bench import FloorRun, IngestRun, run_floor, run_ingest
 from bench.query_bench import ColdStart, ServerRun, cold_start, run_server_bench
 from bench.reader_bench import ReaderLatency, article_questions, reader_section, run_reader_bench
 from bench.report import CorpusFacts, render
+from bench.scale import run_scale, scale_section
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-PHASES = ("ingest", "floor", "query", "readers")
+PHASES = ("ingest", "floor", "query", "readers", "scale")
 VERSIONED = (
     "chromadb",
     "onnxruntime",
@@ -80,11 +82,26 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=0,
         help="readers: also ask while `newsrag ingest` of this many articles runs (1000)",
     )
+    parser.add_argument(
+        "--articles",
+        default="1000,10000",
+        help="scale: archive sizes, comma-separated (100000 takes about 5 hours to ingest here)",
+    )
+    parser.add_argument(
+        "--embedder-articles", type=int, default=1000, help="scale: articles the embedder reads"
+    )
+    parser.add_argument("--clients", type=int, default=8, help="scale: concurrent clients")
     parser.add_argument("--out", type=Path, default=None, help="JSON results file")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args(argv)
     if args.size < 1:
         parser.error("--size must be at least 1")
+    try:
+        args.articles = [int(size) for size in str(args.articles).split(",")]
+    except ValueError:
+        parser.error("--articles must be sizes separated by commas, e.g. 1000,10000")
+    if any(size < 1 for size in args.articles):
+        parser.error("--articles: every size must be at least 1")
     quick = bool(args.quick)
     args.query_docs = args.query_docs or (20 if quick else 100)
     args.rounds = args.rounds or (1 if quick else 2)
@@ -164,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     server: ServerRun | None = None
     cold: ColdStart | None = None
     readers: dict[str, ReaderLatency] = {}
+    scale: list[dict[str, Any]] = []
 
     workdir = Path(tempfile.mkdtemp(prefix="newsrag-bench-"))
     try:
@@ -195,6 +213,10 @@ def main(argv: list[str] | None = None) -> int:
             readers = run_reader_bench(
                 workdir, article_questions(args.reader_questions), args.with_ingest
             )
+        if "scale" in args.only:
+            scale = run_scale(
+                args.articles, workdir, args.embedder_articles, args.clients, progress
+            )
     finally:
         if args.keep:
             progress(f"kept {workdir}")
@@ -204,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.perf_counter() - started
     machine["load_end"] = _load()
     text = render(command, machine, corpus, ingest, floor, server, cold, elapsed)
-    print("\n".join([text, *reader_section(readers)]) if readers else text)
+    sections = [*(reader_section(readers) if readers else []), *scale_section(scale)]
+    print("\n".join([text, *sections]))
     ratio = (
         ingest["newsrag"].seconds / ingest["stock"].seconds
         if {"stock", "newsrag"} <= ingest.keys()
@@ -224,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
             "query": asdict(server) if server else None,
             "cold_start": asdict(cold) if cold else None,
             "readers": {name: asdict(run) for name, run in readers.items()} or None,
+            "scale": scale or None,
         },
     )
     progress(f"wrote {args.out}")

@@ -12,8 +12,13 @@ mode, no LLM) and prints one JSON object:
   index kept at the first run's shutdown (``NEWSRAG_RETRIEVAL_KEEP_INDEX``);
 * ``ask_ms``: ``/v1/ask`` over the next questions (MultiHop-RAG's, whose sentences the archive
   is made of), p50 / p95 / max;
+* ``search_ms``: ``/v1/search`` over the same questions;
+* ``clients``: ``--clients`` threads asking (then searching) the questions at once: each
+  request's p50 / p95 and requests per second;
 * ``write_then_ask_ms``: ``--writes`` times, a ``POST /v1/documents`` of a new synthetic article
-  and then one ``/v1/ask`` (the ask is timed), p50 / max; ``ask_after_ms`` the ask after that.
+  and then one ``/v1/ask`` (the ask is timed), p50 / max; ``ask_after_ms`` the ask after that;
+* ``rss_mb``: the server's resident memory after those requests (it runs in process);
+  ``peak_rss_mb`` the process's peak, the restart included.
 
 The store is copied so that runs do not change it and every run starts from the same archive.
 """
@@ -23,10 +28,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -63,7 +70,25 @@ def _new_articles(count: int) -> list[dict[str, Any]]:
     return found
 
 
-def run(store: Path, questions: int, writes: int) -> dict[str, Any]:
+def _rss_mb() -> int:
+    """The process's resident memory now (the first run's server, before the restart)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) // 1024
+    return 0
+
+
+def _concurrently(call: Any, asked: list[str], clients: int) -> dict[str, float]:
+    """``clients`` threads each sending every question: per-request figures and throughput."""
+    began = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        latencies = list(pool.map(call, asked * clients))
+    figures = _figures(latencies)
+    figures["per_s"] = round(len(latencies) / (time.perf_counter() - began), 1)
+    return figures
+
+
+def run(store: Path, questions: int, writes: int, clients: int = 8) -> dict[str, Any]:
     from fastapi.testclient import TestClient
 
     from newsrag.api.app import create_app
@@ -92,8 +117,18 @@ def run(store: Path, questions: int, writes: int) -> dict[str, Any]:
                 response.raise_for_status()
                 return (time.perf_counter() - began) * 1000
 
+            def search(query: str) -> float:
+                began = time.perf_counter()
+                client.post("/v1/search", json={"query": query, "top_k": 5}).raise_for_status()
+                return (time.perf_counter() - began) * 1000
+
             first = ask(asked[0])
             latencies = [ask(question) for question in asked[1:]]
+            searches = [search(question) for question in asked[1:]]
+            together = {
+                "asks": _concurrently(ask, asked[1:], clients),
+                "searches": _concurrently(search, asked[1:], clients),
+            }
             after_write: list[float] = []
             next_ask: list[float] = []
             post_ms: list[float] = []
@@ -103,6 +138,7 @@ def run(store: Path, questions: int, writes: int) -> dict[str, Any]:
                 post_ms.append((time.perf_counter() - began) * 1000)
                 after_write.append(ask(asked[1 + number % questions]))
                 next_ask.append(ask(asked[1 + (number + 1) % questions]))
+            serving_mb = _rss_mb()
         # a restart: the index kept at shutdown is loaded, only what changed since is read
         started = time.perf_counter()
         with TestClient(create_app(settings)) as client:
@@ -117,9 +153,13 @@ def run(store: Path, questions: int, writes: int) -> dict[str, Any]:
             "restart_ready_s": round(restart_ready_s, 2),
             "restart_first_ask_ms": round(restart_first, 1),
             "ask_ms": _figures(latencies),
+            "search_ms": _figures(searches),
+            "clients": {"count": clients, **together},
             "post_document_ms": _figures(post_ms),
             "write_then_ask_ms": _figures(after_write),
             "ask_after_ms": _figures(next_ask),
+            "rss_mb": serving_mb,
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         }
 
 
@@ -128,10 +168,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--store", type=Path, required=True, help="an ingested NEWSRAG_DATA_DIR")
     parser.add_argument("--questions", type=int, default=20)
     parser.add_argument("--writes", type=int, default=10)
+    parser.add_argument("--clients", type=int, default=8, help="concurrent askers")
     parser.add_argument("--label", default="")
     args = parser.parse_args(argv)
     os.environ.setdefault("NEWSRAG_LLM_LOCAL", "false")
-    figures = run(args.store, args.questions, args.writes)
+    figures = run(args.store, args.questions, args.writes, args.clients)
     print(json.dumps({"label": args.label, **figures}, indent=2))
     return 0
 

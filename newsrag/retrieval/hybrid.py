@@ -86,6 +86,7 @@ class HybridRetriever:
             saved_path=index_path,
         )
         self.outlets = OutletCatalogue(store)  # the sources questions may name
+        self.index.on_records(self.outlets.seed)  # one read of every record serves both
         # document records as of the store generation the request read first; any write
         # anywhere changes the generation, so a deleted or replaced document is never served
         # from here

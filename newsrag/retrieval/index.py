@@ -31,7 +31,7 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 # between this process's reading of the token and stamping its own goes unseen by the token; a
 # catch-up this often (while questions come) bounds how long.
 RECHECK_S = 60.0
+RecordsListener = Callable[[Mapping[str, StoredDocument], str], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +104,23 @@ class CorpusIndex:
         self._build: Future[None] | None = None
         self._failure: str | None = None
         self._observed: str | None = None
+        self._record_listeners: list[RecordsListener] = []
         store.subscribe(self._on_change)
+
+    def on_records(self, listener: RecordsListener) -> None:
+        """Call ``listener(records, generation)`` each time every document record was read (a
+        build, a catch-up), ``generation`` read just before them: what else follows the records
+        (the outlets) need not read them all again."""
+        self._record_listeners.append(listener)
+
+    def _records_read(self, generation: str) -> dict[str, StoredDocument]:
+        records = {d.document_id: d for d in self._store.list_documents()}
+        for listener in self._record_listeners:
+            try:
+                listener(records, generation)
+            except Exception as exc:  # the listener reads the store itself when it must
+                log.warning("corpus index: a records listener failed: %s", exc)
+        return records
 
     # ------------------------------------------------------------------- reading
 
@@ -258,7 +275,7 @@ class CorpusIndex:
             self._replay = []
         try:
             generation = self._store.generation()
-            records = {d.document_id: d for d in self._store.list_documents()}
+            records = self._records_read(generation)
             with_vectors = 0 < sum(d.chunks for d in records.values()) <= self._dense_max
             built = self._read_all(records, generation, with_vectors)
             if not with_vectors and updates.lacks_vectors(built, self._dense_max):
@@ -368,7 +385,7 @@ class CorpusIndex:
             indexed = dict(self._documents)
         self._checked_at = time.monotonic()
         generation = self._store.generation()
-        records = {d.document_id: d for d in self._store.list_documents()}
+        records = self._records_read(generation)
         stale = {d: r.write for d, r in records.items() if indexed.get(d) != r.write}
         gone = tuple(d for d in indexed if d not in records)
         with_vectors = 0 < sum(r.chunks for r in records.values()) <= self._dense_max

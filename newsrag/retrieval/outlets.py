@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from newsrag.components.store.changes import StoreChange
 from newsrag.components.store.chroma import ChromaStore
+from newsrag.models import StoredDocument
 from newsrag.text.sentences import STOPWORDS, is_english_word
 from newsrag.text.words import WORD
 
@@ -203,11 +204,23 @@ class OutletCatalogue:
                             self._source_of.pop(document_id, None)
                     if current is not None and generation is not None:
                         self._generation = self._newer(current, generation)
-                by_source: dict[str, list[str]] = {}
-                for document_id, source in self._source_of.items():
-                    by_source.setdefault(source, []).append(document_id)
-                self._outlets = Outlets(by_source)
+                self._outlets = self._grouped()
                 return self._outlets
+
+    def seed(self, records: Mapping[str, StoredDocument], generation: str) -> None:
+        """Every record, read (by the corpus index) after ``generation`` was: the state a full
+        read would give, without reading them again. This process's writes not yet read stay
+        pending (they may have landed after ``records`` were read)."""
+        with self._refreshing, self._lock:
+            self._source_of = {d: r.source for d, r in records.items() if r.source}
+            self._generation = generation
+            self._outlets = self._grouped()
+
+    def _grouped(self) -> Outlets:
+        by_source: dict[str, list[str]] = {}
+        for document_id, source in self._source_of.items():
+            by_source.setdefault(source, []).append(document_id)
+        return Outlets(by_source)
 
     def _newer(self, current: str, generation: str) -> str:
         """Of two generations one of which leads to the other, the later."""

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from newsrag.components.store.rows import ChunkRow
-from newsrag.text.sentences import lexical_tokens, surface_words
+from newsrag.text.sentences import index_words, lexical_tokens
 
 EMPTY = "<empty>"  # the one token of a row without any, so that it still counts in N and lengths
 
@@ -94,14 +94,11 @@ class TokenizedRow:
 
 
 def tokenize(rows: Iterable[ChunkRow]) -> list[TokenizedRow]:
-    return [
-        TokenizedRow(
-            row,
-            tuple(lexical_tokens(row.text)) or (EMPTY,),
-            tuple(sorted(set(surface_words(row.text)))),
-        )
-        for row in rows
-    ]
+    found = []
+    for row in rows:
+        tokens, words = index_words(row.text)
+        found.append(TokenizedRow(row, tokens or (EMPTY,), words))
+    return found
 
 
 @dataclass(frozen=True, slots=True, eq=False)

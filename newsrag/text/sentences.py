@@ -101,9 +101,9 @@ def _stemmer() -> Any:
     return Stemmer.Stemmer("english")
 
 
-def _stem(token: str) -> str:
-    stem: str = _stemmer().stemWord(token)
-    return stem
+def _stems(words: list[str]) -> tuple[str, ...]:
+    # one call for many words: PyStemmer caches recent words in C
+    return tuple(_stemmer().stemWords(words))
 
 
 def lexical_tokens(text: str, *, keep_stopwords: bool = False) -> list[str]:
@@ -113,19 +113,20 @@ def lexical_tokens(text: str, *, keep_stopwords: bool = False) -> list[str]:
 
 @lru_cache(maxsize=65536)  # the same sentences are scored again and again across questions
 def _lexical_tokens(text: str, keep_stopwords: bool) -> tuple[str, ...]:
-    tokens = []
-    for match in WORD_RUN.finditer(normalize_for_match(text)):
-        token = match.group()
-        if not keep_stopwords and token in STOPWORDS:
-            continue
-        tokens.append(_stem(token))
-    return tuple(tokens)
+    words = WORD_RUN.findall(normalize_for_match(text))
+    return _stems(words if keep_stopwords else [w for w in words if w not in STOPWORDS])
 
 
 def surface_words(text: str) -> list[str]:
     """Lower-cased words as written (no stemming, no stopwords): what a correction may become."""
-    words = (match.group() for match in WORD_RUN.finditer(normalize_for_match(text)))
-    return [word for word in words if word not in STOPWORDS]
+    return [word for word in WORD_RUN.findall(normalize_for_match(text)) if word not in STOPWORDS]
+
+
+def index_words(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``lexical_tokens`` and the distinct ``surface_words`` of a text, in one pass and not
+    cached: what indexing a chunk needs (a chunk is read once; sentences are cached)."""
+    words = [word for word in WORD_RUN.findall(normalize_for_match(text)) if word not in STOPWORDS]
+    return _stems(words), tuple(sorted(set(words)))
 
 
 @lru_cache(maxsize=1)

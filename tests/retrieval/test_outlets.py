@@ -150,3 +150,22 @@ def test_the_catalogue_follows_this_process_writes_by_reading_only_their_records
     store.documents = [record("c", "Reuters")]
     assert catalogue.outlets("g8").sources == ("Reuters",)
     assert store.reads == 2  # read again in full
+
+
+def test_records_read_by_the_corpus_index_seed_the_catalogue() -> None:
+    store = CountingStore([record("a", "The Verge"), record("b", "Wired")])
+    catalogue = OutletCatalogue(store)  # type: ignore[arg-type]
+    catalogue.seed({d.document_id: d for d in store.documents}, "g1")
+    assert catalogue.outlets("g1").sources == ("The Verge", "Wired")
+    assert (store.reads, store.fetched) == (0, [])
+    # a write of this process the seed may have missed is still read, alone
+    assert store.listener is not None
+    store.documents.append(record("c", "Reuters"))
+    store.listener(
+        StoreChange(
+            committed=(CommittedRows("c", "w1", ()),), generation_before="g1", generation="g2"
+        )
+    )
+    catalogue.seed({d.document_id: d for d in store.documents[:2]}, "g1")  # read before it
+    assert catalogue.outlets("g2").sources == ("Reuters", "The Verge", "Wired")
+    assert (store.reads, store.fetched) == (0, [["c"]])

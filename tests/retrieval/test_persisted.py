@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from newsrag.components.store.chroma import ChromaStore
 from newsrag.models import Article
 from newsrag.retrieval.index import CorpusIndex
+from newsrag.retrieval.outlets import OutletCatalogue
 from tests.helpers import recording_row_reads
 from tests.retrieval.test_index import articles, assert_same_answers, built, open_store
 
@@ -72,3 +74,23 @@ def test_the_index_is_saved_from_a_copy_of_its_vocabulary(tmp_path: Path) -> Non
     assert "zeppelin" not in copied.term_ids and "Zeppelin" not in copied.word_ids
     assert copied.terms == vocabulary.terms[:-1] and copied.words == vocabulary.words[:-1]
     assert copied.stem_words == {k: v for k, v in vocabulary.stem_words.items() if k != "zeppelin"}
+
+
+def test_the_outlets_come_from_the_records_the_index_read_at_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    saved = tmp_path / "index" / "newsrag.pickle"
+    store, ingestor = open_store(tmp_path / "store")
+    for number, article in enumerate(articles(4)):
+        ingestor.ingest(replace(article, source=("The Verge", "Wired")[number % 2]))
+    for restart in (False, True):  # a first build, then a load and its catch-up
+        catalogue = OutletCatalogue(store)
+        index = CorpusIndex(store, 10_000, saved_path=saved)
+        index.on_records(catalogue.seed)
+        index.start().result(timeout=60)
+        assert saved.is_file() or not restart
+        with monkeypatch.context() as patched:  # the first question reads no record again
+            patched.setattr(ChromaStore, "list_documents", lambda *_: pytest.fail("read all"))
+            outlets = catalogue.outlets(store.generation())
+        assert outlets.documents(["Wired"]) == ("story-001", "story-003")
+        assert outlets.sources == ("The Verge", "Wired")
