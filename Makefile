@@ -9,6 +9,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # runs with a model in `make test`: the fixed case lists of the baseline (`make eval-full`: all)
 LLM_SAMPLE ?= baseline
+# archive sizes `make bench` ingests and serves (100000 takes about 5 hours here)
+SCALE_ARTICLES ?= 1000,10000
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
@@ -74,6 +76,7 @@ test: install install-browser lint
 bench: install
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench --only scale --articles $(SCALE_ARTICLES) --out bench/results/scale.json
 
 clean:
 	rm -rf $(VENV) data .mypy_cache .ruff_cache .pytest_cache

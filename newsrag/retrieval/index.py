@@ -111,7 +111,7 @@ class CorpusIndex:
         """Call ``listener(records, generation)`` each time every document record was read (a
         build, a catch-up), ``generation`` read just before them: what else follows the records
         (the outlets) need not read them all again."""
-        self._record_listeners.append(listener)
+        self._record_listeners.append(listener)  # at construction, before any build
 
     def _records_read(self, generation: str) -> dict[str, StoredDocument]:
         records = {d.document_id: d for d in self._store.list_documents()}

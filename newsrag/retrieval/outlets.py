@@ -210,11 +210,20 @@ class OutletCatalogue:
     def seed(self, records: Mapping[str, StoredDocument], generation: str) -> None:
         """Every record, read (by the corpus index) after ``generation`` was: the state a full
         read would give, without reading them again. This process's writes not yet read stay
-        pending (they may have landed after ``records`` were read)."""
-        with self._refreshing, self._lock:
-            self._source_of = {d: r.source for d, r in records.items() if r.source}
-            self._generation = generation
-            self._outlets = self._grouped()
+        pending (they may have landed after ``records`` were read). Skipped while a question
+        reads the store (the index's thread must not wait on it) and when the catalogue already
+        holds ``generation`` or a state this process's writes made of it."""
+        if not self._refreshing.acquire(blocking=False):
+            return
+        try:
+            with self._lock:
+                if self._generation is not None and self._leads(generation, self._generation):
+                    return
+                self._source_of = {d: r.source for d, r in records.items() if r.source}
+                self._generation = generation
+                self._outlets = self._grouped()
+        finally:
+            self._refreshing.release()
 
     def _grouped(self) -> Outlets:
         by_source: dict[str, list[str]] = {}

@@ -169,3 +169,22 @@ def test_records_read_by_the_corpus_index_seed_the_catalogue() -> None:
     catalogue.seed({d.document_id: d for d in store.documents[:2]}, "g1")  # read before it
     assert catalogue.outlets("g2").sources == ("Reuters", "The Verge", "Wired")
     assert (store.reads, store.fetched) == (0, [["c"]])
+
+
+def test_a_seed_older_than_what_the_catalogue_read_is_ignored() -> None:
+    store = CountingStore([record("a", "The Verge")])
+    catalogue = OutletCatalogue(store)  # type: ignore[arg-type]
+    before = {d.document_id: d for d in store.documents}
+    catalogue.seed(before, "g1")
+    assert store.listener is not None
+    store.documents.append(record("c", "Reuters"))  # written after the index read the records
+    store.listener(
+        StoreChange(
+            committed=(CommittedRows("c", "w1", ()),), generation_before="g1", generation="g2"
+        )
+    )
+    assert catalogue.outlets("g2").sources == ("Reuters", "The Verge")
+    catalogue.seed(before, "g1")  # that read's records, delivered late
+    assert catalogue.outlets("g2").sources == ("Reuters", "The Verge")
+    assert catalogue.outlets("g1").sources == ("Reuters", "The Verge")
+    assert (store.reads, store.fetched) == (0, [["c"]])
