@@ -274,6 +274,7 @@ class CorpusIndex:
         with self._lock:
             self._replay = []
         try:
+            self._checked_at = time.monotonic()  # a full read checks more than a catch-up
             generation = self._store.generation()
             records = self._records_read(generation)
             with_vectors = 0 < sum(d.chunks for d in records.values()) <= self._dense_max

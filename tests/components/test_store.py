@@ -227,3 +227,17 @@ def test_a_store_of_another_layout_is_refused(tmp_path: Path) -> None:
     del client
     with pytest.raises(EmbedderMismatch, match="layout 1"):
         ChromaStore.connect(ChromaSettings(), tmp_path, embedder.name, embedder.dimension)
+
+
+def test_every_record_is_listed_when_they_take_several_reads(
+    ingestor: Ingestor, store: ChromaStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from newsrag.components.store import records
+
+    monkeypatch.setattr(records, "RECORDS_PER_READ", 3)
+    for number in range(7):
+        ingestor.ingest(Article(f"Story number {number} about the bridge.", "B", f"s{number}"))
+    listed = sorted(d.document_id for d in store.list_documents())
+    assert listed == [f"s{number}" for number in range(7)]
+    monkeypatch.setattr(records, "RECORDS_PER_READ", 7)  # a last read that comes back empty
+    assert len(store.list_documents()) == 7

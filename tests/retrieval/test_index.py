@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -238,3 +239,29 @@ def test_vocabulary_and_spelling_follow_deletes(replica: tuple[ChromaStore, Inge
     store.delete_document("kremlin")
     assert index.size == 0
     assert index.correct_spelling("What did Peskof say?") == "What did Peskof say?"
+
+
+def test_a_write_the_generation_token_hid_is_found_by_the_periodic_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ours, our_ingestor = open_store(tmp_path)
+    _, their_ingestor = open_store(tmp_path)  # a replica
+    our_ingestor.ingest(articles(1)[0])
+    index = built(ours, recheck_s=3600.0)
+    stale = ours.generation()
+    their_ingestor.ingest(articles(1, offset=4)[0])
+    # the race Chroma cannot prevent: our write read the token before theirs was stamped, so
+    # our token replaces theirs and our index believes it is in step
+    with monkeypatch.context() as patched:
+        patched.setattr(ChromaStore, "generation", lambda _: stale)
+        our_ingestor.ingest(articles(1, offset=2)[0])
+    snapshot = index.refresh()
+    assert snapshot.generation == ours.generation()
+    assert not any(c.startswith("story-004") for c in snapshot.chunk_ids())  # hidden
+    monkeypatch.setattr(index, "_recheck_s", 0.0)
+    index.refresh()  # starts the check in the background; this question does not wait
+    deadline = time.monotonic() + 30
+    while not any(c.startswith("story-004") for c in index.snapshot().chunk_ids()):
+        assert time.monotonic() < deadline, "the periodic check never found their write"
+        time.sleep(0.05)
+    assert_same_answers(index.snapshot(), built(ours).snapshot())

@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 COMMITTED_CACHE_SIZE = 50_000
 # Documents whose copies one read looks up (64 band clauses of up to this many keys each).
 COPY_LOOKUP_BATCH = 64
+# Records one read lists. Measured at 10,000 records (~4 kB of metadata each): one read of all
+# left the process 1.4 GB larger (Chroma's bindings keep what they allocated); pages of 2,000
+# left it 0.3 GB larger, and took 4.0 s instead of 5.1 s.
+RECORDS_PER_READ = 2_000
 
 
 def record_metadata(prepared: PreparedDocument, replaces: str) -> dict[str, MetadataValue]:
@@ -139,12 +143,18 @@ class DocumentRecords:
         return known[1] if known is not None and known[0] == text_hash else None
 
     def list_documents(self) -> list[StoredDocument]:
-        got = self._documents.get(include=["metadatas"])
-        metas = got.get("metadatas") or []
-        return [
-            document_from(record_id, dict(meta or {}), None)
-            for record_id, meta in zip(got["ids"], metas, strict=True)
-        ]
+        """Every record, read a page at a time: not one atomic read (a write meanwhile may or
+        may not show; callers compare the store generation read before)."""
+        found: dict[str, StoredDocument] = {}
+        offset = 0
+        while True:
+            got = self._documents.get(include=["metadatas"], limit=RECORDS_PER_READ, offset=offset)
+            metas = got.get("metadatas") or []
+            for record_id, meta in zip(got["ids"], metas, strict=True):
+                found[record_id] = document_from(record_id, dict(meta or {}), None)
+            if len(got["ids"]) < RECORDS_PER_READ:
+                return list(found.values())
+            offset += RECORDS_PER_READ
 
     def versions(self, current: StoredDocument, *, with_text: bool) -> list[VersionRecord]:
         """Every text of ``current``'s document, oldest first; the last one is ``current``
