@@ -17,6 +17,9 @@ mode, no LLM) and prints one JSON object:
   request's p50 / p95 and requests per second;
 * ``write_then_ask_ms``: ``--writes`` times, a ``POST /v1/documents`` of a new synthetic article
   and then one ``/v1/ask`` (the ask is timed), p50 / max; ``ask_after_ms`` the ask after that;
+* ``replica_write_then_ask_ms``: the same with the write made by another process (a second
+  store object over the same Chroma, whose writes this server is not told of: it learns of them
+  from the generation token and catches up from the store's change log), ask timed;
 * ``rss_mb``: the server's resident memory after those requests (it runs in process);
   ``peak_rss_mb`` the process's peak, the restart included.
 
@@ -57,17 +60,38 @@ def _questions(count: int) -> list[str]:
     return [str(query["query"]) for query in data["queries"][:count]]
 
 
-def _new_articles(count: int) -> list[dict[str, Any]]:
+def _new_articles(count: int, seed: int = 2025) -> list[dict[str, Any]]:
     """Articles that are not in the archive: a seed of their own, ids of their own."""
     from bench.synthetic import articles
 
     found = []
-    for article in articles(count, seed=2025):
+    for article in articles(count, seed=seed):
         body = asdict(article)
         body["document_id"] = body["document_id"].replace("synthetic-", "written-")
         body["title"] = "Written " + body["title"]
         found.append(body)
     return found
+
+
+def _replica_writes(settings: Any, count: int, ask: Any) -> list[float]:
+    """``count`` writes by another writer of the same store (not this server's store object,
+    so none of its listeners hears of them), each followed by a timed ``ask(number)``."""
+    from newsrag.components.embeddings import make_embedder
+    from newsrag.components.store.chroma import ChromaStore
+    from newsrag.ingest.pipeline import Ingestor
+    from newsrag.models import Article
+
+    embedder = make_embedder(settings)
+    store = ChromaStore.connect(
+        settings.chroma, settings.data_dir, embedder.name, embedder.dimension
+    )
+    ingestor = Ingestor(store, embedder, settings.chunk, settings.max_document_chars)
+    latencies = []
+    for number, body in enumerate(_new_articles(count, seed=2026)):
+        body["document_id"] = body["document_id"].replace("written-", "replica-")
+        ingestor.ingest(Article(**body))
+        latencies.append(ask(number))
+    return latencies
 
 
 def _rss_mb() -> int:
@@ -138,6 +162,9 @@ def run(store: Path, questions: int, writes: int, clients: int = 8) -> dict[str,
                 post_ms.append((time.perf_counter() - began) * 1000)
                 after_write.append(ask(asked[1 + number % questions]))
                 next_ask.append(ask(asked[1 + (number + 1) % questions]))
+            after_replica = _replica_writes(
+                settings, writes, lambda n: ask(asked[1 + n % questions])
+            )
             serving_mb = _rss_mb()
         # a restart: the index kept at shutdown is loaded, only what changed since is read
         started = time.perf_counter()
@@ -158,6 +185,7 @@ def run(store: Path, questions: int, writes: int, clients: int = 8) -> dict[str,
             "post_document_ms": _figures(post_ms),
             "write_then_ask_ms": _figures(after_write),
             "ask_after_ms": _figures(next_ask),
+            "replica_write_then_ask_ms": _figures(after_replica),
             "rss_mb": serving_mb,
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         }

@@ -85,6 +85,10 @@ def scale_section(results: list[dict[str, Any]]) -> list[str]:
         ("searches, N clients: p50 / p95, ms", [_ms(r["clients"]["searches"]) for r in results]),
         ("searches, N clients: per s", [f"{r['clients']['searches']['per_s']}" for r in results]),
         ("a write, then an ask: p50 / p95, ms", [_ms(r["write_then_ask_ms"]) for r in results]),
+        (
+            "another process's write, then an ask: p50 / p95, ms",
+            [_ms(r["replica_write_then_ask_ms"]) for r in results],
+        ),
         ("POST /v1/documents p50 / p95, ms", [_ms(r["post_document_ms"]) for r in results]),
         ("server RSS after the requests, MB", [f"{r['rss_mb']:,}" for r in results]),
     ]

@@ -667,3 +667,20 @@ def recording_row_reads(monkeypatch: Any) -> list[list[str]]:
     monkeypatch.setattr(ChromaStore, "chunk_rows_of", chunk_rows_of)
     monkeypatch.setattr(ChromaStore, "iter_chunk_rows", lambda *_, **__: pytest.fail("read all"))
     return asked
+
+
+def recording_record_reads(monkeypatch: Any) -> list[list[str]]:
+    """The documents each ``ChromaStore.get_documents`` call reads, in order (a read of every
+    record fails the test)."""
+    import pytest
+
+    asked: list[list[str]] = []
+    original = ChromaStore.get_documents
+
+    def get_documents(store: ChromaStore, document_ids: list[str], **kw: bool) -> object:
+        asked.append(sorted(document_ids))
+        return original(store, document_ids, **kw)
+
+    monkeypatch.setattr(ChromaStore, "get_documents", get_documents)
+    monkeypatch.setattr(ChromaStore, "list_documents", lambda *_: pytest.fail("read every record"))
+    return asked

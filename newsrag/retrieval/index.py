@@ -11,12 +11,14 @@ only that, so it never sees half of an update. How the index learns of writes:
   tokenizes those rows only and adds one small segment, masking out the rows they replace; the
   next question pays for its own write, not for the archive.
 * **Other processes' writes** (replicas on one Chroma server) change the store's generation
-  token. The store keeps no log of changes, but every document record names its committed
-  write, so the index *catches up* by reading the records alone (not the chunks) and then only
-  the chunk rows of the documents whose write it does not hold, and drops documents that are
-  gone. A question that finds the generation changed waits up to ``catch_up_wait_s`` for that
-  (a few records' reads), else it is answered from the snapshot it has while the catch-up goes
-  on in the background.
+  token. The index then *catches up*: it reads the store's change log (``store.change_log``)
+  since it last looked, then the records of the documents named there whose logged write it
+  does not hold, then the chunk rows of those whose record names another write than it
+  indexed, and drops documents that are gone. Its cost is what changed, not the archive. A
+  question that finds the generation changed waits up to ``catch_up_wait_s`` for that, else it
+  is answered from the snapshot it has while the catch-up goes on in the background. Only the
+  first catch-up after loading the index from disk, or one whose last look is older than the
+  log keeps, reads every record.
 * **Full builds** read every chunk row: once at start-up (``start``, before ``/readyz`` reports
   ready), and only again in the background when the archive shrinks below the dense-search limit
   (the vectors of rows indexed without them must be read).
@@ -34,15 +36,17 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from newsrag.components.embeddings import Matrix
+from newsrag.components.store import change_log
 from newsrag.components.store.changes import StoreChange
 from newsrag.components.store.chroma import ChromaStore
 from newsrag.models import StoredDocument
-from newsrag.retrieval import persisted, updates
+from newsrag.retrieval import catch_up, persisted, updates
 from newsrag.retrieval.background import Background
+from newsrag.retrieval.catch_up import TokenizedChange, disagree
 from newsrag.retrieval.filters import Filters
 from newsrag.retrieval.segments import TokenizedRow, Vocabulary, tokenize
 from newsrag.retrieval.snapshot import IndexSnapshot, empty_snapshot
@@ -50,28 +54,9 @@ from newsrag.retrieval.snapshot import IndexSnapshot, empty_snapshot
 log = logging.getLogger(__name__)
 # Chroma cannot swap the generation token atomically, so a write of another process that lands
 # between this process's reading of the token and stamping its own goes unseen by the token; a
-# catch-up this often (while questions come) bounds how long.
-RECHECK_S = 60.0
-RecordsListener = Callable[[Mapping[str, StoredDocument], str], None]
-
-
-@dataclass(frozen=True, slots=True)
-class _Change:
-    """A store change with its rows tokenized (outside the index's lock)."""
-
-    committed: dict[str, tuple[str, list[TokenizedRow]]]  # document → (write, rows)
-    deleted: tuple[str, ...]
-    generation_before: str | None
-    generation: str
-
-    def writes(self) -> dict[str, str | None]:
-        """Each document's write after the change (None: deleted)."""
-        return {**{d: w for d, (w, _) in self.committed.items()}, **dict.fromkeys(self.deleted)}
-
-
-def _disagree(records: Mapping[str, StoredDocument], writes: Mapping[str, str | None]) -> bool:
-    """Whether a record names another write than ``writes`` says (or exists, or not)."""
-    return any((records[d].write if d in records else None) != write for d, write in writes.items())
+# catch-up (a read of the change log) this often, while questions come, bounds how long.
+RECHECK_S = 30.0
+RecordsListener = Callable[[Mapping[str, StoredDocument], str, float], None]
 
 
 class CorpusIndex:
@@ -91,6 +76,7 @@ class CorpusIndex:
         self._starting = False  # loaded from disk, still catching up with the store
         self._recheck_s = recheck_s
         self._checked_at = time.monotonic()
+        self._looked_at: float | None = None  # when the index last read the change log (clock)
         self._dense_max = dense_max_chunks
         self._wait_s = catch_up_wait_s
         self._max_segments = max_segments
@@ -99,7 +85,7 @@ class CorpusIndex:
         self._documents: dict[str, str] = {}  # document → the write indexed
         self._sequence = 0  # in-process changes applied so far
         self._recent: dict[str, tuple[int, str | None]] = {}  # document → (sequence, write)
-        self._replay: list[_Change] | None = None  # in-process changes during a full build
+        self._replay: list[TokenizedChange] | None = None  # in-process changes during a full build
         self._worker = Background()
         self._build: Future[None] | None = None
         self._failure: str | None = None
@@ -108,16 +94,17 @@ class CorpusIndex:
         store.subscribe(self._on_change)
 
     def on_records(self, listener: RecordsListener) -> None:
-        """Call ``listener(records, generation)`` each time every document record was read (a
-        build, a catch-up), ``generation`` read just before them: what else follows the records
-        (the outlets) need not read them all again."""
+        """Call ``listener(records, generation, looked_at)`` each time every document record
+        was read (a build, a catch-up that could not use the change log), ``generation`` read
+        just before them, when the clock said ``looked_at``: what else follows the records (the
+        outlets) need not read them all again."""
         self._record_listeners.append(listener)  # at construction, before any build
 
-    def _records_read(self, generation: str) -> dict[str, StoredDocument]:
+    def _records_read(self, generation: str, looked_at: float) -> dict[str, StoredDocument]:
         records = {d.document_id: d for d in self._store.list_documents()}
         for listener in self._record_listeners:
             try:
-                listener(records, generation)
+                listener(records, generation, looked_at)
             except Exception as exc:  # the listener reads the store itself when it must
                 log.warning("corpus index: a records listener failed: %s", exc)
         return records
@@ -275,8 +262,9 @@ class CorpusIndex:
             self._replay = []
         try:
             self._checked_at = time.monotonic()  # a full read checks more than a catch-up
+            looked_at = change_log.now()
             generation = self._store.generation()
-            records = self._records_read(generation)
+            records = self._records_read(generation, looked_at)
             with_vectors = 0 < sum(d.chunks for d in records.values()) <= self._dense_max
             built = self._read_all(records, generation, with_vectors)
             if not with_vectors and updates.lacks_vectors(built, self._dense_max):
@@ -297,9 +285,10 @@ class CorpusIndex:
             for change in replay:  # what this process wrote meanwhile: never lost
                 snapshot = self._applied(snapshot, change)
                 latest.update(change.writes())
-            if _disagree(records, latest):
+            if disagree(records, latest):
                 snapshot = replace(snapshot, generation=None)
             self._snapshot = snapshot
+            self._looked_at = looked_at
             self._failure = None
         log.info("corpus index: built %s chunks of %s documents", snapshot.size, len(records))
         self._after_update(rebuilt=True)
@@ -328,7 +317,7 @@ class CorpusIndex:
         """A write or delete of this process (see ``store.changes``)."""
         if not change.known:
             return  # the generation moved on: the next question catches up from the store
-        tokenized = _Change(
+        tokenized = TokenizedChange(
             {c.document_id: (c.write, tokenize(c.rows)) for c in change.committed},
             change.deleted,
             change.generation_before,
@@ -347,7 +336,7 @@ class CorpusIndex:
             self._snapshot = self._applied(self._snapshot, tokenized)
         self._after_update()
 
-    def _applied(self, current: IndexSnapshot, change: _Change) -> IndexSnapshot:
+    def _applied(self, current: IndexSnapshot, change: TokenizedChange) -> IndexSnapshot:
         """``current`` after ``change`` (under the lock). In step with the store only if it
         was in step with the token the change replaced."""
         in_step = change.generation_before is not None
@@ -380,19 +369,32 @@ class CorpusIndex:
 
     def _catch_up(self) -> None:
         """Make the index hold, for every document, the rows of the write its record names,
-        reading the records and the rows of the documents that differ only."""
+        reading only the records of the documents the change log names (every record when the
+        log cannot say) and the chunk rows of those that differ."""
         with self._lock:
             started = self._sequence
             indexed = dict(self._documents)
         self._checked_at = time.monotonic()
+        looked_at = change_log.now()
         generation = self._store.generation()
-        records = self._records_read(generation)
+        read: set[str] | None = None  # whose records were read (None: every one)
+        if change_log.usable(self._looked_at, looked_at):
+            assert self._looked_at is not None
+            records, read = catch_up.logged_records(self._store, indexed, self._looked_at)
+            gone = tuple(d for d in sorted(read) if d in indexed and d not in records)
+            snapshot = self.snapshot()
+            adding = sum(r.chunks for r in records.values())
+            with_vectors = (snapshot.dense_ready or not snapshot.size) and (
+                0 < snapshot.size + adding <= self._dense_max
+            )
+        else:
+            records = self._records_read(generation, looked_at)
+            gone = tuple(d for d in indexed if d not in records)
+            with_vectors = 0 < sum(r.chunks for r in records.values()) <= self._dense_max
+            if with_vectors and not self.snapshot().dense_ready and self.snapshot().size:
+                self._rebuild()  # rows indexed without their vectors must be read again
+                return
         stale = {d: r.write for d, r in records.items() if indexed.get(d) != r.write}
-        gone = tuple(d for d in indexed if d not in records)
-        with_vectors = 0 < sum(r.chunks for r in records.values()) <= self._dense_max
-        if with_vectors and not self.snapshot().dense_ready and self.snapshot().size:
-            self._rebuild()  # rows indexed without their vectors must be read again
-            return
         found = self._store.chunk_rows_of(stale, with_vectors=with_vectors) if stale else []
         committed: dict[str, tuple[str, list[TokenizedRow]]] = {
             d: (w, []) for d, w in stale.items()
@@ -410,9 +412,10 @@ class CorpusIndex:
             current = self._snapshot
             if current is None:
                 return
-            snapshot = self._applied(current, _Change(committed, gone, None, ""))
-            settled = not _disagree(records, recent)
+            snapshot = self._applied(current, TokenizedChange(committed, gone, None, ""))
+            settled = not disagree(records, recent, read)
             self._snapshot = replace(snapshot, generation=generation if settled else None)
+            self._looked_at = looked_at
         if stale or gone:
             log.info("corpus index: caught up with %s changed, %s deleted", len(stale), len(gone))
         self._after_update()

@@ -19,6 +19,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from newsrag.components.store import change_log
 from newsrag.components.store.changes import StoreChange
 from newsrag.components.store.chroma import ChromaStore
 from newsrag.models import StoredDocument
@@ -149,9 +150,12 @@ class OutletCatalogue:
     This process's writes are followed as they come (the store tells its listeners which
     documents changed and which generation token replaced which): only those documents' records
     are read again, on the next question, so a question after a write does not pay for the whole
-    archive. A generation this process's writes do not lead to (another process wrote) means
-    every record is read again. The store is read outside the lock a write's listener takes, so
-    a question's reading never holds up the writers."""
+    archive. A generation this process's writes do not lead to (another process wrote) is
+    caught up from the store's change log: the records of the documents logged since the last
+    look are read again. Every record is read only when nothing was read before (the corpus
+    index's full reads seed the catalogue, so normally never on a question's path) or the last
+    look is older than the log keeps. The store is read outside the lock a write's listener
+    takes, so a question's reading never holds up the writers."""
 
     def __init__(self, store: ChromaStore) -> None:
         self._store = store
@@ -159,6 +163,7 @@ class OutletCatalogue:
         self._source_of: dict[str, str] = {}  # document → its source
         self._pending: set[str] = set()  # documents this process changed, not yet read again
         self._next: dict[str, str] = {}  # generation → the one this process's write made of it
+        self._looked_at: float | None = None  # when ``_source_of`` was last made current
         self._outlets = Outlets({})
         self._lock = threading.Lock()  # the state above; never held while reading the store
         self._refreshing = threading.Lock()  # one reader of the store at a time
@@ -170,23 +175,31 @@ class OutletCatalogue:
         with self._refreshing:
             with self._lock:
                 current = self._generation
-                full = (
+                unrelated = (
                     generation is None
                     or current is None
                     or not (self._leads(current, generation) or self._leads(generation, current))
                 )
-                if not full and not self._pending:
+                if not unrelated and not self._pending:
                     if current is not None and generation is not None:
                         self._generation = self._newer(current, generation)
                     return self._outlets  # nothing changed that is not read yet
                 changed, self._pending = self._pending, set()
-                if full:
+                looked_at = change_log.now()
+                full = unrelated and (
+                    current is None or not change_log.usable(self._looked_at, looked_at)
+                )
+                if unrelated:
                     self._next.clear()
             try:
                 if full:
                     read = {d.document_id: d.source for d in self._store.list_documents()}
                 else:
-                    records = self._store.get_documents(sorted(changed))
+                    if unrelated:
+                        assert self._looked_at is not None
+                        since = self._looked_at - change_log.MARGIN_S
+                        changed |= set(self._store.changed_since(since))
+                    records = self._store.get_documents(sorted(changed)) if changed else {}
             except BaseException:
                 with self._lock:
                     self._pending |= changed
@@ -194,7 +207,6 @@ class OutletCatalogue:
             with self._lock:
                 if full:
                     self._source_of = {d: source for d, source in read.items() if source}
-                    self._generation = generation
                 else:
                     for document_id in changed:
                         record = records.get(document_id)
@@ -202,17 +214,23 @@ class OutletCatalogue:
                             self._source_of[document_id] = record.source
                         else:
                             self._source_of.pop(document_id, None)
-                    if current is not None and generation is not None:
-                        self._generation = self._newer(current, generation)
+                if unrelated:
+                    self._generation = generation
+                    self._looked_at = looked_at
+                elif current is not None and generation is not None:
+                    self._generation = self._newer(current, generation)
                 self._outlets = self._grouped()
                 return self._outlets
 
-    def seed(self, records: Mapping[str, StoredDocument], generation: str) -> None:
-        """Every record, read (by the corpus index) after ``generation`` was: the state a full
-        read would give, without reading them again. This process's writes not yet read stay
-        pending (they may have landed after ``records`` were read). Skipped while a question
-        reads the store (the index's thread must not wait on it) and when the catalogue already
-        holds ``generation`` or a state this process's writes made of it."""
+    def seed(
+        self, records: Mapping[str, StoredDocument], generation: str, looked_at: float
+    ) -> None:
+        """Every record, read (by the corpus index) after ``generation`` was and the clock said
+        ``looked_at``: the state a full read would give, without reading them again. This
+        process's writes not yet read stay pending (they may have landed after ``records`` were
+        read). Skipped while a question reads the store (the index's thread must not wait on
+        it) and when the catalogue already holds ``generation`` or a state this process's
+        writes made of it."""
         if not self._refreshing.acquire(blocking=False):
             return
         try:
@@ -221,6 +239,7 @@ class OutletCatalogue:
                     return
                 self._source_of = {d: r.source for d, r in records.items() if r.source}
                 self._generation = generation
+                self._looked_at = looked_at
                 self._outlets = self._grouped()
         finally:
             self._refreshing.release()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -241,3 +242,27 @@ def test_every_record_is_listed_when_they_take_several_reads(
     assert listed == [f"s{number}" for number in range(7)]
     monkeypatch.setattr(records, "RECORDS_PER_READ", 7)  # a last read that comes back empty
     assert len(store.list_documents()) == 7
+
+
+def test_the_change_log_names_every_write_and_delete_since_a_time(
+    ingestor: Ingestor, store: ChromaStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from newsrag.components.store import change_log
+
+    ingestor.ingest(Article(OLD, "Bridge", "bridge"))
+    ingestor.ingest(Article("The council met on Tuesday.", "Council", "council"))
+    first, council = (store.get_document(d).write for d in ("bridge", "council"))
+    middle = change_log.now()
+    ingestor.ingest(Article(NEW, "Bridge", "bridge"))
+    second = store.get_document("bridge").write
+    store.delete_document("council")
+    assert store.changed_since(0.0) == {
+        "bridge": {first, second},
+        "council": {council, change_log.DELETED},
+    }
+    assert store.changed_since(middle) == {"bridge": {second}, "council": {change_log.DELETED}}
+    # entries older than the log keeps are pruned by a later write
+    later = change_log.now() + change_log.RETENTION_S + 1
+    monkeypatch.setattr(time, "time", lambda: later)
+    ingestor.ingest(Article("A new story.", "New", "new"))
+    assert set(store.changed_since(0.0)) == {"new"}

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from newsrag.components.embeddings.hashing import HashingEmbedder
+from newsrag.components.store import change_log
 from newsrag.components.store.chroma import ChromaStore
 from newsrag.config import ChromaSettings, ChunkSettings
 from newsrag.ingest.pipeline import Ingestor
@@ -21,7 +22,7 @@ from newsrag.retrieval.index import CorpusIndex
 from newsrag.retrieval.snapshot import IndexSnapshot
 from newsrag.text.dates import to_timestamp
 from newsrag.text.sentences import lexical_tokens, surface_words
-from tests.helpers import recording_row_reads
+from tests.helpers import recording_record_reads, recording_row_reads
 
 CORPUS = Path(__file__).resolve().parents[2] / "newsrag/eval/data/multihop-rag-news-subset.json"
 QUERIES = (
@@ -184,11 +185,36 @@ def test_another_process_s_writes_are_caught_up_from_the_changed_rows_only(
     theirs.delete_document("story-005")
 
     asked = recording_row_reads(monkeypatch)
+    records = recording_record_reads(monkeypatch)
     after = index.refresh()
     assert after is not before and after.generation == ours.generation()
     assert asked == [["story-002", "story-007"]]
+    assert records == [["story-002", "story-005", "story-007"]]  # what the change log names
     monkeypatch.undo()
     assert_same_answers(after, built(ours).snapshot())
+
+
+def test_a_catch_up_after_more_than_the_change_log_keeps_reads_every_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ours, our_ingestor = open_store(tmp_path)
+    _, their_ingestor = open_store(tmp_path)  # a replica
+    our_ingestor.ingest(articles(1)[0])
+    index = built(ours)
+    their_ingestor.ingest(articles(1, offset=3)[0])
+    later = change_log.now() + change_log.RETENTION_S
+    monkeypatch.setattr(time, "time", lambda: later)
+    listed: list[int] = []
+    original = ChromaStore.list_documents
+
+    def list_documents(store: ChromaStore) -> object:
+        listed.append(1)
+        return original(store)
+
+    monkeypatch.setattr(ChromaStore, "list_documents", list_documents)
+    snapshot = index.refresh()
+    assert listed == [1] and snapshot.generation == ours.generation()
+    assert any(c.startswith("story-003#") for c in snapshot.chunk_ids())
 
 
 def test_a_full_build_keeps_the_writes_made_while_it_ran(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 
 import pytest
 
+from newsrag.components.store import change_log
 from newsrag.components.store.changes import CommittedRows, StoreChange
 from newsrag.models import StoredDocument
 from newsrag.retrieval.outlets import OutletCatalogue, Outlets, aliases
@@ -94,6 +96,21 @@ class CountingStore:
         self.reads = 0
         self.fetched: list[list[str]] = []
         self.listener: Callable[[StoreChange], None] | None = None
+        self.logged: list[tuple[float, str]] = []  # the change log: (when, document)
+
+    def written_elsewhere(self, document: StoredDocument | None, document_id: str = "") -> None:
+        """Another process's write (``document``) or delete (of ``document_id``): logged, and
+        told to no listener."""
+        if document is None:
+            self.documents = [d for d in self.documents if d.document_id != document_id]
+        else:
+            document_id = document.document_id
+            self.documents = [d for d in self.documents if d.document_id != document_id]
+            self.documents.append(document)
+        self.logged.append((time.time(), document_id))
+
+    def changed_since(self, at: float) -> dict[str, set[str]]:
+        return {d: {"w"} for when, d in self.logged if when >= at}
 
     def list_documents(self) -> list[StoredDocument]:
         self.reads += 1
@@ -113,16 +130,28 @@ def record(document_id: str, source: str | None) -> StoredDocument:
     )
 
 
-def test_the_catalogue_reads_the_sources_once_per_store_generation() -> None:
+def test_the_catalogue_reads_every_source_once_then_what_the_change_log_names() -> None:
     store = CountingStore([record("a", "The Verge"), record("b", None)])
     catalogue = OutletCatalogue(store)  # type: ignore[arg-type]
     assert catalogue.outlets("g1").sources == ("The Verge",)
     assert catalogue.outlets("g1").documents(["The Verge"]) == ("a",)
     assert store.reads == 1
-    store.documents.append(record("c", "Wired"))
+    store.written_elsewhere(record("c", "Wired"))
     assert catalogue.outlets("g1").sources == ("The Verge",)  # same generation: cached
     assert catalogue.outlets("g2").sources == ("The Verge", "Wired")
-    assert store.reads == 2
+    store.written_elsewhere(None, "a")
+    assert catalogue.outlets("g3").sources == ("Wired",)
+    assert (store.reads, store.fetched) == (1, [["c"], ["a", "c"]])
+
+
+def test_a_catalogue_that_looked_longer_ago_than_the_log_keeps_reads_every_source() -> None:
+    store = CountingStore([record("a", "The Verge")])
+    catalogue = OutletCatalogue(store)  # type: ignore[arg-type]
+    long_ago = time.time() - change_log.RETENTION_S
+    catalogue.seed({d.document_id: d for d in store.documents}, "g1", long_ago)
+    store.written_elsewhere(record("c", "Wired"))
+    assert catalogue.outlets("g2").sources == ("The Verge", "Wired")
+    assert (store.reads, store.fetched) == (1, [])
 
 
 def test_the_catalogue_follows_this_process_writes_by_reading_only_their_records() -> None:
@@ -146,16 +175,17 @@ def test_the_catalogue_follows_this_process_writes_by_reading_only_their_records
     assert catalogue.outlets("g2").sources == ("Reuters", "The Verge")
     assert (store.reads, store.fetched) == (1, [["b", "c"]])
     # a change not in step with what the catalogue read (another process wrote in between)
+    store.written_elsewhere(record("d", "Wired"))
     store.listener(StoreChange(deleted=("a",), generation_before="g7", generation="g8"))
-    store.documents = [record("c", "Reuters")]
-    assert catalogue.outlets("g8").sources == ("Reuters",)
-    assert store.reads == 2  # read again in full
+    store.documents = [d for d in store.documents if d.document_id != "a"]
+    assert catalogue.outlets("g8").sources == ("Reuters", "Wired")
+    assert (store.reads, store.fetched[-1]) == (1, ["a", "d"])  # what the log names, alone
 
 
 def test_records_read_by_the_corpus_index_seed_the_catalogue() -> None:
     store = CountingStore([record("a", "The Verge"), record("b", "Wired")])
     catalogue = OutletCatalogue(store)  # type: ignore[arg-type]
-    catalogue.seed({d.document_id: d for d in store.documents}, "g1")
+    catalogue.seed({d.document_id: d for d in store.documents}, "g1", time.time())
     assert catalogue.outlets("g1").sources == ("The Verge", "Wired")
     assert (store.reads, store.fetched) == (0, [])
     # a write of this process the seed may have missed is still read, alone
@@ -166,7 +196,9 @@ def test_records_read_by_the_corpus_index_seed_the_catalogue() -> None:
             committed=(CommittedRows("c", "w1", ()),), generation_before="g1", generation="g2"
         )
     )
-    catalogue.seed({d.document_id: d for d in store.documents[:2]}, "g1")  # read before it
+    catalogue.seed(
+        {d.document_id: d for d in store.documents[:2]}, "g1", time.time()
+    )  # read before it
     assert catalogue.outlets("g2").sources == ("Reuters", "The Verge", "Wired")
     assert (store.reads, store.fetched) == (0, [["c"]])
 
@@ -175,7 +207,7 @@ def test_a_seed_older_than_what_the_catalogue_read_is_ignored() -> None:
     store = CountingStore([record("a", "The Verge")])
     catalogue = OutletCatalogue(store)  # type: ignore[arg-type]
     before = {d.document_id: d for d in store.documents}
-    catalogue.seed(before, "g1")
+    catalogue.seed(before, "g1", time.time())
     assert store.listener is not None
     store.documents.append(record("c", "Reuters"))  # written after the index read the records
     store.listener(
@@ -184,7 +216,7 @@ def test_a_seed_older_than_what_the_catalogue_read_is_ignored() -> None:
         )
     )
     assert catalogue.outlets("g2").sources == ("Reuters", "The Verge")
-    catalogue.seed(before, "g1")  # that read's records, delivered late
+    catalogue.seed(before, "g1", time.time())  # that read's records, delivered late
     assert catalogue.outlets("g2").sources == ("Reuters", "The Verge")
     assert catalogue.outlets("g1").sources == ("Reuters", "The Verge")
     assert (store.reads, store.fetched) == (0, [["c"]])

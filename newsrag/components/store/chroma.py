@@ -1,6 +1,6 @@
 """Chroma as the one source of truth: chunks, sentences and each document's exact text.
 
-Five collections share a prefix:
+Six collections share a prefix:
 
 * ``<prefix>_chunks``    retrieval windows with their vectors (the embedder stamp lives here);
 * ``<prefix>_sentence_packs`` one row per write of a document holding all its sentences (spans,
@@ -13,7 +13,9 @@ Five collections share a prefix:
 * ``<prefix>_versions``  the texts a document had before a correction replaced them (history
   only: nothing in it is retrieved or cited);
 * ``<prefix>_writes``    the ledger of recent writes, from which rows no record names any more
-  are collected (see ``newsrag.components.store.commit``).
+  are collected (see ``newsrag.components.store.commit``);
+* ``<prefix>_changes``   the change log: which documents each write or delete is about to change,
+  and when, so that other processes read only those records (see ``store.change_log``).
 
 Writes of one document, concurrent or not, from one process or from replicas sharing nothing but
 Chroma, follow the commit protocol of ``store.commit``. Every write's chunk rows and sentence
@@ -122,6 +124,12 @@ class ChromaStore:
     def generation(self) -> str:
         """Changes whenever any process writes; cheap enough to read on every query."""
         return generation(self._client, self._prefix)
+
+    @store_call
+    def changed_since(self, at: float) -> dict[str, set[str]]:
+        """The writes (``change_log.DELETED`` for deletes) of any process logged at ``at`` or
+        later by its clock, by document: what may have changed since (see ``change_log``)."""
+        return self._writer.log.since(at)
 
     def subscribe(self, listener: Listener) -> None:
         """Call ``listener`` after every write and delete of this store object, with what it

@@ -54,6 +54,7 @@ class Collections:
     documents: Collection
     versions: Collection
     ledger: Collection  # ``<prefix>_writes``
+    changes: Collection  # ``<prefix>_changes``
 
 
 def connect_client(settings: ChromaSettings, data_dir: Path) -> ClientAPI:
@@ -113,6 +114,7 @@ def open_collections(
         documents=plain("documents"),
         versions=plain("versions"),
         ledger=plain("writes"),
+        changes=plain("changes"),
     )
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 
 from newsrag.components.store import commit, history, records, rows
+from newsrag.components.store.change_log import DELETED, ChangeLog
 from newsrag.components.store.changes import CommittedRows, StoreChange
 from newsrag.components.store.rows import PreparedDocument
 from newsrag.models import IngestResult, MetadataValue, StoredDocument
@@ -40,6 +41,7 @@ class DocumentWriter:
         self._documents = collections.documents
         self._versions = collections.versions
         self._ledger = commit.Ledger(collections.ledger)
+        self.log = ChangeLog(collections.changes)
         self._dimension = dimension
 
     def write(
@@ -75,6 +77,7 @@ class DocumentWriter:
                         "send it again",
                         retry_after=1,
                     )
+                self.log.log([(p.document_id, p.write) for p in documents], commit.now())
             except BaseException:
                 self._abandon(entries)
                 raise
@@ -114,6 +117,7 @@ class DocumentWriter:
         ]
 
     def delete(self, record: StoredDocument) -> None:
+        self.log.log([(record.document_id, DELETED)], commit.now())
         self._documents.delete(ids=[record.document_id])  # invisible from here on
         try:
             self._delete_rows({record.document_id: {record.write, record.replaces} - {""}})
@@ -134,6 +138,7 @@ class DocumentWriter:
         document once past the grace period)."""
         self._delete_rows({d.document_id: {d.replaces} for d in current if d.replaces})
         now = commit.now()
+        self.log.prune(now)
         entries = self._ledger.pending(document_ids, now)
         if not entries:
             return
