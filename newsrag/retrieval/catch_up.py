@@ -8,10 +8,11 @@ index last looked (``store.change_log``), or every record when the log cannot sa
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from newsrag.components.store import change_log
 from newsrag.components.store.chroma import ChromaStore
+from newsrag.components.store.records import RECORDS_PER_READ
 from newsrag.models import StoredDocument
 from newsrag.retrieval.segments import TokenizedRow
 
@@ -24,6 +25,7 @@ class TokenizedChange:
     deleted: tuple[str, ...]
     generation_before: str | None
     generation: str
+    sources: dict[str, str | None] = field(default_factory=dict)  # committed document → source
 
     def writes(self) -> dict[str, str | None]:
         """Each document's write after the change (None: deleted)."""
@@ -51,4 +53,8 @@ def logged_records(
     other than the one ``indexed``, and the ids read (a deleted document has no record)."""
     logged = store.changed_since(looked_at - change_log.MARGIN_S)
     read = {d for d, writes in logged.items() if writes != {indexed.get(d, change_log.DELETED)}}
-    return (store.get_documents(sorted(read)) if read else {}), read
+    ordered = sorted(read)
+    records: dict[str, StoredDocument] = {}
+    for start in range(0, len(ordered), RECORDS_PER_READ):  # see RECORDS_PER_READ
+        records.update(store.get_documents(ordered[start : start + RECORDS_PER_READ]))
+    return records, read

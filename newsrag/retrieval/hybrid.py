@@ -85,8 +85,7 @@ class HybridRetriever:
             catch_up_wait_s=settings.index_catch_up_wait_s,
             saved_path=index_path,
         )
-        self.outlets = OutletCatalogue(store)  # the sources questions may name
-        self.index.on_records(self.outlets.seed)  # one read of every record serves both
+        self.outlets = OutletCatalogue(self.index)  # the sources questions may name
         # document records as of the store generation the request read first; any write
         # anywhere changes the generation, so a deleted or replaced document is never served
         # from here

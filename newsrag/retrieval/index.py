@@ -16,9 +16,10 @@ only that, so it never sees half of an update. How the index learns of writes:
   does not hold, then the chunk rows of those whose record names another write than it
   indexed, and drops documents that are gone. Its cost is what changed, not the archive. A
   question that finds the generation changed waits up to ``catch_up_wait_s`` for that, else it
-  is answered from the snapshot it has while the catch-up goes on in the background. Only the
-  first catch-up after loading the index from disk, or one whose last look is older than the
-  log keeps, reads every record.
+  is answered from the snapshot it has while the catch-up goes on in the background. A start
+  from the index kept on disk catches up the same way (``persisted``); only an index whose last
+  look is older than the log keeps reads every record. The index also keeps each document's
+  source, which the outlets a question may name follow (``outlets``).
 * **Full builds** read every chunk row: once at start-up (``start``, before ``/readyz`` reports
   ready), and only again in the background when the archive shrinks below the dense-search limit
   (the vectors of rows indexed without them must be read).
@@ -33,7 +34,7 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import replace
@@ -47,6 +48,7 @@ from newsrag.models import StoredDocument
 from newsrag.retrieval import catch_up, persisted, updates
 from newsrag.retrieval.background import Background
 from newsrag.retrieval.catch_up import TokenizedChange, disagree
+from newsrag.retrieval.document_sources import DocumentSources
 from newsrag.retrieval.filters import Filters
 from newsrag.retrieval.segments import TokenizedRow, Vocabulary, tokenize
 from newsrag.retrieval.snapshot import IndexSnapshot, empty_snapshot
@@ -56,7 +58,6 @@ log = logging.getLogger(__name__)
 # between this process's reading of the token and stamping its own goes unseen by the token; a
 # catch-up (a read of the change log) this often, while questions come, bounds how long.
 RECHECK_S = 30.0
-RecordsListener = Callable[[Mapping[str, StoredDocument], str, float], None]
 
 
 class CorpusIndex:
@@ -83,6 +84,7 @@ class CorpusIndex:
         self._snapshot: IndexSnapshot | None = None
         self._lock = threading.Lock()  # held by whoever replaces the snapshot
         self._documents: dict[str, str] = {}  # document → the write indexed
+        self._sources = DocumentSources()
         self._sequence = 0  # in-process changes applied so far
         self._recent: dict[str, tuple[int, str | None]] = {}  # document → (sequence, write)
         self._replay: list[TokenizedChange] | None = None  # in-process changes during a full build
@@ -90,24 +92,13 @@ class CorpusIndex:
         self._build: Future[None] | None = None
         self._failure: str | None = None
         self._observed: str | None = None
-        self._record_listeners: list[RecordsListener] = []
         store.subscribe(self._on_change)
 
-    def on_records(self, listener: RecordsListener) -> None:
-        """Call ``listener(records, generation, looked_at)`` each time every document record
-        was read (a build, a catch-up that could not use the change log), ``generation`` read
-        just before them, when the clock said ``looked_at``: what else follows the records (the
-        outlets) need not read them all again."""
-        self._record_listeners.append(listener)  # at construction, before any build
-
-    def _records_read(self, generation: str, looked_at: float) -> dict[str, StoredDocument]:
-        records = {d.document_id: d for d in self._store.list_documents()}
-        for listener in self._record_listeners:
-            try:
-                listener(records, generation, looked_at)
-            except Exception as exc:  # the listener reads the store itself when it must
-                log.warning("corpus index: a records listener failed: %s", exc)
-        return records
+    def sources(self, known: int | None = None) -> tuple[int, dict[str, str]] | None:
+        """The source of each document the index holds (those that have one) and a version
+        number, or None when the version is still ``known``: what the outlets follow."""
+        with self._lock:
+            return self._sources.changed_since(known)
 
     # ------------------------------------------------------------------- reading
 
@@ -218,7 +209,11 @@ class CorpusIndex:
             snapshot = self._snapshot
             snapshot = replace(snapshot, vocabulary=snapshot.vocabulary.copy())
             documents = dict(self._documents)
-        size = persisted.save(self._saved_path, identity, snapshot, documents)
+            sources = self._sources.copy()
+            looked_at = self._looked_at
+        size = persisted.save(
+            self._saved_path, identity, snapshot, documents, sources=sources, looked_at=looked_at
+        )
         log.info("corpus index: saved to %s (%.1f MB)", self._saved_path, size / 1e6)
         return True
 
@@ -239,6 +234,8 @@ class CorpusIndex:
             # generation None: not known to be current until the catch-up says so
             self._snapshot = replace(saved.snapshot, generation=None, sequence=1)
             self._documents = dict(saved.documents)
+            self._sources.set(saved.sources, replace_all=True)
+            self._looked_at = saved.looked_at  # the catch-up reads the change log from there
         log.info("corpus index: loaded %s chunks from %s", saved.snapshot.size, self._saved_path)
         try:
             self._catch_up()
@@ -264,7 +261,7 @@ class CorpusIndex:
             self._checked_at = time.monotonic()  # a full read checks more than a catch-up
             looked_at = change_log.now()
             generation = self._store.generation()
-            records = self._records_read(generation, looked_at)
+            records = {d.document_id: d for d in self._store.list_documents()}
             with_vectors = 0 < sum(d.chunks for d in records.values()) <= self._dense_max
             built = self._read_all(records, generation, with_vectors)
             if not with_vectors and updates.lacks_vectors(built, self._dense_max):
@@ -279,6 +276,7 @@ class CorpusIndex:
             replay, self._replay = self._replay or [], None
             previous = self._snapshot
             self._documents = {document_id: d.write for document_id, d in records.items()}
+            self._sources.set({d: r.source for d, r in records.items()}, replace_all=True)
             self._recent = {}
             snapshot = replace(built, sequence=(previous.sequence + 1) if previous else 1)
             latest: dict[str, str | None] = {}
@@ -322,6 +320,7 @@ class CorpusIndex:
             change.deleted,
             change.generation_before,
             change.generation,
+            {c.document_id: c.source for c in change.committed},
         )
         with self._lock:
             self._sequence += 1
@@ -349,6 +348,8 @@ class CorpusIndex:
             self._documents[document_id] = write
         for document_id in change.deleted:
             self._documents.pop(document_id, None)
+        committed = {d: change.sources.get(d) for d in change.committed}
+        self._sources.set({**committed, **dict.fromkeys(change.deleted)})
         rows = [row for _, found in change.committed.values() for row in found]
         return updates.changed(
             current,
@@ -383,12 +384,13 @@ class CorpusIndex:
             records, read = catch_up.logged_records(self._store, indexed, self._looked_at)
             gone = tuple(d for d in sorted(read) if d in indexed and d not in records)
             snapshot = self.snapshot()
-            adding = sum(r.chunks for r in records.values())
+            size = snapshot.size - snapshot.rows_of(read)
+            size += sum(r.chunks for r in records.values())
             with_vectors = (snapshot.dense_ready or not snapshot.size) and (
-                0 < snapshot.size + adding <= self._dense_max
+                0 < size <= self._dense_max
             )
         else:
-            records = self._records_read(generation, looked_at)
+            records = {d.document_id: d for d in self._store.list_documents()}
             gone = tuple(d for d in indexed if d not in records)
             with_vectors = 0 < sum(r.chunks for r in records.values()) <= self._dense_max
             if with_vectors and not self.snapshot().dense_ready and self.snapshot().size:
@@ -412,7 +414,8 @@ class CorpusIndex:
             current = self._snapshot
             if current is None:
                 return
-            snapshot = self._applied(current, TokenizedChange(committed, gone, None, ""))
+            sources = {d: records[d].source for d in committed}
+            snapshot = self._applied(current, TokenizedChange(committed, gone, None, "", sources))
             settled = not disagree(records, recent, read)
             self._snapshot = replace(snapshot, generation=generation if settled else None)
             self._looked_at = looked_at

@@ -8,8 +8,9 @@ without a web domain), compared squashed: lower case, letters and digits only. A
 is one English word ("Fortune", "Wired", "Guardian") must be capitalised where it is asked, so
 "a fortune" or "a legal guardian" name no outlet.
 
-The list of sources is read from the document records (metadata only) and kept in step with the
-store's writes, so an outlet is known from the request after the ingest that brought it.
+The sources are those of the documents the corpus index holds (``CorpusIndex.sources``), kept in
+step with the store's writes, so an outlet is known from the request after the ingest that
+brought it.
 """
 
 from __future__ import annotations
@@ -19,10 +20,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from newsrag.components.store import change_log
-from newsrag.components.store.changes import StoreChange
-from newsrag.components.store.chroma import ChromaStore
-from newsrag.models import StoredDocument
+from newsrag.retrieval.index import CorpusIndex
 from newsrag.text.sentences import STOPWORDS, is_english_word
 from newsrag.text.words import WORD
 
@@ -31,8 +29,6 @@ _DOMAIN = re.compile(r"\.(?:com|co\.uk|org|net|news|co|io)$", re.I)
 _THE = re.compile(r"^the\s+", re.I)
 _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
 _MAX_WORDS = 12  # the longest outlet name asked in full, in words
-# generations of this process's writes remembered between questions
-_MAX_CHAIN = 10_000
 
 
 def squash(text: str) -> str:
@@ -144,135 +140,26 @@ def _capitalised(written: list[str], content: int, last: int) -> bool:
 
 
 class OutletCatalogue:
-    """The sources the store holds, per store generation (the query planner refreshes the corpus
-    index first and passes the generation it read).
+    """The outlets of the documents the corpus index holds.
 
-    This process's writes are followed as they come (the store tells its listeners which
-    documents changed and which generation token replaced which): only those documents' records
-    are read again, on the next question, so a question after a write does not pay for the whole
-    archive. A generation this process's writes do not lead to (another process wrote) is
-    caught up from the store's change log: the records of the documents logged since the last
-    look are read again. Every record is read only when nothing was read before (the corpus
-    index's full reads seed the catalogue, so normally never on a question's path) or the last
-    look is older than the log keeps. The store is read outside the lock a write's listener
-    takes, so a question's reading never holds up the writers."""
+    The index keeps each document's source as it keeps its rows (from this process's writes
+    as they come, from the records it reads when catching up with other processes, and on disk
+    between runs), so the outlets a question may name match the documents it can retrieve, and
+    no question reads a record for them. They are regrouped only when the sources changed."""
 
-    def __init__(self, store: ChromaStore) -> None:
-        self._store = store
-        self._generation: str | None = None  # what ``_source_of`` reflects, with ``_pending``
-        self._source_of: dict[str, str] = {}  # document → its source
-        self._pending: set[str] = set()  # documents this process changed, not yet read again
-        self._next: dict[str, str] = {}  # generation → the one this process's write made of it
-        self._looked_at: float | None = None  # when ``_source_of`` was last made current
+    def __init__(self, index: CorpusIndex) -> None:
+        self._index = index
+        self._version: int | None = None
         self._outlets = Outlets({})
-        self._lock = threading.Lock()  # the state above; never held while reading the store
-        self._refreshing = threading.Lock()  # one reader of the store at a time
-        store.subscribe(self._on_change)
+        self._lock = threading.Lock()
 
-    def outlets(self, generation: str | None) -> Outlets:
-        if generation is not None and generation == self._generation and not self._pending:
-            return self._outlets
-        with self._refreshing:
-            with self._lock:
-                current = self._generation
-                unrelated = (
-                    generation is None
-                    or current is None
-                    or not (self._leads(current, generation) or self._leads(generation, current))
-                )
-                if not unrelated and not self._pending:
-                    if current is not None and generation is not None:
-                        self._generation = self._newer(current, generation)
-                    return self._outlets  # nothing changed that is not read yet
-                changed, self._pending = self._pending, set()
-                looked_at = change_log.now()
-                full = unrelated and (
-                    current is None or not change_log.usable(self._looked_at, looked_at)
-                )
-                if unrelated:
-                    self._next.clear()
-            try:
-                if full:
-                    read = {d.document_id: d.source for d in self._store.list_documents()}
-                else:
-                    if unrelated:
-                        assert self._looked_at is not None
-                        since = self._looked_at - change_log.MARGIN_S
-                        changed |= set(self._store.changed_since(since))
-                    records = self._store.get_documents(sorted(changed)) if changed else {}
-            except BaseException:
-                with self._lock:
-                    self._pending |= changed
-                raise
-            with self._lock:
-                if full:
-                    self._source_of = {d: source for d, source in read.items() if source}
-                else:
-                    for document_id in changed:
-                        record = records.get(document_id)
-                        if record is not None and record.source:
-                            self._source_of[document_id] = record.source
-                        else:
-                            self._source_of.pop(document_id, None)
-                if unrelated:
-                    self._generation = generation
-                    self._looked_at = looked_at
-                elif current is not None and generation is not None:
-                    self._generation = self._newer(current, generation)
-                self._outlets = self._grouped()
-                return self._outlets
-
-    def seed(
-        self, records: Mapping[str, StoredDocument], generation: str, looked_at: float
-    ) -> None:
-        """Every record, read (by the corpus index) after ``generation`` was and the clock said
-        ``looked_at``: the state a full read would give, without reading them again. This
-        process's writes not yet read stay pending (they may have landed after ``records`` were
-        read). Skipped while a question reads the store (the index's thread must not wait on
-        it) and when the catalogue already holds ``generation`` or a state this process's
-        writes made of it."""
-        if not self._refreshing.acquire(blocking=False):
-            return
-        try:
-            with self._lock:
-                if self._generation is not None and self._leads(generation, self._generation):
-                    return
-                self._source_of = {d: r.source for d, r in records.items() if r.source}
-                self._generation = generation
-                self._looked_at = looked_at
-                self._outlets = self._grouped()
-        finally:
-            self._refreshing.release()
-
-    def _grouped(self) -> Outlets:
-        by_source: dict[str, list[str]] = {}
-        for document_id, source in self._source_of.items():
-            by_source.setdefault(source, []).append(document_id)
-        return Outlets(by_source)
-
-    def _newer(self, current: str, generation: str) -> str:
-        """Of two generations one of which leads to the other, the later."""
-        return generation if self._leads(current, generation) else current
-
-    def _leads(self, start: str, end: str) -> bool:
-        """Whether this process's writes lead from generation ``start`` to ``end``."""
-        seen = {start}
-        while start != end:
-            found = self._next.get(start)
-            if found is None or found in seen:
-                return False
-            seen.add(start)
-            start = found
-        return True
-
-    def _on_change(self, change: StoreChange) -> None:
-        """A write of this process: its documents are read again on the next question. Its
-        generation follows the one it replaced only when that is known (``generation_before``
-        read just before stamping, and the outcome known); otherwise no chain leads to the new
-        token and the next question reads every record."""
+    def outlets(self) -> Outlets:
         with self._lock:
-            self._pending.update(change.document_ids)
-            if change.known and change.generation_before and change.generation:
-                if len(self._next) >= _MAX_CHAIN:
-                    self._next.clear()  # a question reads every record once, and the chain restarts
-                self._next[change.generation_before] = change.generation
+            found = self._index.sources(self._version)
+            if found is not None:
+                self._version, sources = found
+                by_source: dict[str, list[str]] = {}
+                for document_id, source in sources.items():
+                    by_source.setdefault(source, []).append(document_id)
+                self._outlets = Outlets(by_source)
+            return self._outlets

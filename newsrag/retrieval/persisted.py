@@ -1,9 +1,11 @@
 """The corpus index kept on disk between runs, so a restart does not read the whole archive.
 
 What is kept is what the index holds in memory: its snapshot (segments, vocabulary, and the
-vectors when dense search runs in process) and, for every document, the write it indexed. On
-start the index loads that and *catches up* from the document records as it does after another
-replica's writes: only the chunk rows of documents written, replaced or deleted since are read.
+vectors when dense search runs in process), for every document the write it indexed and its
+source, and when the index last read the store's change log. On start the index loads that and
+*catches up* as it does after another replica's writes: from the change log, only the records
+and chunk rows of documents written, replaced or deleted since are read (every record, if the
+file is older than the log keeps).
 
 The file is this process's cache of a store, never a source of truth. It names the store it was
 made from (its collections' ids, which a recreated collection does not keep) and the code that
@@ -47,6 +49,8 @@ class SavedIndex:
     store: str  # the store it indexes (``ChromaStore.identity``)
     snapshot: IndexSnapshot
     documents: dict[str, str]  # document → the write indexed
+    sources: dict[str, str]  # document → its source (outlet)
+    looked_at: float | None  # when the index last read the store's change log (its clock)
 
 
 @lru_cache(maxsize=1)
@@ -63,11 +67,19 @@ def code_version() -> str:
     return digest.hexdigest()[:16]
 
 
-def save(path: Path, store: str, snapshot: IndexSnapshot, documents: dict[str, str]) -> int:
+def save(
+    path: Path,
+    store: str,
+    snapshot: IndexSnapshot,
+    documents: dict[str, str],
+    *,
+    sources: dict[str, str],
+    looked_at: float | None,
+) -> int:
     """Write the index to ``path`` atomically; its size in bytes. ``snapshot`` must not change
     meanwhile (its vocabulary a copy: the index adds to its own under its lock)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    saved = SavedIndex(code_version(), store, snapshot, documents)
+    saved = SavedIndex(code_version(), store, snapshot, documents, sources, looked_at)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as out:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,6 +70,16 @@ class IndexSnapshot:
         if found is None or found >= len(self.word_counts):
             return 0
         return int(self.word_counts[found])
+
+    def rows_of(self, document_ids: Iterable[str]) -> int:
+        """How many live rows these documents have."""
+        wanted = set(document_ids)
+        return sum(
+            int(alive[segment.by_document[document_id]].sum())
+            for segment, alive in zip(self.segments, self.alive, strict=True)
+            for document_id in wanted
+            if document_id in segment.by_document
+        )
 
     def chunk_ids(self) -> set[str]:
         """Every current chunk id (for tests and checks, not for queries)."""

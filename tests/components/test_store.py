@@ -262,7 +262,29 @@ def test_the_change_log_names_every_write_and_delete_since_a_time(
     }
     assert store.changed_since(middle) == {"bridge": {second}, "council": {change_log.DELETED}}
     # entries older than the log keeps are pruned by a later write
-    later = change_log.now() + change_log.RETENTION_S + 1
+    later = change_log.now() + change_log.RETENTION_S + change_log.MARGIN_S + 1
     monkeypatch.setattr(time, "time", lambda: later)
     ingestor.ingest(Article("A new story.", "New", "new"))
     assert set(store.changed_since(0.0)) == {"new"}
+
+
+def test_a_commit_long_after_its_log_entry_is_logged_again(
+    ingestor: Ingestor, store: ChromaStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from newsrag.components.store import change_log, commit
+
+    original_log, real_now = change_log.ChangeLog.log, commit.now
+    stamps: list[float] = []
+
+    def log(changes: change_log.ChangeLog, writes: list[tuple[str, str]], at: float) -> None:
+        stamps.append(at)
+        original_log(changes, writes, at)
+
+    monkeypatch.setattr(change_log.ChangeLog, "log", log)
+    ingestor.ingest(Article(OLD, "Bridge", "bridge"))
+    assert len(stamps) == 1  # a prompt commit is logged once
+    # the clock moves 1,000 s on once the entry is logged: the commit call stalled that long
+    monkeypatch.setattr(commit, "now", lambda: real_now() + (1000.0 if len(stamps) > 1 else 0))
+    ingestor.ingest(Article(NEW, "Bridge", "bridge"))
+    assert len(stamps) == 3 and stamps[2] - stamps[1] >= 1000.0  # logged again after it
+    assert store.changed_since(stamps[2]) == {"bridge": {store.get_document("bridge").write}}

@@ -202,7 +202,7 @@ def test_a_catch_up_after_more_than_the_change_log_keeps_reads_every_record(
     our_ingestor.ingest(articles(1)[0])
     index = built(ours)
     their_ingestor.ingest(articles(1, offset=3)[0])
-    later = change_log.now() + change_log.RETENTION_S
+    later = change_log.now() + change_log.RETENTION_S - change_log.MARGIN_S
     monkeypatch.setattr(time, "time", lambda: later)
     listed: list[int] = []
     original = ChromaStore.list_documents

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import pytest
 
-from newsrag.components.store import change_log
-from newsrag.components.store.changes import CommittedRows, StoreChange
-from newsrag.models import StoredDocument
+from newsrag.models import Article
 from newsrag.retrieval.outlets import OutletCatalogue, Outlets, aliases
+from tests.helpers import recording_record_reads
+from tests.retrieval.test_index import built, open_store
 
 SOURCES = {
     "The Verge": ["verge-1", "verge-2"],
@@ -88,135 +87,39 @@ def test_documents_of_sources() -> None:
     assert OUTLETS.documents(["Wired"]) == ()
 
 
-class CountingStore:
-    """The part of the store the catalogue reads, counting the reads."""
-
-    def __init__(self, documents: Sequence[StoredDocument]) -> None:
-        self.documents = list(documents)
-        self.reads = 0
-        self.fetched: list[list[str]] = []
-        self.listener: Callable[[StoreChange], None] | None = None
-        self.logged: list[tuple[float, str]] = []  # the change log: (when, document)
-
-    def written_elsewhere(self, document: StoredDocument | None, document_id: str = "") -> None:
-        """Another process's write (``document``) or delete (of ``document_id``): logged, and
-        told to no listener."""
-        if document is None:
-            self.documents = [d for d in self.documents if d.document_id != document_id]
-        else:
-            document_id = document.document_id
-            self.documents = [d for d in self.documents if d.document_id != document_id]
-            self.documents.append(document)
-        self.logged.append((time.time(), document_id))
-
-    def changed_since(self, at: float) -> dict[str, set[str]]:
-        return {d: {"w"} for when, d in self.logged if when >= at}
-
-    def list_documents(self) -> list[StoredDocument]:
-        self.reads += 1
-        return self.documents
-
-    def get_documents(self, document_ids: Sequence[str]) -> dict[str, StoredDocument]:
-        self.fetched.append(list(document_ids))
-        return {d.document_id: d for d in self.documents if d.document_id in document_ids}
-
-    def subscribe(self, listener: Callable[[StoreChange], None]) -> None:
-        self.listener = listener
+def test_the_outlets_follow_this_process_writes_and_deletes_reading_no_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, ingestor = open_store(tmp_path)
+    ingestor.ingest(Article("The bridge opened.", "Bridge", "verge-1", source="The Verge"))
+    index = built(store)
+    catalogue = OutletCatalogue(index)
+    assert catalogue.outlets().documents(["The Verge"]) == ("verge-1",)
+    records = recording_record_reads(monkeypatch)
+    ingestor.ingest(Article("A court ruled.", "Court", "wired-1", source="Wired"))
+    ingestor.ingest(Article("An unsigned story.", "Unsigned", "anonymous"))
+    outlets = catalogue.outlets()
+    assert outlets.sources == ("The Verge", "Wired")
+    assert catalogue.outlets() is outlets  # regrouped only when a source changed
+    store.delete_document("verge-1")
+    assert catalogue.outlets().sources == ("Wired",)
+    index.refresh()
+    assert catalogue.outlets().sources == ("Wired",)
+    assert not [read for read in records if set(read) - {"verge-1", "wired-1", "anonymous"}]
 
 
-def record(document_id: str, source: str | None) -> StoredDocument:
-    return StoredDocument(
-        document_id=document_id, title="", text_hash="", chunks=1, ingested_at="", source=source
-    )
-
-
-def test_the_catalogue_reads_every_source_once_then_what_the_change_log_names() -> None:
-    store = CountingStore([record("a", "The Verge"), record("b", None)])
-    catalogue = OutletCatalogue(store)  # type: ignore[arg-type]
-    assert catalogue.outlets("g1").sources == ("The Verge",)
-    assert catalogue.outlets("g1").documents(["The Verge"]) == ("a",)
-    assert store.reads == 1
-    store.written_elsewhere(record("c", "Wired"))
-    assert catalogue.outlets("g1").sources == ("The Verge",)  # same generation: cached
-    assert catalogue.outlets("g2").sources == ("The Verge", "Wired")
-    store.written_elsewhere(None, "a")
-    assert catalogue.outlets("g3").sources == ("Wired",)
-    assert (store.reads, store.fetched) == (1, [["c"], ["a", "c"]])
-
-
-def test_a_catalogue_that_looked_longer_ago_than_the_log_keeps_reads_every_source() -> None:
-    store = CountingStore([record("a", "The Verge")])
-    catalogue = OutletCatalogue(store)  # type: ignore[arg-type]
-    long_ago = time.time() - change_log.RETENTION_S
-    catalogue.seed({d.document_id: d for d in store.documents}, "g1", long_ago)
-    store.written_elsewhere(record("c", "Wired"))
-    assert catalogue.outlets("g2").sources == ("The Verge", "Wired")
-    assert (store.reads, store.fetched) == (1, [])
-
-
-def test_the_catalogue_follows_this_process_writes_by_reading_only_their_records() -> None:
-    store = CountingStore([record("a", "The Verge"), record("b", "Wired")])
-    catalogue = OutletCatalogue(store)  # type: ignore[arg-type]
-    assert catalogue.outlets("g1").sources == ("The Verge", "Wired")
-    assert store.listener is not None
-    store.documents = [record("a", "The Verge"), record("c", "Reuters")]
-    store.listener(
-        StoreChange(
-            committed=(CommittedRows("c", "w1", ()),),
-            deleted=("b",),
-            generation_before="g1",
-            generation="g2",
-        )
-    )
-    assert catalogue.outlets("g2").sources == ("Reuters", "The Verge")
-    assert (store.reads, store.fetched) == (1, [["b", "c"]])
-    # a question that read the generation before that write is answered from the newer state
-    assert catalogue.outlets("g1").sources == ("Reuters", "The Verge")
-    assert catalogue.outlets("g2").sources == ("Reuters", "The Verge")
-    assert (store.reads, store.fetched) == (1, [["b", "c"]])
-    # a change not in step with what the catalogue read (another process wrote in between)
-    store.written_elsewhere(record("d", "Wired"))
-    store.listener(StoreChange(deleted=("a",), generation_before="g7", generation="g8"))
-    store.documents = [d for d in store.documents if d.document_id != "a"]
-    assert catalogue.outlets("g8").sources == ("Reuters", "Wired")
-    assert (store.reads, store.fetched[-1]) == (1, ["a", "d"])  # what the log names, alone
-
-
-def test_records_read_by_the_corpus_index_seed_the_catalogue() -> None:
-    store = CountingStore([record("a", "The Verge"), record("b", "Wired")])
-    catalogue = OutletCatalogue(store)  # type: ignore[arg-type]
-    catalogue.seed({d.document_id: d for d in store.documents}, "g1", time.time())
-    assert catalogue.outlets("g1").sources == ("The Verge", "Wired")
-    assert (store.reads, store.fetched) == (0, [])
-    # a write of this process the seed may have missed is still read, alone
-    assert store.listener is not None
-    store.documents.append(record("c", "Reuters"))
-    store.listener(
-        StoreChange(
-            committed=(CommittedRows("c", "w1", ()),), generation_before="g1", generation="g2"
-        )
-    )
-    catalogue.seed(
-        {d.document_id: d for d in store.documents[:2]}, "g1", time.time()
-    )  # read before it
-    assert catalogue.outlets("g2").sources == ("Reuters", "The Verge", "Wired")
-    assert (store.reads, store.fetched) == (0, [["c"]])
-
-
-def test_a_seed_older_than_what_the_catalogue_read_is_ignored() -> None:
-    store = CountingStore([record("a", "The Verge")])
-    catalogue = OutletCatalogue(store)  # type: ignore[arg-type]
-    before = {d.document_id: d for d in store.documents}
-    catalogue.seed(before, "g1", time.time())
-    assert store.listener is not None
-    store.documents.append(record("c", "Reuters"))  # written after the index read the records
-    store.listener(
-        StoreChange(
-            committed=(CommittedRows("c", "w1", ()),), generation_before="g1", generation="g2"
-        )
-    )
-    assert catalogue.outlets("g2").sources == ("Reuters", "The Verge")
-    catalogue.seed(before, "g1", time.time())  # that read's records, delivered late
-    assert catalogue.outlets("g2").sources == ("Reuters", "The Verge")
-    assert catalogue.outlets("g1").sources == ("Reuters", "The Verge")
-    assert (store.reads, store.fetched) == (0, [["c"]])
+def test_the_outlets_follow_another_process_writes_once_the_index_caught_up(
+    tmp_path: Path,
+) -> None:
+    ours, our_ingestor = open_store(tmp_path)
+    _, their_ingestor = open_store(tmp_path)  # a replica: its writes are not told to us
+    our_ingestor.ingest(Article("The bridge opened.", "Bridge", "verge-1", source="The Verge"))
+    index = built(ours)
+    catalogue = OutletCatalogue(index)
+    assert catalogue.outlets().sources == ("The Verge",)
+    their_ingestor.ingest(Article("A court ruled.", "Court", "wired-1", source="Wired"))
+    their_ingestor.ingest(Article("The bridge closed.", "Bridge", "verge-1", source="Reuters"))
+    index.refresh()
+    outlets = catalogue.outlets()
+    assert outlets.sources == ("Reuters", "Wired")
+    assert outlets.documents(["Reuters"]) == ("verge-1",)

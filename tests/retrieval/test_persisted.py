@@ -11,7 +11,7 @@ from newsrag.components.store.chroma import ChromaStore
 from newsrag.models import Article
 from newsrag.retrieval.index import CorpusIndex
 from newsrag.retrieval.outlets import OutletCatalogue
-from tests.helpers import recording_row_reads
+from tests.helpers import recording_record_reads, recording_row_reads
 from tests.retrieval.test_index import articles, assert_same_answers, built, open_store
 
 
@@ -39,8 +39,10 @@ def test_a_restart_loads_the_index_and_reads_only_the_documents_changed_since(
     del first
 
     asked = recording_row_reads(monkeypatch)
+    records = recording_record_reads(monkeypatch)
     restarted = started(store, saved)
     assert asked == [["story-002", "story-007"]]
+    assert records == [["story-002", "story-005", "story-007"]]  # from the change log
     snapshot = restarted.snapshot()
     assert snapshot.generation == store.generation()  # caught up before it said ready
     monkeypatch.undo()
@@ -76,21 +78,18 @@ def test_the_index_is_saved_from_a_copy_of_its_vocabulary(tmp_path: Path) -> Non
     assert copied.stem_words == {k: v for k, v in vocabulary.stem_words.items() if k != "zeppelin"}
 
 
-def test_the_outlets_come_from_the_records_the_index_read_at_start(
+def test_the_outlets_are_kept_with_the_index_and_caught_up_at_a_restart(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     saved = tmp_path / "index" / "newsrag.pickle"
     store, ingestor = open_store(tmp_path / "store")
     for number, article in enumerate(articles(4)):
         ingestor.ingest(replace(article, source=("The Verge", "Wired")[number % 2]))
-    for restart in (False, True):  # a first build, then a load and its catch-up
-        assert saved.is_file() == restart
-        catalogue = OutletCatalogue(store)
-        index = CorpusIndex(store, 10_000, saved_path=saved)
-        index.on_records(catalogue.seed)
-        index.start().result(timeout=60)
-        with monkeypatch.context() as patched:  # the first question reads no record again
-            patched.setattr(ChromaStore, "list_documents", lambda *_: pytest.fail("read all"))
-            outlets = catalogue.outlets(store.generation())
-        assert outlets.documents(["Wired"]) == ("story-001", "story-003")
-        assert outlets.sources == ("The Verge", "Wired")
+    started(store, saved).save()
+    _, their_ingestor = open_store(tmp_path / "store")  # written while no index listened
+    their_ingestor.ingest(replace(articles(1, offset=5)[0], source="Reuters"))
+    records = recording_record_reads(monkeypatch)
+    outlets = OutletCatalogue(started(store, saved)).outlets()
+    assert records == [["story-005"]]  # what the change log names, not every record
+    assert outlets.documents(["Wired"]) == ("story-001", "story-003")
+    assert outlets.sources == ("Reuters", "The Verge", "Wired")

@@ -181,8 +181,8 @@ def test_outlets_follow_this_process_writes_without_rereading_the_archive(
 ) -> None:
     store = retriever._store
     catalogue = retriever.outlets
-    _, generation = retriever.index.refresh_observed()
-    assert "Reuters" not in catalogue.outlets(generation).sources
+    retriever.index.refresh()
+    assert "Reuters" not in catalogue.outlets().sources
     ingestor = Ingestor(store, HashingEmbedder(), ChunkSettings(size=64, overlap=8), 10_000)
     ingestor.ingest(Article("Acme Robotics hired a new chief.", "r1", "r1", None, "Reuters"))
 
@@ -190,10 +190,10 @@ def test_outlets_follow_this_process_writes_without_rereading_the_archive(
         raise AssertionError("the whole archive was read again after this process's write")
 
     monkeypatch.setattr(store, "list_documents", full_scan)
-    _, generation = retriever.index.refresh_observed()
-    outlets = catalogue.outlets(generation)
+    retriever.index.refresh()
+    outlets = catalogue.outlets()
     assert "Reuters" in outlets.sources
     assert outlets.documents(["Reuters"]) == ("r1",)
     store.delete_document("verge-phone")
-    _, generation = retriever.index.refresh_observed()
-    assert catalogue.outlets(generation).documents(["The Verge"]) == ("verge-cuts",)
+    retriever.index.refresh()
+    assert catalogue.outlets().documents(["The Verge"]) == ("verge-cuts",)

@@ -9,10 +9,16 @@ the documents named there whose logged write it does not hold.
 
 An entry is a hint, the record is the truth: an entry whose write never committed (it failed,
 or lost a race) costs one record read and changes nothing. An entry is written before its
-commit, so a committed change always has one, stamped at most the commit call's duration before
-the record changed; ``MARGIN_S`` covers that and the clocks of replicas disagreeing (the commit
-protocol assumes they agree within two minutes). Entries older than ``RETENTION_S`` are pruned;
-a reader whose last look is older than ``RETENTION_S - MARGIN_S`` reads every record instead.
+commit, so a committed change always has one; a commit that returns more than ``RELOG_AFTER_S``
+after its entry was stamped logs it again, so every change is stamped at most that long before
+the record changed. ``MARGIN_S`` covers that and the clocks of replicas disagreeing (the commit
+protocol assumes they agree within two minutes). Entries are pruned ``RETENTION_S +
+MARGIN_S`` after their stamp; a reader whose last look is older than ``RETENTION_S -
+MARGIN_S`` reads every record instead. Every replica of a store must log (run a version with
+this log): one that does not would write changes no catch-up sees.
+
+One record write is not logged: a wire copy marks its founder's record ``has_copies``, which
+changes neither the founder's write nor its source, the only things read from the log.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ if TYPE_CHECKING:
     from chromadb.api.models.Collection import Collection
 
 MARGIN_S = 300.0
+RELOG_AFTER_S = 100.0  # at most MARGIN_S less twice the clock disagreement the protocol allows
 RETENTION_S = 24 * 3600.0
 PRUNE_EVERY_S = 600.0
 DELETED = ""  # the write an entry names when the document is being deleted
@@ -54,6 +61,15 @@ class ChangeLog:
             metadatas=[{"document_id": d, "write": w, "at": at} for d, w in writes],
         )
 
+    def again_if_slow(
+        self, writes: Sequence[tuple[str, str]], logged_at: float, now: float
+    ) -> None:
+        """After the commit: log ``writes`` again, stamped ``now``, if they were logged more
+        than ``RELOG_AFTER_S`` before (a reader may have looked between the stamp and the
+        commit, and will next read from its look less ``MARGIN_S``)."""
+        if now - logged_at > RELOG_AFTER_S:
+            self.log(writes, now)
+
     def since(self, at: float) -> dict[str, set[str]]:
         """The writes logged at ``at`` or later, by document (``DELETED`` for deletes)."""
         where: Any = {"at": {"$gte": at}}
@@ -74,7 +90,7 @@ class ChangeLog:
             if now - self._pruned_at < PRUNE_EVERY_S:
                 return
             self._pruned_at = now
-        where: Any = {"at": {"$lt": now - RETENTION_S}}
+        where: Any = {"at": {"$lt": now - RETENTION_S - MARGIN_S}}
         self._collection.delete(where=where)
 
 

@@ -29,11 +29,13 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class CommittedRows:
-    """A document whose record now names ``write``, and that write's chunk rows."""
+    """A document whose record now names ``write``, that write's chunk rows and the
+    document's source (outlet; None: none)."""
 
     document_id: str
     write: str
     rows: tuple[ChunkRow, ...]
+    source: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,7 +77,9 @@ class DocumentWriter:
                         "send it again",
                         retry_after=1,
                     )
-                self.log.log([(p.document_id, p.write) for p in documents], commit.now())
+                logged = [(p.document_id, p.write) for p in documents]
+                logged_at = commit.now()
+                self.log.log(logged, logged_at)
             except BaseException:
                 self._abandon(entries)
                 raise
@@ -90,6 +92,7 @@ class DocumentWriter:
                     documents=[prepared.article.text for prepared in documents],
                     metadatas=cast(Any, metadatas),
                 )
+                self.log.again_if_slow(logged, logged_at, commit.now())
                 self._ledger.mark_committed(entries)
                 self._mark_founders(documents)
             except BaseException:
@@ -99,7 +102,8 @@ class DocumentWriter:
                 raise
         change = StoreChange(
             committed=tuple(
-                CommittedRows(p.document_id, p.write, rows.chunk_rows(p)) for p in documents
+                CommittedRows(p.document_id, p.write, rows.chunk_rows(p), p.article.source)
+                for p in documents
             )
         )
         try:
@@ -117,8 +121,10 @@ class DocumentWriter:
         ]
 
     def delete(self, record: StoredDocument) -> None:
-        self.log.log([(record.document_id, DELETED)], commit.now())
+        logged_at = commit.now()
+        self.log.log([(record.document_id, DELETED)], logged_at)
         self._documents.delete(ids=[record.document_id])  # invisible from here on
+        self.log.again_if_slow([(record.document_id, DELETED)], logged_at, commit.now())
         try:
             self._delete_rows({record.document_id: {record.write, record.replaces} - {""}})
             self._versions.delete(where={"document_id": record.document_id})
