@@ -11,8 +11,8 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from newsrag.components.store import change_log
+from newsrag.components.store import records as stored
 from newsrag.components.store.chroma import ChromaStore
-from newsrag.components.store.records import RECORDS_PER_READ
 from newsrag.models import StoredDocument
 from newsrag.retrieval.segments import TokenizedRow
 
@@ -55,6 +55,7 @@ def logged_records(
     read = {d for d, writes in logged.items() if writes != {indexed.get(d, change_log.DELETED)}}
     ordered = sorted(read)
     records: dict[str, StoredDocument] = {}
-    for start in range(0, len(ordered), RECORDS_PER_READ):  # see RECORDS_PER_READ
-        records.update(store.get_documents(ordered[start : start + RECORDS_PER_READ]))
+    page = stored.RECORDS_PER_READ  # see there
+    for start in range(0, len(ordered), page):
+        records.update(store.get_documents(ordered[start : start + page]))
     return records, read

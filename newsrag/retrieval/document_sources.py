@@ -15,14 +15,17 @@ class DocumentSources:
     def set(self, sources: Mapping[str, str | None], *, replace_all: bool = False) -> None:
         """Each document's source from now on (None or "": it has none); ``replace_all``: these
         are all the documents."""
+        before = self._sources
+        changed = replace_all
         if replace_all:
             self._sources = {}
         for document_id, source in sources.items():
+            changed = changed or before.get(document_id) != (source or None)
             if source:
                 self._sources[document_id] = source
             else:
                 self._sources.pop(document_id, None)
-        if sources or replace_all:
+        if changed:
             self._version += 1
 
     def copy(self) -> dict[str, str]:

@@ -16,6 +16,7 @@ import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from functools import lru_cache
 
 import numpy as np
 
@@ -114,6 +115,9 @@ class _Word:
     quoted: bool  # inside quotation marks: a copy may not change a quotation at all
 
 
+_Sentences = tuple[tuple[Span, tuple[_Word, ...]], ...]  # each sentence and its words
+
+
 @dataclass(frozen=True, slots=True)
 class Pair:
     """Sentence ``a`` of the first text and sentence ``b`` of the second are one sentence,
@@ -169,8 +173,8 @@ def compare(a: str, b: str) -> Comparison:
 
 
 def _edited(
-    left: list[tuple[Span, list[_Word]]],
-    right: list[tuple[Span, list[_Word]]],
+    left: _Sentences,
+    right: _Sentences,
     rows: range,
     columns: range,
 ) -> list[tuple[int, int]]:
@@ -199,7 +203,7 @@ def _edited(
     return found
 
 
-def _agree(a: list[_Word], b: list[_Word]) -> bool:
+def _agree(a: tuple[_Word, ...], b: tuple[_Word, ...]) -> bool:
     matcher = SequenceMatcher(None, [w.key for w in a], [w.key for w in b], autojunk=False)
     for op, a0, a1, b0, b1 in matcher.get_opcodes():
         changed = a[a0:a1] + b[b0:b1]
@@ -212,7 +216,8 @@ def _agree(a: list[_Word], b: list[_Word]) -> bool:
     return True
 
 
-def _sentence_words(text: str) -> list[tuple[Span, list[_Word]]]:
+@lru_cache(maxsize=64)  # a cited story is compared with each of its copies in turn
+def _sentence_words(text: str) -> _Sentences:
     quoted = _quoted_stretches(text)
     starts = [start for start, _ in quoted]
     out = []
@@ -227,8 +232,8 @@ def _sentence_words(text: str) -> list[tuple[Span, list[_Word]]]:
             stretch = bisect_right(starts, match.start()) - 1
             inside = stretch >= 0 and match.start() < quoted[stretch][1]
             words.append(_Word(key, name or number, negation, inside))
-        out.append((span, words))
-    return out
+        out.append((span, tuple(words)))
+    return tuple(out)
 
 
 def _quoted_stretches(text: str) -> list[tuple[int, int]]:

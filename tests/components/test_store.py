@@ -288,3 +288,29 @@ def test_a_commit_long_after_its_log_entry_is_logged_again(
     ingestor.ingest(Article(NEW, "Bridge", "bridge"))
     assert len(stamps) == 3 and stamps[2] - stamps[1] >= 1000.0  # logged again after it
     assert store.changed_since(stamps[2]) == {"bridge": {store.get_document("bridge").write}}
+
+
+def test_a_failed_second_log_entry_fails_neither_the_write_nor_the_delete(
+    ingestor: Ingestor, store: ChromaStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from newsrag.components.store import change_log, commit
+
+    original_log, real_now = change_log.ChangeLog.log, commit.now
+    calls: list[float] = []
+
+    def log(changes: change_log.ChangeLog, writes: list[tuple[str, str]], at: float) -> None:
+        calls.append(at)
+        if len(calls) % 2 == 0:
+            raise RuntimeError("the vector store did not answer")
+        original_log(changes, writes, at)
+
+    # every commit returns 1,000 s after its entry, and every second entry fails
+    monkeypatch.setattr(commit, "now", lambda: real_now() + 1000.0 * (len(calls) % 2))
+    monkeypatch.setattr(change_log.ChangeLog, "log", log)
+    ingestor.ingest(Article(OLD, "Bridge", "bridge"))
+    assert store.get_document("bridge").title == "Bridge"
+    store.delete_document("bridge")
+    assert len(calls) == 4
+    with pytest.raises(NotFound):
+        store.get_document("bridge")
+    assert store.counts() == (0, 0)  # the delete's cleanup ran

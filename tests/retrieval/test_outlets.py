@@ -100,6 +100,7 @@ def test_the_outlets_follow_this_process_writes_and_deletes_reading_no_record(
     ingestor.ingest(Article("An unsigned story.", "Unsigned", "anonymous"))
     outlets = catalogue.outlets()
     assert outlets.sources == ("The Verge", "Wired")
+    ingestor.ingest(Article("A court ruled again.", "Court", "wired-1", source="Wired"))
     assert catalogue.outlets() is outlets  # regrouped only when a source changed
     store.delete_document("verge-1")
     assert catalogue.outlets().sources == ("Wired",)
@@ -123,3 +124,7 @@ def test_the_outlets_follow_another_process_writes_once_the_index_caught_up(
     outlets = catalogue.outlets()
     assert outlets.sources == ("Reuters", "Wired")
     assert outlets.documents(["Reuters"]) == ("verge-1",)
+    their_ingestor.ingest(Article("A court ruled again.", "Court", "wired-1"))  # no source now
+    index.refresh()
+    assert catalogue.outlets().sources == ("Reuters",)
+    assert OutletCatalogue(built(ours)).outlets().sources == ("Reuters",)  # as the store says

@@ -11,8 +11,10 @@ An entry is a hint, the record is the truth: an entry whose write never committe
 or lost a race) costs one record read and changes nothing. An entry is written before its
 commit, so a committed change always has one; a commit that returns more than ``RELOG_AFTER_S``
 after its entry was stamped logs it again, so every change is stamped at most that long before
-the record changed. ``MARGIN_S`` covers that and the clocks of replicas disagreeing (the commit
-protocol assumes they agree within two minutes). Entries are pruned ``RETENTION_S +
+the record changed (unless that second entry fails, or the commit call failed yet Chroma
+applied it: then a replica that looked in between sees the change only at its next full
+read). ``MARGIN_S`` covers that and the clocks of replicas disagreeing (the commit protocol
+assumes they agree within two minutes). Entries are pruned ``RETENTION_S +
 MARGIN_S`` after their stamp; a reader whose last look is older than ``RETENTION_S -
 MARGIN_S`` reads every record instead. Every replica of a store must log (run a version with
 this log): one that does not would write changes no catch-up sees.
@@ -23,6 +25,7 @@ changes neither the founder's write nor its source, the only things read from th
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -34,8 +37,10 @@ import numpy as np
 if TYPE_CHECKING:
     from chromadb.api.models.Collection import Collection
 
+log = logging.getLogger(__name__)
 MARGIN_S = 300.0
-RELOG_AFTER_S = 100.0  # at most MARGIN_S less twice the clock disagreement the protocol allows
+# at most MARGIN_S less the clock disagreement the protocol allows (two minutes)
+RELOG_AFTER_S = 100.0
 RETENTION_S = 24 * 3600.0
 PRUNE_EVERY_S = 600.0
 DELETED = ""  # the write an entry names when the document is being deleted
@@ -67,8 +72,12 @@ class ChangeLog:
         """After the commit: log ``writes`` again, stamped ``now``, if they were logged more
         than ``RELOG_AFTER_S`` before (a reader may have looked between the stamp and the
         commit, and will next read from its look less ``MARGIN_S``)."""
-        if now - logged_at > RELOG_AFTER_S:
+        if now - logged_at <= RELOG_AFTER_S:
+            return
+        try:
             self.log(writes, now)
+        except Exception as exc:  # the write itself is done; a reader may miss it (see above)
+            log.warning("change log: %s changes not logged again: %s", len(writes), exc)
 
     def since(self, at: float) -> dict[str, set[str]]:
         """The writes logged at ``at`` or later, by document (``DELETED`` for deletes)."""

@@ -56,13 +56,11 @@ def record_metadata(prepared: PreparedDocument, replaces: str) -> dict[str, Meta
         record["minhash"] = near_duplicates.encode(prepared.signature)
         for band, key in enumerate(near_duplicates.band_keys(prepared.signature)):
             record[near_duplicates.band_field(band)] = key
-    for key, value in (
-        ("url", article.url),
-        ("source", article.source),
-        ("published_at", article.published_at),
-    ):
+    for key, value in (("url", article.url), ("published_at", article.published_at)):
         if value:
             record[key] = value
+    # always written, like ``withdrawn_at`` below: an upsert keeps the keys it does not name
+    record["source"] = article.source or ""
     if article.published_at:
         record["published_ts"] = to_timestamp(article.published_at)
     # always written: an upsert keeps the keys it does not name, and "" is a live story

@@ -124,8 +124,8 @@ class DocumentWriter:
         logged_at = commit.now()
         self.log.log([(record.document_id, DELETED)], logged_at)
         self._documents.delete(ids=[record.document_id])  # invisible from here on
-        self.log.again_if_slow([(record.document_id, DELETED)], logged_at, commit.now())
         try:
+            self.log.again_if_slow([(record.document_id, DELETED)], logged_at, commit.now())
             self._delete_rows({record.document_id: {record.write, record.replaces} - {""}})
             self._versions.delete(where={"document_id": record.document_id})
             self.settle([record.document_id])
