@@ -33,7 +33,14 @@ from newsrag.retrieval.pool import FacetPassages
 from newsrag.retrieval.query import Query
 from newsrag.retrieval.question import Question
 from newsrag.retrieval.timeframe import TimeFrame
-from newsrag.schemas import AskRequest, AskResponse, Citation, ReadingOut, TimeFrameOut
+from newsrag.schemas import (
+    AskRequest,
+    AskResponse,
+    Citation,
+    ReadingOut,
+    TimeFrameOut,
+    Verification,
+)
 
 if TYPE_CHECKING:
     from newsrag.answering.reader import LLMReader
@@ -165,7 +172,7 @@ class ReaderDecision:
                 asked=retrieval.query.question,
             )
         except LLMUnavailable as exc:
-            self._failed(exc)
+            self.failed(exc)
             response = self.fast(request, grounding)
             unavailable = (
                 f"The LLM reader is unavailable ({exc.detail}); the fast scorer read the passages."
@@ -201,7 +208,7 @@ class ReaderDecision:
                 proposed = locate(reading.short_answer, request.question, response.citations)
                 response.short_answer = proposed or response.short_answer
         except LLMUnavailable as exc:
-            self._failed(exc)
+            self.failed(exc)
             judged = "no verdict was judged" if asked and question and question.yes_no else None
             unavailable = (
                 f"The LLM reader is unavailable ({exc.detail}); "
@@ -230,20 +237,26 @@ class ReaderDecision:
 
     def writer_unavailable(self, exc: LLMUnavailable, grounding: Grounding) -> AskResponse:
         """Generative mode without its model: the extractive answer, saying why."""
-        self._failed(exc)
-        response = grounding.response.model_copy(
-            update={
-                "note": f"The LLM endpoint is unavailable ({exc.detail}); "
-                "answered in extractive mode.",
-                "verification": None,
-            },
-            deep=True,
+        self.failed(exc)
+        response = self.extractive_instead(
+            grounding,
+            f"The LLM endpoint is unavailable ({exc.detail}); answered in extractive mode.",
         )
         response.reading = self._heuristic(grounding)
         return response
 
-    def _failed(self, exc: LLMUnavailable) -> None:
-        """Count a failed model call; re-raise it when the settings say errors are errors."""
+    def extractive_instead(
+        self, grounding: Grounding, note: str, verification: Verification | None = None
+    ) -> AskResponse:
+        """The extractive answer in place of a generative one, with ``note`` saying why."""
+        return grounding.response.model_copy(
+            update={"note": note, "verification": verification}, deep=True
+        )
+
+    def failed(self, exc: LLMUnavailable) -> None:
+        """Count a failed model call; re-raise it when the settings say errors are errors
+        (``llm.on_error``). Every model call of an answer (condensing, reading, writing) fails
+        through here."""
         self._metrics.llm_errors.inc()
         if self._settings.llm.on_error == "error":
             raise exc

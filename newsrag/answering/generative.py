@@ -90,7 +90,7 @@ class GenerativeAnswerer:
         try:
             standalone = self._llm.chat([{"role": "user", "content": prompt}], max_tokens=80)
         except LLMUnavailable as exc:
-            self._metrics.llm_errors.inc()
+            self._decision.failed(exc)
             log.warning("condensing with the LLM failed, using the extractive method: %s", exc)
             return None
         standalone = standalone.strip().splitlines()[0].strip() if standalone.strip() else ""
@@ -103,13 +103,6 @@ class GenerativeAnswerer:
         for row, passage in self._extractive.candidate_sentences(passages, keep_shared=True):
             by_chunk.setdefault(passage.chunk.chunk_id, []).append(row)
         return by_chunk
-
-    def _fallback(
-        self, grounding: Grounding, note: str, verification: Verification | None
-    ) -> AskResponse:
-        return grounding.response.model_copy(
-            update={"note": note, "verification": verification}, deep=True
-        )
 
     def answer(
         self, request: AskRequest, retrieval: Retrieval, grounding: Grounding
@@ -228,7 +221,7 @@ class GenerativeAnswerer:
         if not kept:
             if self._settings.llm.on_unsupported == "refuse":
                 return self._refusal(request, retrieval, started, verification)
-            return self._fallback(
+            return self._decision.extractive_instead(
                 grounding,
                 "No sentence of the generated answer was supported by its citations; "
                 "answered in extractive mode.",

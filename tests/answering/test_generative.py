@@ -359,3 +359,27 @@ def test_parse_reply() -> None:
     assert parse_reply("Fifty signed [1].") == Reply(True, [], "", "Fifty signed [1].", prose=True)
     assert parse_reply("NOT_IN_DOCUMENTS").answerable is False
     assert parse_reply("  ").answerable is False
+
+
+def test_a_failed_condensing_counts_as_a_model_error_and_is_one_when_configured(
+    tmp_path: Path, llm_url: str, script: Script
+) -> None:
+    script.status = 500
+    follow_up = {
+        **QUESTION,
+        "question": "How many of them were Democrats?",
+        "history": [{"role": "user", "content": "Who signed the letter?"}],
+    }
+    client = app_client(tmp_path / "lenient", llm_url)
+    body = client.post("/v1/ask", json=follow_up).json()
+    assert body["mode"] == "extractive" and "unavailable" in body["note"]
+    assert "Standalone question" in script.requests[0]["messages"][0]["content"]  # type: ignore[index]
+    # the condensing call and the writing call both failed, both are counted
+    assert "newsrag_llm_errors_total 2.0" in client.get("/metrics").text
+    client.__exit__(None, None, None)
+    strict = app_client(tmp_path / "strict", llm_url, on_error="error")
+    asked = len(script.requests)
+    response = strict.post("/v1/ask", json=follow_up)
+    assert response.status_code == 503
+    assert len(script.requests) == asked + 1  # the condensing failed: nothing written after it
+    strict.__exit__(None, None, None)
