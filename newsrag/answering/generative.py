@@ -72,7 +72,6 @@ class GenerativeAnswerer:
         )
         self._decision = decision or ReaderDecision(settings, extractive, metrics)
         self._settings = settings
-        self._metrics = metrics
         self._verifier = Verifier(
             embedder,
             lexical,

@@ -382,4 +382,5 @@ def test_a_failed_condensing_counts_as_a_model_error_and_is_one_when_configured(
     response = strict.post("/v1/ask", json=follow_up)
     assert response.status_code == 503
     assert len(script.requests) == asked + 1  # the condensing failed: nothing written after it
+    assert "Standalone question" in script.requests[-1]["messages"][0]["content"]  # type: ignore[index]
     strict.__exit__(None, None, None)
