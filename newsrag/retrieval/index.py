@@ -34,7 +34,7 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import replace
@@ -94,11 +94,16 @@ class CorpusIndex:
         self._observed: str | None = None
         store.subscribe(self._on_change)
 
-    def sources(self, known: int | None = None) -> tuple[int, dict[str, str]] | None:
-        """The source of each document the index holds (those that have one) and a version
-        number, or None when the version is still ``known``: what the outlets follow."""
+    def source_names(self, known: int | None = None) -> tuple[int, tuple[str, ...]] | None:
+        """The sources of the documents the index holds and a version number, or None when the
+        version is still ``known``: what the outlets' names follow."""
         with self._lock:
-            return self._sources.changed_since(known)
+            return self._sources.names_since(known)
+
+    def documents_of(self, sources: Iterable[str]) -> tuple[str, ...]:
+        """The ids of the documents of these sources the index holds now."""
+        with self._lock:
+            return self._sources.documents(sources)
 
     # ------------------------------------------------------------------- reading
 

@@ -8,8 +8,8 @@ without a web domain), compared squashed: lower case, letters and digits only. A
 is one English word ("Fortune", "Wired", "Guardian") must be capitalised where it is asked, so
 "a fortune" or "a legal guardian" name no outlet.
 
-The sources are those of the documents the corpus index holds (``CorpusIndex.sources``), kept in
-step with the store's writes, so an outlet is known from the request after the ingest that
+The sources are those of the documents the corpus index holds (``CorpusIndex.source_names``),
+kept in step with the store's writes, so an outlet is known from the request after the ingest that
 brought it.
 """
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from newsrag.retrieval.index import CorpusIndex
@@ -67,19 +67,19 @@ class _Alias:
 _POSSESSIVE = re.compile(r"(?:['’]s|['’])$")
 
 
+DocumentsOf = Callable[[Iterable[str]], tuple[str, ...]]
+
+
 class Outlets:
     """The aliases of a set of stored sources, and the mentions of them in a text."""
 
-    def __init__(self, documents: Mapping[str, Iterable[str]]) -> None:
-        """``documents``: the ids of the documents of each source."""
-        self._documents = {
-            source.strip(): tuple(sorted(ids))
-            for source, ids in documents.items()
-            if source.strip()
-        }
+    def __init__(self, names: Iterable[str], documents_of: DocumentsOf) -> None:
+        """``names``: the stored sources; ``documents_of``: the ids of the documents of some of
+        them, sorted (asked when a question names them, so a source's documents are never
+        copied ahead)."""
         table: dict[str, set[str]] = {}
         cased: dict[str, bool] = {}
-        for source in sorted(self._documents):
+        for source in sorted({name.strip() for name in names if name.strip()}):
             for alias in aliases(source):
                 key = squash(alias)
                 table.setdefault(key, set()).add(source)
@@ -90,10 +90,17 @@ class Outlets:
         self._table = {
             key: _Alias(tuple(sorted(found)), cased[key]) for key, found in table.items()
         }
+        self.documents: DocumentsOf = documents_of
 
-    def documents(self, sources: Iterable[str]) -> tuple[str, ...]:
-        """The ids of the documents of these sources."""
-        return tuple(sorted({i for source in sources for i in self._documents.get(source, ())}))
+    @classmethod
+    def of(cls, documents: Mapping[str, Iterable[str]]) -> Outlets:
+        """Fixed outlets: ``documents`` gives the ids of the documents of each source."""
+        held = {source.strip(): frozenset(ids) for source, ids in documents.items()}
+
+        def documents_of(sources: Iterable[str]) -> tuple[str, ...]:
+            return tuple(sorted({i for source in sources for i in held.get(source, ())}))
+
+        return cls(held, documents_of)
 
     def find(self, text: str) -> list[OutletMention]:
         """The outlets ``text`` names, in order; the longest name wins where two overlap
@@ -145,21 +152,19 @@ class OutletCatalogue:
     The index keeps each document's source as it keeps its rows (from this process's writes
     as they come, from the records it reads when catching up with other processes, and on disk
     between runs), so the outlets a question may name match the documents it can retrieve, and
-    no question reads a record for them. They are regrouped only when the sources changed."""
+    no question reads a record for them. The names are regrouped only when a source appears or
+    its last document goes; a source's documents are looked up when a question names it."""
 
     def __init__(self, index: CorpusIndex) -> None:
         self._index = index
         self._version: int | None = None
-        self._outlets = Outlets({})
+        self._outlets = Outlets((), index.documents_of)
         self._lock = threading.Lock()
 
     def outlets(self) -> Outlets:
         with self._lock:
-            found = self._index.sources(self._version)
+            found = self._index.source_names(self._version)
             if found is not None:
-                self._version, sources = found
-                by_source: dict[str, list[str]] = {}
-                for document_id, source in sources.items():
-                    by_source.setdefault(source, []).append(document_id)
-                self._outlets = Outlets(by_source)
+                self._version, names = found
+                self._outlets = Outlets(names, self._index.documents_of)
             return self._outlets

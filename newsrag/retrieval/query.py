@@ -99,7 +99,7 @@ class QueryPlanner:
         added to it too, so a poor rewrite cannot lose the context."""
         index, generation = self._index.refresh_observed()
         as_of_date = _as_date(as_of)
-        outlets = self._outlets.outlets() if self._outlets else Outlets({})
+        outlets = self._outlets.outlets() if self._outlets else Outlets.of({})
         archive = index.date_span()
         read = read_question(question, outlets, as_of=as_of_date, archive=archive)
         requested = _filters(document_ids, published_after, published_before)

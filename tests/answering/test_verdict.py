@@ -24,7 +24,7 @@ from newsrag.schemas import Citation
 from tests.answering.test_facets import ARTICLES
 from tests.helpers import Script, fake_llm_server, make_settings, post_articles
 
-OUTLETS = Outlets({"The Verge": ["v1"], "TechCrunch": ["t1"], "Reuters": ["r1"]})
+OUTLETS = Outlets.of({"The Verge": ["v1"], "TechCrunch": ["t1"], "Reuters": ["r1"]})
 
 
 def read(text: str) -> Question:

@@ -8,7 +8,7 @@ from newsrag.retrieval.facets import Facet, facets_of
 from newsrag.retrieval.outlets import Outlets
 from newsrag.retrieval.question import read_question
 
-OUTLETS = Outlets(
+OUTLETS = Outlets.of(
     {
         "The Verge": ["v"],
         "TechCrunch": ["t"],

@@ -21,7 +21,7 @@ SOURCES = {
     "The Independent - Sports": ["indy-sport"],
     "Cnbc | World Business News Leader": ["cnbc-1"],
 }
-OUTLETS = Outlets(SOURCES)
+OUTLETS = Outlets.of(SOURCES)
 
 
 def found(text: str) -> list[tuple[str, tuple[str, ...]]]:
@@ -101,12 +101,16 @@ def test_the_outlets_follow_this_process_writes_and_deletes_reading_no_record(
     outlets = catalogue.outlets()
     assert outlets.sources == ("The Verge", "Wired")
     ingestor.ingest(Article("A court ruled again.", "Court", "wired-1", source="Wired"))
-    assert catalogue.outlets() is outlets  # regrouped only when a source changed
+    ingestor.ingest(Article("A jury sat.", "Jury", "wired-2", source="Wired"))
+    assert catalogue.outlets() is outlets  # regrouped only when a source appears or goes
+    assert outlets.documents(["Wired"]) == ("wired-1", "wired-2")  # looked up when asked
     store.delete_document("verge-1")
     assert catalogue.outlets().sources == ("Wired",)
     index.refresh()
     assert catalogue.outlets().sources == ("Wired",)
-    assert not [read for read in records if set(read) - {"verge-1", "wired-1", "anonymous"}]
+    assert not [
+        read for read in records if set(read) - {"verge-1", "wired-1", "wired-2", "anonymous"}
+    ]
 
 
 def test_the_outlets_follow_another_process_writes_once_the_index_caught_up(

@@ -9,7 +9,7 @@ import pytest
 from newsrag.retrieval.outlets import Outlets
 from newsrag.retrieval.question import Shape, read_question, shape_of
 
-OUTLETS = Outlets({"The Verge": ["v"], "TechCrunch": ["t"], "Reuters": ["r"], "Fortune": ["f"]})
+OUTLETS = Outlets.of({"The Verge": ["v"], "TechCrunch": ["t"], "Reuters": ["r"], "Fortune": ["f"]})
 ARCHIVE = (dt.date(2023, 9, 1), dt.date(2023, 12, 20))
 
 
@@ -96,7 +96,7 @@ def test_a_question_naming_nothing_stored() -> None:
 
 
 def test_an_outlets_name_is_no_time_word() -> None:
-    outlets = Outlets({"Business Today | Latest News": ["b"], "USA Today": ["u"]})
+    outlets = Outlets.of({"Business Today | Latest News": ["b"], "USA Today": ["u"]})
     archive = (dt.date(2023, 9, 1), dt.date(2023, 12, 31))
     named = read_question("What did Business Today | Latest News report?", outlets, archive=archive)
     assert named.frame.after is None and named.frame.before is None and not named.frame.latest
