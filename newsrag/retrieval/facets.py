@@ -8,15 +8,20 @@ as filters, its own words as the query), so each keeps its best passages.
 
 How the words are divided, deterministically:
 
-- The question is cut into clauses at commas (not the one in "October 7, 2023"), semicolons
-  and the words that join claims ("while", "whereas", "but", "in contrast to", "compared to",
-  "than", "and" before a new subject or verb).
+- The question is cut into clauses at commas (not the one in "October 7, 2023"), semicolons,
+  the words that join claims ("while", "whereas", "but", "in contrast to", "compared to",
+  "than", "and" before a new subject or verb) and before "according to" or "as reported by".
 - Clauses before the first outlet or date are the *stem* ("Which company"), shared by every
   facet. A clause naming an outlet or a date opens a facet; the clauses after it continue it.
 - Outlets named together ("both Reuters and Fortune") get one facet each, with the same words.
   A clause that names outlets and says nothing else ("according to articles from The
   Independent") also makes each claim that follows ("has discussed X", "remains Y") a facet of
   its own, filtered to those outlets: plural "articles" may be several articles of one outlet.
+- An attribution that closes what precedes it ("…, as reported by X") takes the claims before
+  it: those of the part before, or, when it is the first, those of the stem after its first
+  clause ("Which team, known for X, was involved in Y according to articles from Z?": X and Y
+  are Z's). A first clause that makes a claim itself ("Who is the player that won X …") is a
+  facet of its own too, filtered to the outlets such attributions name.
 - A clause with a date but no outlet takes the outlet of the question when it names only one;
   a facet with several dates becomes one facet per date.
 """
@@ -39,7 +44,10 @@ MAX_FACETS = 6
 _SEPARATOR = re.compile(
     r",\s+(?!\d)|;\s*|\s+(?:while|whereas|but|than|in contrast to|as opposed to|"
     r"compared (?:to|with))\s+|\s+and\s+(?=(?:the|a|an|does|did|do|is|was|were|has|had|have|"
-    r"its|it|their|then|later|subsequently|also)\b)",
+    r"its|it|their|then|later|subsequently|also)\b)|"
+    # an attribution closing the claim before it, without a comma ("… wet conditions according
+    # to articles from The Roar"): cut before it, so its outlet takes that claim
+    r"\s+(?=according to\b|as reported (?:by|in)\b)",
     re.I,
 )
 # Words that only attribute ("according to articles from …"), not claims of their own
@@ -175,6 +183,11 @@ def _parts(
             claims = [c for c in previous.clauses if c[0] > previous.anchor[0]]
             previous.clauses = [c for c in previous.clauses if c not in claims]
             part.clauses = [*claims, span]
+        elif not previous and _BACKWARD.match(text, span[0]) and len(stem) > 1:
+            # "Which team, known for X, was involved in Y, according to The Roar?": the claims
+            # after the first clause (which asks what) are The Roar's
+            part.clauses = [*stem[1:], span]
+            del stem[1:]
         parts.append(part)
     return stem, parts
 
@@ -215,18 +228,49 @@ def facets_of(
     named = {m.sources for m in question.outlets}
     only = next(iter(named)) if len(named) == 1 else None
     facets: list[Facet] = []
+    claimed: list[Facet] = []  # the claims of bare attributions, after every part's own facets
+    attributed: list[str] = []  # the outlets of those attributions
     for part in parts:
         words = _words(question, dates, stem + part.clauses)
         groups = list(dict.fromkeys(m.sources for m in part.outlets)) or [only or ()]
         for sources in groups:
             facets.extend(_dated(Facet(words, sources, _outlet(sources)), part.dates))
         claims = [c for c in part.clauses if c != part.anchor]
-        if part.thin and len(claims) > 1:  # several claims, maybe several articles of them
-            union = tuple(dict.fromkeys(s for group in groups for s in group))
+        if not (part.thin and claims):
+            continue
+        union = tuple(dict.fromkeys(s for group in groups for s in group))
+        attributed.extend(union)
+        if len(claims) > 1:  # several claims, maybe several articles of them
             for claim in claims:
-                facets.append(Facet(_words(question, dates, [*stem, claim]), union, _outlet(union)))
-    unique = list(dict.fromkeys(facets))
+                words = _words(question, dates, [*stem, claim])
+                claimed.append(Facet(words, union, _outlet(union)))
+    own = _first_clause(question, dates, stem, parts, attributed)
+    unique = list(dict.fromkeys(facets + claimed + own))
     return tuple(unique[:MAX_FACETS]) if len(unique) > 1 or question.outlets else ()
+
+
+def _first_clause(
+    question: Question,
+    dates: Sequence[DateMention],
+    stem: list[tuple[int, int]],
+    parts: list[_Part],
+    outlets: list[str],
+) -> list[Facet]:
+    """The first clause as a facet of its own, filtered to the ``outlets`` of the bare
+    attributions, when it makes a claim ("Who is the player that won X, …, as reported by A and
+    B?") rather than only asks what, and no attribution closes it alone ("Which bank was fined,
+    as reported by Reuters, …" is Reuters' facet already)."""
+    words = _words(question, dates, stem)
+    first = parts[0] if parts else None
+    closed = (
+        first is not None
+        and first.clauses[0] == first.anchor
+        and _BACKWARD.match(question.text, first.anchor[0]) is not None
+    )
+    if not outlets or closed or len(lexical_tokens(words)) <= 2:
+        return []
+    union = tuple(dict.fromkeys(outlets))
+    return [Facet(words, union, _outlet(union))]
 
 
 def _outlet(sources: tuple[str, ...]) -> str | None:

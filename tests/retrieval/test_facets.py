@@ -126,3 +126,32 @@ def test_two_dates_without_an_outlet_are_two_facets() -> None:
         ((), dt.date(2023, 10, 4)),
         ((), dt.date(2023, 10, 20)),
     ]
+
+
+def test_an_attribution_without_a_comma_takes_the_claims_before_it() -> None:
+    found = facets(
+        "Which club, known for its youth academy, was relegated after a late collapse "
+        "according to articles from Reuters?"
+    )
+    texts = [f.text for f in found if f.sources == ("Reuters",)]
+    assert "Which club known for its youth academy" in texts
+    assert "Which club was relegated after a late collapse" in texts
+
+
+def test_claims_before_an_attribution_are_not_shared_with_later_outlets() -> None:
+    found = facets(
+        "Who, previously at Acme and accused of fraud according to a lawsuit covered by "
+        "TechCrunch, has since joined a startup reported by Fortune?"
+    )
+    by_source = {f.sources: f.text for f in found}
+    assert "fraud" in by_source[("TechCrunch",)]
+    assert "startup" in by_source[("Fortune",)] and "fraud" not in by_source[("Fortune",)]
+
+
+def test_a_first_clause_that_makes_a_claim_is_a_facet_of_the_outlets_named() -> None:
+    found = facets(
+        "Who is the striker that won the cup in 2020 and is expected to start on Sunday, as "
+        "reported by Reuters and Fortune?"
+    )
+    (own,) = [f for f in found if f.sources == ("Reuters", "Fortune")]
+    assert "won the cup" in own.text and "Sunday" not in own.text
