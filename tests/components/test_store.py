@@ -15,6 +15,7 @@ from newsrag.ingest.pipeline import Ingestor
 from newsrag.models import Article
 from newsrag.retrieval.filters import Filters
 from newsrag.retrieval.hybrid import HybridRetriever
+from tests.helpers import shift_commit_clock, spy_on_change_log
 
 
 @pytest.fixture
@@ -271,20 +272,11 @@ def test_the_change_log_names_every_write_and_delete_since_a_time(
 def test_a_commit_long_after_its_log_entry_is_logged_again(
     ingestor: Ingestor, store: ChromaStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from newsrag.components.store import change_log, commit
-
-    original_log, real_now = change_log.ChangeLog.log, commit.now
-    stamps: list[float] = []
-
-    def log(changes: change_log.ChangeLog, writes: list[tuple[str, str]], at: float) -> None:
-        stamps.append(at)
-        original_log(changes, writes, at)
-
-    monkeypatch.setattr(change_log.ChangeLog, "log", log)
+    stamps = spy_on_change_log(monkeypatch)
     ingestor.ingest(Article(OLD, "Bridge", "bridge"))
     assert len(stamps) == 1  # a prompt commit is logged once
     # the clock moves 1,000 s on once the entry is logged: the commit call stalled that long
-    monkeypatch.setattr(commit, "now", lambda: real_now() + (1000.0 if len(stamps) > 1 else 0))
+    shift_commit_clock(monkeypatch, lambda: 1000.0 if len(stamps) > 1 else 0.0)
     ingestor.ingest(Article(NEW, "Bridge", "bridge"))
     assert len(stamps) == 3 and stamps[2] - stamps[1] >= 1000.0  # logged again after it
     assert store.changed_since(stamps[2]) == {"bridge": {store.get_document("bridge").write}}
@@ -293,20 +285,9 @@ def test_a_commit_long_after_its_log_entry_is_logged_again(
 def test_a_failed_second_log_entry_fails_neither_the_write_nor_the_delete(
     ingestor: Ingestor, store: ChromaStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from newsrag.components.store import change_log, commit
-
-    original_log, real_now = change_log.ChangeLog.log, commit.now
-    calls: list[float] = []
-
-    def log(changes: change_log.ChangeLog, writes: list[tuple[str, str]], at: float) -> None:
-        calls.append(at)
-        if len(calls) % 2 == 0:
-            raise RuntimeError("the vector store did not answer")
-        original_log(changes, writes, at)
-
-    # every commit returns 1,000 s after its entry, and every second entry fails
-    monkeypatch.setattr(commit, "now", lambda: real_now() + 1000.0 * (len(calls) % 2))
-    monkeypatch.setattr(change_log.ChangeLog, "log", log)
+    # every second entry fails, and every commit returns 1,000 s after its entry
+    calls = spy_on_change_log(monkeypatch, fails=lambda n: n % 2 == 0)
+    shift_commit_clock(monkeypatch, lambda: 1000.0 * (len(calls) % 2))
     ingestor.ingest(Article(OLD, "Bridge", "bridge"))
     assert store.get_document("bridge").title == "Bridge"
     store.delete_document("bridge")

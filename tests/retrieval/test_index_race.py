@@ -18,7 +18,7 @@ from newsrag.models import Article
 from newsrag.retrieval.filters import Filters
 from newsrag.retrieval.index import CorpusIndex
 from newsrag.retrieval.snapshot import IndexSnapshot
-from tests.retrieval.test_index import open_store
+from tests.helpers import open_store
 
 WRITES = 36
 SHARED = "harbour"

@@ -8,8 +8,7 @@ import pytest
 
 from newsrag.models import Article
 from newsrag.retrieval.outlets import OutletCatalogue, Outlets, aliases
-from tests.helpers import recording_record_reads
-from tests.retrieval.test_index import built, open_store
+from tests.helpers import built, open_store, recording_record_reads
 
 SOURCES = {
     "The Verge": ["verge-1", "verge-2"],

@@ -11,8 +11,14 @@ from newsrag.components.store.chroma import ChromaStore
 from newsrag.models import Article
 from newsrag.retrieval.index import CorpusIndex
 from newsrag.retrieval.outlets import OutletCatalogue
-from tests.helpers import recording_record_reads, recording_row_reads
-from tests.retrieval.test_index import articles, assert_same_answers, built, open_store
+from tests.helpers import (
+    articles,
+    assert_same_answers,
+    built,
+    open_store,
+    recording_record_reads,
+    recording_row_reads,
+)
 
 
 def started(store: ChromaStore, saved: Path) -> CorpusIndex:

@@ -1,0 +1,118 @@
+"""Helpers shared by the tests, by what they stand up: the unit tests' app and sample stories
+(``app``), the corpus index and the store under it (``index``), a scripted OpenAI-compatible
+server (``llm_server``), feeds and pages served from 127.0.0.1 (``pages``), real processes
+(``processes``), concurrent writers (``writers``). Tests import them from here."""
+
+from __future__ import annotations
+
+from tests.helpers.app import (
+    ARTICLE,
+    LONE,
+    STORY,
+    CountingEmbedder,
+    assert_names_field,
+    assert_problem,
+    make_settings,
+    parse_sse,
+    post_articles,
+    post_doc,
+    post_raw,
+    wire_copy,
+)
+from tests.helpers.index import (
+    CORPUS,
+    QUERIES,
+    articles,
+    assert_same_answers,
+    built,
+    open_store,
+    recording_record_reads,
+    recording_row_reads,
+    shift_commit_clock,
+    spy_on_change_log,
+    statistics,
+)
+from tests.helpers.llm_server import (
+    Script,
+    build_app,
+    fake_llm_server,
+)
+from tests.helpers.pages import (
+    FeedEntry,
+    PageServer,
+    Served,
+    feed_story,
+    page_server,
+    rss_feed,
+    self_signed,
+)
+from tests.helpers.processes import (
+    PROJECT,
+    clean_env,
+    free_port,
+    start_service,
+    stop,
+    wait_for,
+)
+from tests.helpers.writers import (
+    EVERYTHING,
+    WORDS,
+    T,
+    assert_no_strays,
+    assert_whole,
+    connect,
+    race,
+    story,
+    write_rounds,
+)
+
+__all__ = [
+    "ARTICLE",
+    "CORPUS",
+    "EVERYTHING",
+    "LONE",
+    "PROJECT",
+    "QUERIES",
+    "STORY",
+    "WORDS",
+    "CountingEmbedder",
+    "FeedEntry",
+    "PageServer",
+    "Script",
+    "Served",
+    "T",
+    "articles",
+    "assert_names_field",
+    "assert_no_strays",
+    "assert_problem",
+    "assert_same_answers",
+    "assert_whole",
+    "build_app",
+    "built",
+    "clean_env",
+    "connect",
+    "fake_llm_server",
+    "feed_story",
+    "free_port",
+    "make_settings",
+    "open_store",
+    "page_server",
+    "parse_sse",
+    "post_articles",
+    "post_doc",
+    "post_raw",
+    "race",
+    "recording_record_reads",
+    "recording_row_reads",
+    "rss_feed",
+    "self_signed",
+    "shift_commit_clock",
+    "spy_on_change_log",
+    "start_service",
+    "statistics",
+    "stop",
+    "story",
+    "wait_for",
+    "wire_copy",
+    "write_rounds",
+]
