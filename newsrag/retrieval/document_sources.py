@@ -18,28 +18,36 @@ class DocumentSources:
     def set(self, sources: Mapping[str, str | None], *, replace_all: bool = False) -> None:
         """Each document's source from now on (None or "": it has none); ``replace_all``: these
         are all the documents."""
-        names = set(self._documents)
+        before = set(self._documents) if replace_all else None
         if replace_all:
             self._sources, self._documents = {}, {}
+        renamed = False
         for document_id, source in sources.items():
-            self._move(document_id, source.strip() if source else "")
-        if names != self._documents.keys():
+            renamed |= self._move(document_id, source.strip() if source else "")
+        if before is not None:
+            renamed = before != self._documents.keys()
+        if renamed:
             self._version += 1
 
-    def _move(self, document_id: str, source: str) -> None:
+    def _move(self, document_id: str, source: str) -> bool:
+        """Give the document its source; whether a source appeared or lost its last document."""
         before = self._sources.get(document_id)
         if before == (source or None):
-            return
+            return False
+        renamed = False
         if before is not None:
             held = self._documents[before]
             held.discard(document_id)
             if not held:
                 del self._documents[before]
+                renamed = True
         if source:
             self._sources[document_id] = source
+            renamed |= source not in self._documents
             self._documents.setdefault(source, set()).add(document_id)
         else:
             self._sources.pop(document_id, None)
+        return renamed
 
     def copy(self) -> dict[str, str]:
         return dict(self._sources)
@@ -48,6 +56,6 @@ class DocumentSources:
         """The version and the sources' names, or None when the version is still ``known``."""
         return None if known == self._version else (self._version, tuple(sorted(self._documents)))
 
-    def documents(self, sources: Iterable[str]) -> tuple[str, ...]:
-        """The ids of the documents of these sources, sorted."""
-        return tuple(sorted({d for source in sources for d in self._documents.get(source, ())}))
+    def documents(self, sources: Iterable[str]) -> frozenset[str]:
+        """The ids of the documents of these sources (a copy)."""
+        return frozenset().union(*(self._documents.get(source, ()) for source in sources))

@@ -183,13 +183,30 @@ def _parts(
             claims = [c for c in previous.clauses if c[0] > previous.anchor[0]]
             previous.clauses = [c for c in previous.clauses if c not in claims]
             part.clauses = [*claims, span]
-        elif not previous and _BACKWARD.match(text, span[0]) and len(stem) > 1:
+        elif not previous and len(stem) > 1 and _closes(text, span, outlets, named_dates):
             # "Which team, known for X, was involved in Y, according to The Roar?": the claims
             # after the first clause (which asks what) are The Roar's
             part.clauses = [*stem[1:], span]
             del stem[1:]
         parts.append(part)
     return stem, parts
+
+
+def _closes(
+    text: str,
+    span: tuple[int, int],
+    outlets: list[OutletMention],
+    dates: Sequence[DateMention],
+) -> bool:
+    """Whether the clause is an attribution of what came before it: it opens with one ("…
+    according to a theory by TechCrunch") and says nothing after its last outlet ("… according
+    to Reuters cut 500 jobs" makes a claim of its own, after)."""
+    if not outlets or not _BACKWARD.match(text, span[0]):
+        return False
+    after = text[max(m.end for m in outlets) : span[1]]
+    for date in dates:
+        after = after.replace(date.phrase, " ")
+    return not [t for t in lexical_tokens(after) if t not in _ATTRIBUTION]
 
 
 def _gives(text: str, part: _Part) -> bool:

@@ -100,7 +100,7 @@ class CorpusIndex:
         with self._lock:
             return self._sources.names_since(known)
 
-    def documents_of(self, sources: Iterable[str]) -> tuple[str, ...]:
+    def documents_of(self, sources: Iterable[str]) -> frozenset[str]:
         """The ids of the documents of these sources the index holds now."""
         with self._lock:
             return self._sources.documents(sources)

@@ -67,7 +67,7 @@ class _Alias:
 _POSSESSIVE = re.compile(r"(?:['’]s|['’])$")
 
 
-DocumentsOf = Callable[[Iterable[str]], tuple[str, ...]]
+DocumentsOf = Callable[[Iterable[str]], frozenset[str]]
 
 
 class Outlets:
@@ -75,8 +75,8 @@ class Outlets:
 
     def __init__(self, names: Iterable[str], documents_of: DocumentsOf) -> None:
         """``names``: the stored sources; ``documents_of``: the ids of the documents of some of
-        them, sorted (asked when a question names them, so a source's documents are never
-        copied ahead)."""
+        them (asked when a question names them, so a source's documents are never copied
+        ahead)."""
         table: dict[str, set[str]] = {}
         cased: dict[str, bool] = {}
         for source in sorted({name.strip() for name in names if name.strip()}):
@@ -95,10 +95,12 @@ class Outlets:
     @classmethod
     def of(cls, documents: Mapping[str, Iterable[str]]) -> Outlets:
         """Fixed outlets: ``documents`` gives the ids of the documents of each source."""
-        held = {source.strip(): frozenset(ids) for source, ids in documents.items()}
+        held: dict[str, frozenset[str]] = {}
+        for source, ids in documents.items():
+            held[source.strip()] = held.get(source.strip(), frozenset()) | frozenset(ids)
 
-        def documents_of(sources: Iterable[str]) -> tuple[str, ...]:
-            return tuple(sorted({i for source in sources for i in held.get(source, ())}))
+        def documents_of(sources: Iterable[str]) -> frozenset[str]:
+            return frozenset().union(*(held.get(source, ()) for source in sources))
 
         return cls(held, documents_of)
 

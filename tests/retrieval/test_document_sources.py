@@ -9,7 +9,7 @@ def test_each_source_keeps_its_documents_as_they_move() -> None:
     assert found is not None and found[1] == ("Reuters", "The Verge")
     version = found[0]
     sources.set({"c": "Reuters", "d": None})
-    assert sources.documents(["Reuters"]) == ("a", "b", "c")
+    assert sources.documents(["Reuters"]) == {"a", "b", "c"}
     assert sources.names_since(version) == (version + 1, ("Reuters",))  # The Verge went
 
 
@@ -18,7 +18,7 @@ def test_the_version_changes_only_when_a_source_appears_or_goes() -> None:
     version = (sources.names_since(None) or (0,))[0]
     sources.set({"b": "Reuters", "a": ""})  # a has no source now; Reuters still has b
     assert sources.names_since(version) is None
-    assert sources.documents(["Reuters", "Wired"]) == ("b",)
+    assert sources.documents(["Reuters", "Wired"]) == {"b"}
     sources.set({"b": "Wired"})
     assert sources.names_since(version) == (version + 1, ("Wired",))
     sources.set({"x": "AP"}, replace_all=True)

@@ -155,3 +155,12 @@ def test_a_first_clause_that_makes_a_claim_is_a_facet_of_the_outlets_named() -> 
     )
     (own,) = [f for f in found if f.sources == ("Reuters", "Fortune")]
     assert "won the cup" in own.text and "Sunday" not in own.text
+
+
+def test_an_attribution_that_makes_its_own_claim_leaves_the_shared_words_shared() -> None:
+    found = facets(
+        "Which company, founded in 1998 in Ohio, according to Reuters cut 500 jobs, while "
+        "The Verge reported that it was sued by a supplier?"
+    )
+    by_source = {f.sources: f.text for f in found}
+    assert "founded in 1998" in by_source[("The Verge",)] and "sued" in by_source[("The Verge",)]

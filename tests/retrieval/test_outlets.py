@@ -82,8 +82,8 @@ def test_aliases_of_a_source() -> None:
 
 
 def test_documents_of_sources() -> None:
-    assert OUTLETS.documents(["The Verge", "Fortune"]) == ("fortune-1", "verge-1", "verge-2")
-    assert OUTLETS.documents(["Wired"]) == ()
+    assert OUTLETS.documents(["The Verge", "Fortune"]) == {"fortune-1", "verge-1", "verge-2"}
+    assert OUTLETS.documents(["Wired"]) == set()
 
 
 def test_the_outlets_follow_this_process_writes_and_deletes_reading_no_record(
@@ -93,7 +93,7 @@ def test_the_outlets_follow_this_process_writes_and_deletes_reading_no_record(
     ingestor.ingest(Article("The bridge opened.", "Bridge", "verge-1", source="The Verge"))
     index = built(store)
     catalogue = OutletCatalogue(index)
-    assert catalogue.outlets().documents(["The Verge"]) == ("verge-1",)
+    assert catalogue.outlets().documents(["The Verge"]) == {"verge-1"}
     records = recording_record_reads(monkeypatch)
     ingestor.ingest(Article("A court ruled.", "Court", "wired-1", source="Wired"))
     ingestor.ingest(Article("An unsigned story.", "Unsigned", "anonymous"))
@@ -102,7 +102,7 @@ def test_the_outlets_follow_this_process_writes_and_deletes_reading_no_record(
     ingestor.ingest(Article("A court ruled again.", "Court", "wired-1", source="Wired"))
     ingestor.ingest(Article("A jury sat.", "Jury", "wired-2", source="Wired"))
     assert catalogue.outlets() is outlets  # regrouped only when a source appears or goes
-    assert outlets.documents(["Wired"]) == ("wired-1", "wired-2")  # looked up when asked
+    assert outlets.documents(["Wired"]) == {"wired-1", "wired-2"}  # looked up when asked
     store.delete_document("verge-1")
     assert catalogue.outlets().sources == ("Wired",)
     index.refresh()
@@ -126,7 +126,7 @@ def test_the_outlets_follow_another_process_writes_once_the_index_caught_up(
     index.refresh()
     outlets = catalogue.outlets()
     assert outlets.sources == ("Reuters", "Wired")
-    assert outlets.documents(["Reuters"]) == ("verge-1",)
+    assert outlets.documents(["Reuters"]) == {"verge-1"}
     their_ingestor.ingest(Article("A court ruled again.", "Court", "wired-1"))  # no source now
     index.refresh()
     assert catalogue.outlets().sources == ("Reuters",)

@@ -97,5 +97,5 @@ def test_the_outlets_are_kept_with_the_index_and_caught_up_at_a_restart(
     records = recording_record_reads(monkeypatch)
     outlets = OutletCatalogue(started(store, saved)).outlets()
     assert records == [["story-005"]]  # what the change log names, not every record
-    assert outlets.documents(["Wired"]) == ("story-001", "story-003")
+    assert outlets.documents(["Wired"]) == {"story-001", "story-003"}
     assert outlets.sources == ("Reuters", "The Verge", "Wired")

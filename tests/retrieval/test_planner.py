@@ -193,7 +193,7 @@ def test_outlets_follow_this_process_writes_without_rereading_the_archive(
     retriever.index.refresh()
     outlets = catalogue.outlets()
     assert "Reuters" in outlets.sources
-    assert outlets.documents(["Reuters"]) == ("r1",)
+    assert outlets.documents(["Reuters"]) == {"r1"}
     store.delete_document("verge-phone")
     retriever.index.refresh()
-    assert catalogue.outlets().documents(["The Verge"]) == ("verge-cuts",)
+    assert catalogue.outlets().documents(["The Verge"]) == {"verge-cuts"}
